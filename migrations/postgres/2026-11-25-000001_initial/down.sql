@@ -1,0 +1,11 @@
+DROP TABLE audit_events;
+DROP TABLE consents;
+DROP TABLE signing_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE sso_sessions;
+DROP TABLE clients;
+DROP TABLE recovery_codes;
+DROP TABLE totp_credentials;
+DROP TABLE users;
+DROP TABLE tenants;

@@ -1,0 +1,6 @@
+//! Authentication primitives: password hashing, the secrets keyring and randomness.
+//! The login state machine and TOTP verification grow here.
+
+pub mod keyring;
+pub mod password;
+pub mod random;

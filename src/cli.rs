@@ -1,0 +1,404 @@
+//! The admin CLI (clap). Every command takes `--json` and then prints one JSON object
+//! (an array for `list`) on stdout; errors are one line on stderr and a non-zero exit:
+//! 2 for bad configuration or usage, 1 for a refused command.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+use crate::auth::password::Password;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::oidc::clients::{self, NewClient, RedirectUri};
+use crate::startup::{self, Application};
+use crate::store::clients::Client;
+use crate::store::tenants::Tenant;
+use crate::store::users::User;
+use crate::store::{Db, DbConn};
+use crate::tenancy::{self, NewUser, Permission, Slug, TenancyError, UserKind, Username};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "watchword",
+    version,
+    about = "An OpenID Connect provider whose login is password, then TOTP"
+)]
+struct Cli {
+    /// Read settings from this TOML file (default: ./watchword.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print one JSON object (an array for list commands) on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (applies migrations; creates tenant `default` and user `admin` on first run).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OIDC clients (relying parties).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user (prints a generated password once unless --password-stdin).
+    Create(UserCreate),
+    /// List a tenant's users.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct UserCreate {
+    #[arg(long)]
+    tenant: String,
+    #[arg(long)]
+    username: String,
+    /// Read the password from standard input (one trailing newline is dropped).
+    #[arg(long)]
+    password_stdin: bool,
+    /// The parent user (same tenant) who administers this user.
+    #[arg(long)]
+    parent: Option<String>,
+    #[arg(long, default_value = "internal", value_parser = ["internal", "external"])]
+    kind: String,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    display_name: Option<String>,
+    #[arg(long)]
+    totp_required: bool,
+    #[arg(long, default_value = "none", value_parser = ["none", "read", "create", "admin"])]
+    permission: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints client_id and, for a confidential client, the secret once.
+    Create(ClientCreate),
+    /// List a tenant's clients.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ClientCreate {
+    #[arg(long)]
+    tenant: String,
+    #[arg(long)]
+    name: String,
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    public: bool,
+    /// Every login through this client needs TOTP.
+    #[arg(long)]
+    require_mfa: bool,
+    /// Skip the consent page for this client.
+    #[arg(long)]
+    trusted: bool,
+}
+
+/// A command's failure: the line to print and the exit code.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn refused(message: impl std::fmt::Display) -> Self {
+        Self { message: message.to_string(), code: 1 }
+    }
+}
+
+impl From<TenancyError> for Failure {
+    fn from(err: TenancyError) -> Self {
+        Self::refused(err)
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("watchword: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(matches!(cli.command, Command::Serve));
+    let result = match cli.command {
+        Command::Serve => serve(&settings),
+        command => with_database(&settings, |db| run(db, command, cli.json)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("watchword: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn with_database(settings: &Settings, f: impl FnOnce(&Db) -> Result<(), Failure>) -> Result<(), Failure> {
+    let db = startup::open_database(settings).map_err(Failure::refused)?;
+    f(&db)
+}
+
+fn serve(settings: &Settings) -> Result<(), Failure> {
+    let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
+    let db = startup::open_database(settings).map_err(Failure::refused)?;
+    let clock = Arc::new(SystemClock);
+    let first_run = startup::bootstrap(&db, clock.now()).map_err(Failure::refused)?;
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        let app = Application::build(settings, db, keyring, clock).map_err(Failure::refused)?;
+        let issuer = app.state().issuer.clone();
+        tracing::info!(address = %app.addr(), %issuer, backend = app.state().db.backend(), "watchword is listening");
+        if !app.state().ephemeral.is_shared() {
+            tracing::warn!(
+                "login flows, attempt limits and replay marks are kept in this process: \
+                 valid for a single instance only (set WATCHWORD_REDIS_URL to run several)"
+            );
+        }
+        println!("Watchword is listening on {issuer}");
+        if let Some(first) = first_run {
+            println!("First run: created tenant '{}' and administrator '{}'.", first.tenant, first.username);
+            println!("  username: {}", first.username);
+            println!("  password: {}", first.password);
+            println!("Sign in at {}account and set up your authenticator app. This password is shown only once.", issuer);
+        }
+        app.run_until_stopped().await.map_err(Failure::refused)
+    })
+}
+
+fn run(db: &Db, command: Command, json: bool) -> Result<(), Failure> {
+    let now = SystemClock.now();
+    match command {
+        Command::Serve => Ok(()),
+        Command::Migrate => {
+            // `open_database` has applied them; report what the schema is at.
+            let applied = db.migrate().map_err(Failure::refused)?;
+            print(json, json!({ "status": "ok", "backend": db.backend(), "applied": applied }), || {
+                format!("database ({}) is up to date", db.backend())
+            });
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Create { slug, name }) => {
+            let slug = Slug::parse(&slug).map_err(Failure::refused)?;
+            let tenant = blocking(db, |c| tenancy::create_tenant(c, &slug, name.as_deref(), now))?;
+            print(json, tenant_json(&tenant), || format!("created tenant {} ({})", tenant.slug, tenant.name));
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List) => {
+            let tenants = blocking(db, tenancy::list_tenants)?;
+            print_list(json, tenants.iter().map(tenant_json).collect(), || {
+                tenants.iter().map(|t| format!("{}\t{}", t.slug, t.name)).collect()
+            });
+            Ok(())
+        }
+        Command::User(UserCommand::Create(args)) => create_user(db, args, json, now),
+        Command::User(UserCommand::List { tenant }) => {
+            let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
+            let users = blocking(db, |c| tenancy::list_users(c, &slug))?;
+            let parents = |u: &User| {
+                u.parent_id
+                    .as_ref()
+                    .and_then(|p| users.iter().find(|x| &x.id == p))
+                    .map(|p| p.username.clone())
+            };
+            print_list(json, users.iter().map(|u| user_json(u, &slug, parents(u))).collect(), || {
+                users
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "{}\t{}\t{}\ttotp_required={}\tparent={}{}",
+                            u.username,
+                            u.kind,
+                            u.permission,
+                            u.totp_required,
+                            parents(u).unwrap_or_else(|| "-".into()),
+                            if u.disabled { "\tdisabled" } else { "" }
+                        )
+                    })
+                    .collect()
+            });
+            Ok(())
+        }
+        Command::Client(ClientCommand::Create(args)) => create_client(db, args, json, now),
+        Command::Client(ClientCommand::List { tenant }) => {
+            let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
+            let list = blocking(db, |c| clients::list_clients(c, &slug))?;
+            print_list(json, list.iter().map(|c| client_json(c, &slug, None)).collect(), || {
+                list.iter()
+                    .map(|c| {
+                        let kind = if c.secret_hash.is_some() { "confidential" } else { "public" };
+                        format!("{}\t{}\t{kind}\t{}", c.id, c.name, clients::redirect_uris(c).join(" "))
+                    })
+                    .collect()
+            });
+            Ok(())
+        }
+    }
+}
+
+fn create_user(db: &Db, args: UserCreate, json: bool, now: i64) -> Result<(), Failure> {
+    let tenant = Slug::parse(&args.tenant).map_err(Failure::refused)?;
+    let username = Username::parse(&args.username).map_err(Failure::refused)?;
+    let parent = args.parent.as_deref().map(Username::parse).transpose().map_err(Failure::refused)?;
+    let (password, generated) = if args.password_stdin {
+        let mut raw = String::new();
+        std::io::stdin()
+            .read_to_string(&mut raw)
+            .map_err(|e| Failure::refused(format!("reading the password: {e}")))?;
+        let raw = raw.strip_suffix('\n').map(|r| r.strip_suffix('\r').unwrap_or(r)).unwrap_or(&raw);
+        (raw.to_owned(), false)
+    } else {
+        (crate::auth::random::password(), true)
+    };
+    let new = NewUser {
+        tenant: tenant.clone(),
+        username,
+        password: Password::parse(password.clone()).map_err(Failure::refused)?,
+        parent: parent.clone(),
+        kind: UserKind::parse(&args.kind).map_err(Failure::refused)?,
+        email: args.email.filter(|e| !e.is_empty()),
+        display_name: args.display_name,
+        totp_required: args.totp_required,
+        permission: Permission::parse(&args.permission).map_err(Failure::refused)?,
+    };
+    let (_, user) = blocking(db, |c| tenancy::create_user(c, &new, now))?;
+    let mut out = user_json(&user, &tenant, parent.map(|p| p.as_str().to_owned()));
+    if generated {
+        out["password"] = Value::from(password.clone());
+    }
+    print(json, out, || {
+        let mut text = format!("created user {} in tenant {}", user.username, tenant.as_str());
+        if generated {
+            text.push_str(&format!("\npassword (shown once): {password}"));
+        }
+        text
+    });
+    Ok(())
+}
+
+fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<(), Failure> {
+    let parse_all = |raw: &[String]| -> Result<Vec<RedirectUri>, Failure> {
+        raw.iter().map(|u| RedirectUri::parse(u).map_err(Failure::refused)).collect()
+    };
+    let tenant = Slug::parse(&args.tenant).map_err(Failure::refused)?;
+    let new = NewClient {
+        tenant: tenant.clone(),
+        name: args.name,
+        redirect_uris: parse_all(&args.redirect_uris)?,
+        post_logout_redirect_uris: parse_all(&args.post_logout_redirect_uris)?,
+        public: args.public,
+        require_mfa: args.require_mfa,
+        trusted: args.trusted,
+    };
+    let created = blocking(db, |c| clients::create_client(c, &new, now))?;
+    let out = client_json(&created.client, &tenant, created.secret.as_deref());
+    print(json, out, || {
+        let mut text = format!("client_id: {}", created.client.id);
+        if let Some(secret) = &created.secret {
+            text.push_str(&format!("\nclient_secret (shown once): {secret}"));
+        }
+        text
+    });
+    Ok(())
+}
+
+fn blocking<T>(db: &Db, f: impl FnOnce(&mut DbConn) -> Result<T, TenancyError>) -> Result<T, Failure> {
+    db.run_blocking(f).map_err(Failure::from)
+}
+
+fn print(json: bool, value: Value, text: impl FnOnce() -> String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn print_list(json: bool, values: Vec<Value>, lines: impl FnOnce() -> Vec<String>) {
+    if json {
+        println!("{}", Value::Array(values));
+    } else {
+        for line in lines() {
+            println!("{line}");
+        }
+    }
+}
+
+fn tenant_json(t: &Tenant) -> Value {
+    json!({
+        "id": t.id, "slug": t.slug, "name": t.name,
+        "totp_policy": {
+            "enabled": t.totp_enabled, "enforce_internal": t.enforce_internal,
+            "enforce_external": t.enforce_external, "prompt_new_users": t.prompt_new_users,
+            "algorithm": t.totp_algorithm, "digits": t.totp_digits, "period": t.totp_period,
+            "skew": t.totp_skew, "recovery_codes_allowed": t.recovery_codes_allowed,
+        },
+        "created_at": t.created_at,
+    })
+}
+
+fn user_json(u: &User, tenant: &Slug, parent: Option<String>) -> Value {
+    json!({
+        "id": u.id, "tenant": tenant.as_str(), "username": u.username, "parent": parent,
+        "kind": u.kind, "email": u.email, "display_name": u.display_name,
+        "totp_required": u.totp_required, "permission": u.permission, "disabled": u.disabled,
+        "created_at": u.created_at,
+    })
+}
+
+fn client_json(c: &Client, tenant: &Slug, secret: Option<&str>) -> Value {
+    let mut out = json!({
+        "client_id": c.id, "tenant": tenant.as_str(), "name": c.name,
+        "public": c.secret_hash.is_none(),
+        "redirect_uris": clients::redirect_uris(c),
+        "post_logout_redirect_uris": clients::post_logout_redirect_uris(c),
+        "require_mfa": c.require_mfa, "trusted": c.trusted, "id_token_alg": c.id_token_alg,
+        "created_at": c.created_at,
+    });
+    if let Some(secret) = secret {
+        out["client_secret"] = Value::from(secret);
+    }
+    out
+}

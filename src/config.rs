@@ -1,0 +1,193 @@
+//! Typed settings: defaults, then an optional `watchword.toml`, then `WATCHWORD_*`
+//! environment variables. A bad value is reported with the name of its setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::store::DatabaseUrl;
+
+/// Everything the server and the CLI are configured with.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// Explicit issuer; when `None` it is `http://` + the bound address.
+    pub issuer: Option<Url>,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub redis_url: Option<String>,
+    /// `id:base64key` pairs; when `None` the key file in `data_dir` is used.
+    pub secret_keys: Option<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer.as_ref().map(Url::as_str))
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.redacted())
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "(set)"))
+            .field("secret_keys", &self.secret_keys.as_ref().map(|_| "(set)"))
+            .finish()
+    }
+}
+
+/// A setting that could not be read: `WATCHWORD_LISTEN: …`.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {message}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub message: String,
+}
+
+fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError { setting: setting.to_owned(), message: message.into() }
+}
+
+/// The optional file; every key is optional and unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    issuer: Option<String>,
+    data_dir: Option<String>,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    secret_keys: Option<String>,
+}
+
+pub const DEFAULT_CONFIG_FILE: &str = "watchword.toml";
+
+impl Settings {
+    /// Loads from `config_file` (or `./watchword.toml` when present) and the process env.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(config_file, |name| std::env::var(name).ok())
+    }
+
+    /// As [`Settings::load`], with the environment given as a lookup function.
+    pub fn load_from(
+        config_file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file = match config_file {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => FileSettings::default(),
+        };
+        let pick = |name: &str, from_file: Option<String>| env(name).or(from_file).filter(|v| !v.is_empty());
+
+        let listen = match pick("WATCHWORD_LISTEN", file.listen) {
+            Some(raw) => raw.parse().map_err(|_| {
+                bad("WATCHWORD_LISTEN", format!("'{raw}' is not an address like 127.0.0.1:8080"))
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let issuer = pick("WATCHWORD_ISSUER", file.issuer).map(|raw| parse_issuer(&raw)).transpose()?;
+        let data_dir = PathBuf::from(
+            pick("WATCHWORD_DATA_DIR", file.data_dir).unwrap_or_else(|| "./watchword-data".into()),
+        );
+        let database_url = match pick("WATCHWORD_DATABASE_URL", file.database_url) {
+            Some(raw) => DatabaseUrl::parse(&raw).map_err(|m| bad("WATCHWORD_DATABASE_URL", m))?,
+            None => DatabaseUrl::Sqlite(data_dir.join("watchword.db")),
+        };
+        let redis_url = pick("WATCHWORD_REDIS_URL", file.redis_url)
+            .map(|raw| {
+                let ok =
+                    ["redis://", "rediss://", "redis+unix://", "unix://"].iter().any(|p| raw.starts_with(p));
+                if ok {
+                    Ok(raw)
+                } else {
+                    Err(bad("WATCHWORD_REDIS_URL", "expected redis://host:port or rediss://…"))
+                }
+            })
+            .transpose()?;
+        let secret_keys = pick("WATCHWORD_SECRET_KEYS", file.secret_keys);
+        if let Some(spec) = &secret_keys {
+            crate::auth::keyring::Keyring::parse(spec)
+                .map_err(|e| bad("WATCHWORD_SECRET_KEYS", e.to_string()))?;
+        }
+        Ok(Self { listen, issuer, data_dir, database_url, redis_url, secret_keys })
+    }
+
+    /// The issuer for a server bound to `bound`.
+    pub fn issuer_for(&self, bound: SocketAddr) -> Url {
+        self.issuer.clone().unwrap_or_else(|| {
+            #[expect(clippy::unwrap_used, reason = "http:// + a socket address is a valid URL")]
+            Url::parse(&format!("http://{bound}")).unwrap()
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let setting = format!("config file {}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| bad(&setting, e.to_string()))?;
+    toml::from_str(&text).map_err(|e| bad(&setting, e.message().to_owned()))
+}
+
+/// An issuer is an absolute http(s) URL without query or fragment (OIDC Discovery §3).
+fn parse_issuer(raw: &str) -> Result<Url, ConfigError> {
+    let err = || bad("WATCHWORD_ISSUER", format!("'{raw}' is not an http(s) URL without query or fragment"));
+    let url = Url::parse(raw.trim_end_matches('/')).map_err(|_| err())?;
+    let ok = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if ok { Ok(url) } else { Err(err()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let missing = Path::new("/nonexistent/watchword.toml");
+        let _ = missing;
+        Settings::load_from(None, move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.issuer_for(s.listen).as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("./watchword-data/watchword.db".into()));
+        assert!(s.redis_url.is_none() && s.secret_keys.is_none());
+    }
+
+    #[test]
+    fn env_overrides_and_errors_name_the_setting() {
+        let s = load(&[("WATCHWORD_DATA_DIR", "/tmp/ww"), ("WATCHWORD_ISSUER", "https://id.example.com/")])
+            .unwrap();
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("/tmp/ww/watchword.db".into()));
+        assert_eq!(s.issuer.unwrap().as_str(), "https://id.example.com/");
+        for (name, value) in [
+            ("WATCHWORD_LISTEN", "nope"),
+            ("WATCHWORD_ISSUER", "ftp://x"),
+            ("WATCHWORD_ISSUER", "https://x/?a=b"),
+            ("WATCHWORD_DATABASE_URL", "mysql://x"),
+            ("WATCHWORD_REDIS_URL", "localhost:6379"),
+            ("WATCHWORD_SECRET_KEYS", "k1:short"),
+        ] {
+            let err = load(&[(name, value)]).err().unwrap();
+            assert_eq!(err.setting, name, "{err}");
+        }
+    }
+
+    #[test]
+    fn file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/ww\"\n").unwrap();
+        let s =
+            Settings::load_from(Some(&path), |n| (n == "WATCHWORD_LISTEN").then(|| "127.0.0.1:9001".into()))
+                .unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9001");
+        assert_eq!(s.data_dir, PathBuf::from("/srv/ww"));
+        std::fs::write(&path, "lissten = 1\n").unwrap();
+        assert!(Settings::load_from(Some(&path), |_| None).unwrap_err().setting.starts_with("config file"));
+    }
+}

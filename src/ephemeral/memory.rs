@@ -1,0 +1,82 @@
+//! The in-process store: a mutex-guarded map whose entries expire by the clock's time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Value and expiry time (Unix seconds) per key.
+type Entries = HashMap<String, (Vec<u8>, i64)>;
+
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    entries: Arc<Mutex<Entries>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Entries) -> T) -> T {
+        // A panic while holding the lock cannot leave a half-written entry: every
+        // operation is a single map call, so the poisoned map is still consistent.
+        let mut map = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut map)
+    }
+
+    fn expires(ttl_secs: u64, now: i64) -> i64 {
+        now.saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX))
+    }
+
+    pub fn put(&self, key: &str, value: Vec<u8>, ttl_secs: u64, now: i64) {
+        self.with(|map| {
+            // Sweep expired entries now and then so the map cannot grow without bound.
+            if map.len() > 10_000 {
+                map.retain(|_, (_, exp)| *exp > now);
+            }
+            map.insert(key.to_owned(), (value, Self::expires(ttl_secs, now)));
+        });
+    }
+
+    pub fn get(&self, key: &str, now: i64) -> Option<Vec<u8>> {
+        self.with(|map| match map.get(key) {
+            Some((value, exp)) if *exp > now => Some(value.clone()),
+            Some(_) => {
+                map.remove(key);
+                None
+            }
+            None => None,
+        })
+    }
+
+    pub fn delete(&self, key: &str) {
+        self.with(|map| map.remove(key));
+    }
+
+    pub fn claim(&self, key: &str, ttl_secs: u64, now: i64) -> bool {
+        self.with(|map| match map.get(key) {
+            Some((_, exp)) if *exp > now => false,
+            _ => {
+                map.insert(key.to_owned(), (Vec::new(), Self::expires(ttl_secs, now)));
+                true
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_expire_and_claims_are_exclusive() {
+        let store = MemoryStore::new();
+        store.put("a", b"1".to_vec(), 10, 100);
+        assert_eq!(store.get("a", 109), Some(b"1".to_vec()));
+        assert_eq!(store.get("a", 110), None);
+        assert!(store.claim("c", 5, 100));
+        assert!(!store.claim("c", 5, 104));
+        assert!(store.claim("c", 5, 105));
+        store.delete("c");
+        assert!(store.claim("c", 5, 105));
+    }
+}

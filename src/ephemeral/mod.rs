@@ -1,0 +1,73 @@
+//! Fast shared state with a time to live: login flows, attempt counters and TOTP
+//! replay marks. In-process memory is the embedded default (valid for one instance
+//! only); the Redis store implements the same operations for many instances.
+
+pub mod memory;
+
+pub use memory::MemoryStore;
+
+/// Errors of the ephemeral store. Callers fail closed on them: no decision is made.
+#[derive(Debug, thiserror::Error)]
+pub enum EphemeralError {
+    #[error("ephemeral store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The configured store.
+#[derive(Debug, Clone)]
+pub enum Ephemeral {
+    Memory(MemoryStore),
+}
+
+impl Ephemeral {
+    /// Whether this store is shared between instances.
+    pub fn is_shared(&self) -> bool {
+        match self {
+            Self::Memory(_) => false,
+        }
+    }
+
+    pub async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl_secs: u64,
+        now: i64,
+    ) -> Result<(), EphemeralError> {
+        match self {
+            Self::Memory(m) => {
+                m.put(key, value, ttl_secs, now);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn get(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>, EphemeralError> {
+        match self {
+            Self::Memory(m) => Ok(m.get(key, now)),
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), EphemeralError> {
+        match self {
+            Self::Memory(m) => {
+                m.delete(key);
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets `key` only when absent: true when this caller claimed it.
+    pub async fn claim(&self, key: &str, ttl_secs: u64, now: i64) -> Result<bool, EphemeralError> {
+        match self {
+            Self::Memory(m) => Ok(m.claim(key, ttl_secs, now)),
+        }
+    }
+
+    /// Reachability, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), EphemeralError> {
+        match self {
+            Self::Memory(_) => Ok(()),
+        }
+    }
+}

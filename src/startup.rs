@@ -1,0 +1,164 @@
+//! Builds the application state and the actix server from [`Settings`]: keyring,
+//! database (migrated), first-run bootstrap, ephemeral store, then the bound socket.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use diesel::Connection;
+use tracing_actix_web::TracingLogger;
+use url::Url;
+
+use crate::auth::keyring::{Keyring, KeyringError};
+use crate::auth::password::Password;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::ephemeral::{Ephemeral, MemoryStore};
+use crate::store::{Db, StoreError};
+use crate::tenancy::{self, NewUser, Permission, Slug, TenancyError, UserKind, Username};
+
+/// Everything a request handler may need, shared by all workers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub issuer: Url,
+    pub db: Db,
+    pub keyring: Arc<Keyring>,
+    pub ephemeral: Ephemeral,
+    pub clock: SharedClock,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend()).finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("secret keys: {0}")]
+    Keyring(#[from] KeyringError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("first-run set-up: {0}")]
+    Bootstrap(#[from] TenancyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// The keyring from `WATCHWORD_SECRET_KEYS`, or the data dir's key file.
+pub fn load_keyring(settings: &Settings) -> Result<Keyring, KeyringError> {
+    match &settings.secret_keys {
+        Some(spec) => Keyring::parse(spec),
+        None => Keyring::load_or_create(&settings.data_dir),
+    }
+}
+
+/// Connects and applies pending migrations (blocking: call before the server runs).
+pub fn open_database(settings: &Settings) -> Result<Db, StoreError> {
+    create_private_dir(&settings.data_dir)
+        .map_err(|e| StoreError::Unavailable(format!("data dir {}: {e}", settings.data_dir.display())))?;
+    let db = Db::connect(&settings.database_url)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+/// Creates the data directory readable by its owner only (it holds the key file).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// The administrator made on first run; its password is shown once.
+#[derive(Debug)]
+pub struct FirstRun {
+    pub tenant: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// On an empty database: tenant `default` and user `admin` (permission admin, TOTP
+/// required) with a random password. Does nothing when any tenant exists.
+pub fn bootstrap(db: &Db, now: i64) -> Result<Option<FirstRun>, TenancyError> {
+    let invalid = |e: String| TenancyError::Invalid(e);
+    let password = crate::auth::random::password();
+    let new = NewUser {
+        tenant: Slug::parse("default").map_err(invalid)?,
+        username: Username::parse("admin").map_err(invalid)?,
+        password: Password::parse(password.clone()).map_err(|e| invalid(e.to_string()))?,
+        parent: None,
+        kind: UserKind::Internal,
+        email: None,
+        display_name: Some("Administrator".to_owned()),
+        totp_required: true,
+        permission: Permission::Admin,
+    };
+    db.run_blocking(|conn| {
+        conn.transaction(|conn| {
+            if crate::store::tenants::count(conn)? > 0 {
+                return Ok(None);
+            }
+            tenancy::create_tenant(conn, &new.tenant, Some("Default"), now)?;
+            tenancy::create_user(conn, &new, now)?;
+            Ok(Some(FirstRun { tenant: "default".to_owned(), username: "admin".to_owned(), password }))
+        })
+    })
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `settings.listen` (port 0 picks a free port) and prepares the server.
+    pub fn build(
+        settings: &Settings,
+        db: Db,
+        keyring: Keyring,
+        clock: SharedClock,
+    ) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(settings.listen)
+            .map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
+        let addr =
+            listener.local_addr().map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
+        let state = AppState {
+            issuer: settings.issuer_for(addr),
+            db,
+            keyring: Arc::new(keyring),
+            ephemeral: Ephemeral::Memory(MemoryStore::new()),
+            clock,
+        };
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(crate::http::security_headers())
+                .wrap(TracingLogger::default())
+                .app_data(data.clone())
+                .configure(crate::http::configure)
+        })
+        .shutdown_timeout(10)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind { addr, source })?
+        .run();
+        Ok(Self { server, addr, state })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

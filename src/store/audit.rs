@@ -1,0 +1,38 @@
+//! The `audit_events` table: who did what to whom, when, and from where.
+
+use diesel::prelude::*;
+
+use super::schema::audit_events;
+use super::{DbConn, StoreError};
+
+/// One security-relevant act. `detail` is a JSON object that never holds a secret.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub actor_user_id: Option<String>,
+    pub target_user_id: Option<String>,
+    pub event: String,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub created_at: i64,
+}
+
+pub fn insert(conn: &mut DbConn, event: &AuditEvent) -> Result<(), StoreError> {
+    diesel::insert_into(audit_events::table).values(event).execute(conn)?;
+    Ok(())
+}
+
+pub fn list_for_tenant(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    Ok(audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id))
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)?)
+}

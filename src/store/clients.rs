@@ -1,0 +1,42 @@
+//! The `clients` table: relying parties registered in a tenant.
+
+use diesel::prelude::*;
+
+use super::schema::clients;
+use super::{DbConn, StoreError};
+
+/// A client row. Redirect URIs are a JSON array of exact strings; a public client
+/// has no `secret_hash`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+pub struct Client {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub require_mfa: bool,
+    pub trusted: bool,
+    pub id_token_alg: String,
+    pub allow_refresh: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), StoreError> {
+    diesel::insert_into(clients::table).values(client).execute(conn)?;
+    Ok(())
+}
+
+pub fn list_by_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<Client>, StoreError> {
+    Ok(clients::table
+        .filter(clients::tenant_id.eq(tenant_id))
+        .order((clients::name, clients::id))
+        .select(Client::as_select())
+        .load(conn)?)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Client>, StoreError> {
+    Ok(clients::table.find(id).select(Client::as_select()).first(conn).optional()?)
+}

@@ -1,0 +1,43 @@
+//! The `tenants` table: organisations and their TOTP policy.
+
+use diesel::prelude::*;
+
+use super::schema::tenants;
+use super::{DbConn, StoreError};
+
+/// A tenant row, policy columns included.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = tenants)]
+pub struct Tenant {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub totp_enabled: bool,
+    pub enforce_internal: bool,
+    pub enforce_external: bool,
+    pub prompt_new_users: bool,
+    pub totp_algorithm: String,
+    pub totp_digits: i32,
+    pub totp_period: i32,
+    pub totp_skew: i32,
+    pub recovery_codes_allowed: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn insert(conn: &mut DbConn, tenant: &Tenant) -> Result<(), StoreError> {
+    diesel::insert_into(tenants::table).values(tenant).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<Tenant>, StoreError> {
+    Ok(tenants::table.filter(tenants::slug.eq(slug)).select(Tenant::as_select()).first(conn).optional()?)
+}
+
+pub fn list(conn: &mut DbConn) -> Result<Vec<Tenant>, StoreError> {
+    Ok(tenants::table.order(tenants::slug).select(Tenant::as_select()).load(conn)?)
+}
+
+pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(tenants::table.count().get_result(conn)?)
+}

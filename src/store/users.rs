@@ -1,0 +1,53 @@
+//! The `users` table: accounts, their place in the tenant's tree, and credentials.
+
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::{DbConn, StoreError};
+
+/// A user row. `username_key` is the case-folded username that uniqueness is checked on.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub tenant_id: String,
+    pub parent_id: Option<String>,
+    pub username: String,
+    pub username_key: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub kind: String,
+    pub password_hash: String,
+    pub totp_required: bool,
+    pub permission: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConn, user: &User) -> Result<(), StoreError> {
+    diesel::insert_into(users::table).values(user).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_username_key(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    username_key: &str,
+) -> Result<Option<User>, StoreError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::username_key.eq(username_key))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list_by_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<User>, StoreError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .order(users::username_key)
+        .select(User::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,160 @@
+//! Creating and listing tenants and users, each in one transaction with its audit event.
+
+use diesel::Connection;
+
+use super::{Permission, Slug, UserKind, Username};
+use crate::auth::password::{self, Password};
+use crate::store::audit::{self, AuditEvent};
+use crate::store::tenants::{self, Tenant};
+use crate::store::users::{self, User};
+use crate::store::{DbConn, StoreError, new_id};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    #[error("unknown tenant '{0}'")]
+    UnknownTenant(String),
+    #[error("tenant '{0}' already exists")]
+    DuplicateTenant(String),
+    #[error("unknown parent user '{0}' in this tenant")]
+    UnknownParent(String),
+    #[error("username '{0}' is already taken in this tenant")]
+    DuplicateUsername(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An audit row for an act done by the operator through the CLI or by start-up.
+pub fn system_event(tenant_id: &str, target: Option<&str>, event: &str, now: i64) -> AuditEvent {
+    AuditEvent {
+        id: new_id(),
+        tenant_id: Some(tenant_id.to_owned()),
+        actor_user_id: None,
+        target_user_id: target.map(str::to_owned),
+        event: event.to_owned(),
+        detail: r#"{"via":"system"}"#.to_owned(),
+        ip: None,
+        created_at: now,
+    }
+}
+
+pub fn create_tenant(
+    conn: &mut DbConn,
+    slug: &Slug,
+    name: Option<&str>,
+    now: i64,
+) -> Result<Tenant, TenancyError> {
+    let tenant = Tenant {
+        id: new_id(),
+        slug: slug.as_str().to_owned(),
+        name: name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(slug.as_str()).to_owned(),
+        totp_enabled: true,
+        enforce_internal: false,
+        enforce_external: false,
+        prompt_new_users: true,
+        totp_algorithm: "SHA1".to_owned(),
+        totp_digits: 6,
+        totp_period: 30,
+        totp_skew: 1,
+        recovery_codes_allowed: true,
+        created_at: now,
+        updated_at: now,
+    };
+    conn.transaction(|conn| {
+        tenants::insert(conn, &tenant).map_err(|e| match e {
+            StoreError::Conflict => TenancyError::DuplicateTenant(tenant.slug.clone()),
+            other => other.into(),
+        })?;
+        audit::insert(conn, &system_event(&tenant.id, None, "tenant.created", now))?;
+        Ok(tenant)
+    })
+}
+
+pub fn list_tenants(conn: &mut DbConn) -> Result<Vec<Tenant>, TenancyError> {
+    Ok(tenants::list(conn)?)
+}
+
+fn tenant_by_slug(conn: &mut DbConn, slug: &Slug) -> Result<Tenant, TenancyError> {
+    tenants::find_by_slug(conn, slug.as_str())?
+        .ok_or_else(|| TenancyError::UnknownTenant(slug.as_str().to_owned()))
+}
+
+/// What is needed to create a user; the password is hashed here.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub tenant: Slug,
+    pub username: Username,
+    pub password: Password,
+    pub parent: Option<Username>,
+    pub kind: UserKind,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub totp_required: bool,
+    pub permission: Permission,
+}
+
+pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<(Tenant, User), TenancyError> {
+    if let Some(email) = &new.email {
+        let ok = email.len() <= 254
+            && email
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.ends_with('.'))
+            && !email.chars().any(char::is_whitespace);
+        if !ok {
+            return Err(TenancyError::Invalid(format!("invalid email address '{email}'")));
+        }
+    }
+    // Hash before opening the transaction: it is the slow part and touches no row.
+    let password_hash = password::hash(&new.password).map_err(|e| TenancyError::Invalid(e.to_string()))?;
+    conn.transaction(|conn| {
+        let tenant = tenant_by_slug(conn, &new.tenant)?;
+        let parent_id = match &new.parent {
+            Some(parent) => Some(
+                users::find_by_username_key(conn, &tenant.id, &parent.key())?
+                    .ok_or_else(|| TenancyError::UnknownParent(parent.as_str().to_owned()))?
+                    .id,
+            ),
+            None => None,
+        };
+        let user = User {
+            id: new_id(),
+            tenant_id: tenant.id.clone(),
+            parent_id,
+            username: new.username.as_str().to_owned(),
+            username_key: new.username.key(),
+            email: new.email.clone(),
+            display_name: new.display_name.clone().filter(|d| !d.trim().is_empty()),
+            kind: new.kind.as_str().to_owned(),
+            password_hash,
+            totp_required: new.totp_required,
+            permission: new.permission.as_str().to_owned(),
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        };
+        users::insert(conn, &user).map_err(|e| match e {
+            StoreError::Conflict => TenancyError::DuplicateUsername(user.username.clone()),
+            other => other.into(),
+        })?;
+        audit::insert(conn, &system_event(&tenant.id, Some(&user.id), "user.created", now))?;
+        Ok((tenant, user))
+    })
+}
+
+pub fn list_users(conn: &mut DbConn, tenant: &Slug) -> Result<Vec<User>, TenancyError> {
+    let tenant = tenant_by_slug(conn, tenant)?;
+    Ok(users::list_by_tenant(conn, &tenant.id)?)
+}
+
+/// Looks up a tenant by slug, for callers outside this module (clients, CLI).
+pub fn find_tenant(conn: &mut DbConn, slug: &Slug) -> Result<Tenant, TenancyError> {
+    tenant_by_slug(conn, slug)
+}
+
+impl From<diesel::result::Error> for TenancyError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
