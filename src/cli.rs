@@ -296,15 +296,16 @@ fn create_user(db: &Db, args: UserCreate, json: bool, now: i64) -> Result<(), Fa
         tenant: tenant.clone(),
         username,
         password: Password::parse(password.clone()).map_err(Failure::refused)?,
-        parent: parent.clone(),
+        parent,
         kind: UserKind::parse(&args.kind).map_err(Failure::refused)?,
         email: args.email.filter(|e| !e.is_empty()),
         display_name: args.display_name,
         totp_required: args.totp_required,
         permission: Permission::parse(&args.permission).map_err(Failure::refused)?,
     };
-    let (_, user) = blocking(db, |c| tenancy::create_user(c, &new, now))?;
-    let mut out = user_json(&user, &tenant, parent.map(|p| p.as_str().to_owned()));
+    let created = blocking(db, |c| tenancy::create_user(c, &new, now))?;
+    let user = created.user;
+    let mut out = user_json(&user, &tenant, created.parent.map(|p| p.username));
     if generated {
         out["password"] = Value::from(password.clone());
     }

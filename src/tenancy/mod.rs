@@ -5,7 +5,7 @@ pub mod service;
 
 use std::fmt;
 
-pub use service::{NewUser, TenancyError, create_tenant, create_user, list_tenants, list_users};
+pub use service::{CreatedUser, NewUser, TenancyError, create_tenant, create_user, list_tenants, list_users};
 
 /// A tenant's URL-safe name: 1–63 of `a-z 0-9 -`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -94,7 +94,15 @@ pub struct NewUser {
     pub permission: Permission,
 }
 
-pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<(Tenant, User), TenancyError> {
+/// A user just created, with its tenant and parent as stored.
+#[derive(Debug, Clone)]
+pub struct CreatedUser {
+    pub tenant: Tenant,
+    pub user: User,
+    pub parent: Option<User>,
+}
+
+pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<CreatedUser, TenancyError> {
     if let Some(email) = &new.email {
         let ok = email.len() <= 254
             && email
@@ -109,18 +117,17 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<(Tenant
     let password_hash = password::hash(&new.password).map_err(|e| TenancyError::Invalid(e.to_string()))?;
     conn.transaction(|conn| {
         let tenant = tenant_by_slug(conn, &new.tenant)?;
-        let parent_id = match &new.parent {
+        let parent = match &new.parent {
             Some(parent) => Some(
                 users::find_by_username_key(conn, &tenant.id, &parent.key())?
-                    .ok_or_else(|| TenancyError::UnknownParent(parent.as_str().to_owned()))?
-                    .id,
+                    .ok_or_else(|| TenancyError::UnknownParent(parent.as_str().to_owned()))?,
             ),
             None => None,
         };
         let user = User {
             id: new_id(),
             tenant_id: tenant.id.clone(),
-            parent_id,
+            parent_id: parent.as_ref().map(|p| p.id.clone()),
             username: new.username.as_str().to_owned(),
             username_key: new.username.key(),
             email: new.email.clone(),
@@ -139,7 +146,7 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<(Tenant
             other => other.into(),
         })?;
         audit::insert(conn, &system_event(&tenant.id, Some(&user.id), "user.created", now))?;
-        Ok((tenant, user))
+        Ok(CreatedUser { tenant, user, parent })
     })
 }
 

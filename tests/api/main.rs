@@ -1,1 +1,9 @@
+//! The one integration-test binary: every test spawns the real server (or runs the
+//! real `watchword` binary) against a fresh database of its own.
 
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+mod cli;
+mod health;
+mod helpers;
+mod serve;

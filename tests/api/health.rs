@@ -1,0 +1,55 @@
+//! `/healthz`, `/readyz`, security headers and body limits through the real server.
+
+use std::sync::Arc;
+
+use watchword::clock::SystemClock;
+use watchword::startup::{self, Application};
+use watchword::store::{DatabaseUrl, Db};
+
+use crate::helpers::{TestDb, http_client, spawn_app, test_settings};
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_ok() {
+    let app = spawn_app().await;
+    let health = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/no-such-page"] {
+        let res = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+}
+
+#[tokio::test]
+async fn readyz_reports_an_unreachable_database_as_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let settings = test_settings(dir.path(), &db);
+    // Nothing listens on port 1: the pool cannot get a connection.
+    let down = Db::connect(&DatabaseUrl::Postgres("postgres://postgres@127.0.0.1:1/none".into())).unwrap();
+    let keyring = startup::load_keyring(&settings).unwrap();
+    let app = Application::build(&settings, down, keyring, Arc::new(SystemClock)).unwrap();
+    let address = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until_stopped());
+    let res = http_client().get(format!("{address}/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "unavailable");
+    assert_eq!(body["ephemeral"], "ok");
+    // The process itself is still healthy.
+    let res = http_client().get(format!("{address}/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}

@@ -1,0 +1,145 @@
+//! `watchword serve` as an operator runs it: first run, restart, graceful stop.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::helpers::{Cli, TestDb, spawn_app};
+
+/// A running `watchword serve` whose stdout lines arrive on a channel.
+struct Served {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Served {
+    fn start(cli: &Cli<'_>) -> Self {
+        let mut child = cli
+            .command(&["serve"])
+            .env("WATCHWORD_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Lines up to and including the one containing `needle`.
+    fn until(&self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no '{needle}' in {seen:?}"));
+            let done = line.contains(needle);
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit status of a graceful shutdown.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.child.wait().unwrap()
+    }
+}
+
+fn address(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Watchword is listening on "))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+#[tokio::test]
+async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let db = TestDb::new(dir.path());
+    let database_url = if db.is_postgres() {
+        db.url.clone()
+    } else {
+        format!("sqlite://{}/watchword.db", data_dir.display())
+    };
+    let cli = Cli { data_dir: &data_dir, database_url: &database_url };
+    std::fs::create_dir(&data_dir).unwrap();
+    // Without WATCHWORD_SECRET_KEYS the key file is made in the data dir.
+    let served = Served::start(&cli);
+    let lines = served.until("Sign in at");
+    let password = lines.iter().find_map(|l| l.trim().strip_prefix("password: ")).unwrap().to_owned();
+    assert!(lines.iter().any(|l| l.contains("username: admin")), "{lines:?}");
+    let base = address(&lines);
+    assert!(lines.last().unwrap().contains(&format!("{base}/account")), "{lines:?}");
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(served.terminate().success(), "SIGTERM ends serve gracefully");
+
+    let key_file = data_dir.join("secret-keys");
+    let keys = std::fs::read_to_string(&key_file).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let users = cli.json(&["user", "list", "--tenant", "default"]);
+    assert_eq!(users[0]["username"], "admin");
+    assert_eq!(users[0]["permission"], "admin");
+    assert_eq!(users[0]["totp_required"], true);
+
+    // The second start creates nothing and prints no password.
+    let served = Served::start(&cli);
+    let lines = served.until("Watchword is listening on");
+    // Anything printed shortly after start-up counts too.
+    let late: Vec<String> =
+        std::iter::from_fn(|| served.lines.recv_timeout(Duration::from_millis(300)).ok()).collect();
+    assert!(
+        !lines.iter().chain(&late).any(|l| l.contains(&password) || l.contains("First run")),
+        "{lines:?} {late:?}"
+    );
+    assert!(served.terminate().success());
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), keys, "the same keys after a restart");
+    assert_eq!(cli.json(&["user", "list", "--tenant", "default"]).as_array().unwrap().len(), 1);
+    assert_eq!(cli.json(&["tenant", "list"]).as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_first_run_admin_can_be_verified_with_its_printed_password() {
+    let app = spawn_app().await;
+    let first = app.first_run.as_ref().expect("an empty database gets an admin");
+    assert_eq!((first.tenant.as_str(), first.username.as_str()), ("default", "admin"));
+    let settings = app.settings.clone();
+    let password = first.password.clone();
+    let db = watchword::startup::open_database(&settings).unwrap();
+    let user = db
+        .run(move |conn| {
+            let tenant = tenant_id(conn);
+            watchword::store::users::find_by_username_key(conn, &tenant, "admin").map(Option::unwrap)
+        })
+        .await
+        .unwrap();
+    let pw = watchword::auth::password::Password::parse(password).unwrap();
+    assert!(matches!(
+        watchword::auth::password::verify(&pw, &user.password_hash),
+        watchword::auth::password::Verification::Match { rehash: false }
+    ));
+    // A second bootstrap on the same database does nothing.
+    assert!(watchword::startup::bootstrap(&db, 0).unwrap().is_none());
+}
+
+fn tenant_id(conn: &mut watchword::store::DbConn) -> String {
+    watchword::store::tenants::find_by_slug(conn, "default").unwrap().unwrap().id
+}
