@@ -18,6 +18,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
     pub redis_url: Option<String>,
+    /// Prepended to every Redis key, so several deployments can share one Redis.
+    pub redis_prefix: String,
     /// `id:base64key` pairs; when `None` the key file in `data_dir` is used.
     pub secret_keys: Option<String>,
 }
@@ -30,6 +32,7 @@ impl std::fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.redacted())
             .field("redis_url", &self.redis_url.as_ref().map(|_| "(set)"))
+            .field("redis_prefix", &self.redis_prefix)
             .field("secret_keys", &self.secret_keys.as_ref().map(|_| "(set)"))
             .finish()
     }
@@ -56,6 +59,7 @@ struct FileSettings {
     data_dir: Option<String>,
     database_url: Option<String>,
     redis_url: Option<String>,
+    redis_prefix: Option<String>,
     secret_keys: Option<String>,
 }
 
@@ -104,12 +108,14 @@ impl Settings {
                 }
             })
             .transpose()?;
+        let redis_prefix =
+            pick("WATCHWORD_REDIS_PREFIX", file.redis_prefix).unwrap_or_else(|| "watchword:".into());
         let secret_keys = pick("WATCHWORD_SECRET_KEYS", file.secret_keys);
         if let Some(spec) = &secret_keys {
             crate::auth::keyring::Keyring::parse(spec)
                 .map_err(|e| bad("WATCHWORD_SECRET_KEYS", e.to_string()))?;
         }
-        Ok(Self { listen, issuer, data_dir, database_url, redis_url, secret_keys })
+        Ok(Self { listen, issuer, data_dir, database_url, redis_url, redis_prefix, secret_keys })
     }
 
     /// The issuer for a server bound to `bound`.

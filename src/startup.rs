@@ -14,7 +14,7 @@ use crate::auth::keyring::{Keyring, KeyringError};
 use crate::auth::password::Password;
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::ephemeral::{Ephemeral, MemoryStore};
+use crate::ephemeral::{Ephemeral, EphemeralError, MemoryStore, RedisStore};
 use crate::store::{Db, StoreError};
 use crate::tenancy::{self, NewUser, Permission, Slug, TenancyError, UserKind, Username};
 
@@ -42,6 +42,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("first-run set-up: {0}")]
     Bootstrap(#[from] TenancyError),
+    #[error("redis: {0}")]
+    Redis(#[from] EphemeralError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -108,6 +110,15 @@ pub fn bootstrap(db: &Db, now: i64) -> Result<Option<FirstRun>, TenancyError> {
     })
 }
 
+/// Redis when `WATCHWORD_REDIS_URL` is set, else the in-process store. Call it inside
+/// a tokio runtime (the Redis connection is made lazily on it).
+pub fn ephemeral_store(settings: &Settings) -> Result<Ephemeral, EphemeralError> {
+    Ok(match &settings.redis_url {
+        Some(url) => Ephemeral::Redis(RedisStore::connect(url, &settings.redis_prefix)?),
+        None => Ephemeral::Memory(MemoryStore::new()),
+    })
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
@@ -127,13 +138,9 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
         let addr =
             listener.local_addr().map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
-        let state = AppState {
-            issuer: settings.issuer_for(addr),
-            db,
-            keyring: Arc::new(keyring),
-            ephemeral: Ephemeral::Memory(MemoryStore::new()),
-            clock,
-        };
+        let ephemeral = ephemeral_store(settings)?;
+        let state =
+            AppState { issuer: settings.issuer_for(addr), db, keyring: Arc::new(keyring), ephemeral, clock };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

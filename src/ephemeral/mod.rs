@@ -3,8 +3,10 @@
 //! only); the Redis store implements the same operations for many instances.
 
 pub mod memory;
+pub mod redis;
 
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 /// Errors of the ephemeral store. Callers fail closed on them: no decision is made.
 #[derive(Debug, thiserror::Error)]
@@ -13,10 +15,12 @@ pub enum EphemeralError {
     Unavailable(String),
 }
 
-/// The configured store.
+/// The configured store. The memory store expires entries by the caller's `now`; Redis
+/// by its own clock.
 #[derive(Debug, Clone)]
 pub enum Ephemeral {
     Memory(MemoryStore),
+    Redis(RedisStore),
 }
 
 impl Ephemeral {
@@ -24,6 +28,7 @@ impl Ephemeral {
     pub fn is_shared(&self) -> bool {
         match self {
             Self::Memory(_) => false,
+            Self::Redis(_) => true,
         }
     }
 
@@ -39,12 +44,14 @@ impl Ephemeral {
                 m.put(key, value, ttl_secs, now);
                 Ok(())
             }
+            Self::Redis(r) => r.put(key, value, ttl_secs).await,
         }
     }
 
     pub async fn get(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>, EphemeralError> {
         match self {
             Self::Memory(m) => Ok(m.get(key, now)),
+            Self::Redis(r) => r.get(key).await,
         }
     }
 
@@ -54,6 +61,7 @@ impl Ephemeral {
                 m.delete(key);
                 Ok(())
             }
+            Self::Redis(r) => r.delete(key).await,
         }
     }
 
@@ -61,6 +69,7 @@ impl Ephemeral {
     pub async fn claim(&self, key: &str, ttl_secs: u64, now: i64) -> Result<bool, EphemeralError> {
         match self {
             Self::Memory(m) => Ok(m.claim(key, ttl_secs, now)),
+            Self::Redis(r) => r.claim(key, ttl_secs).await,
         }
     }
 
@@ -68,6 +77,7 @@ impl Ephemeral {
     pub async fn ping(&self) -> Result<(), EphemeralError> {
         match self {
             Self::Memory(_) => Ok(()),
+            Self::Redis(r) => r.ping().await,
         }
     }
 }

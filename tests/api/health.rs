@@ -53,3 +53,21 @@ async fn readyz_reports_an_unreachable_database_as_503() {
     let res = http_client().get(format!("{address}/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn readyz_reports_an_unreachable_redis_as_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let mut settings = test_settings(dir.path(), &db);
+    settings.redis_url = Some("redis://127.0.0.1:1".into());
+    let keyring = startup::load_keyring(&settings).unwrap();
+    let store = startup::open_database(&settings).unwrap();
+    let app = Application::build(&settings, store, keyring, Arc::new(SystemClock)).unwrap();
+    let address = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until_stopped());
+    let res = http_client().get(format!("{address}/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["ephemeral"], "unavailable");
+    assert_eq!(body["database"], "ok");
+}

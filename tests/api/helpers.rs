@@ -87,7 +87,9 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         issuer: None,
         data_dir: dir.to_path_buf(),
         database_url: DatabaseUrl::parse(&db.url).expect("test database URL"),
-        redis_url: None,
+        // With WATCHWORD_TEST_REDIS_URL, Redis under a key prefix of this test's own.
+        redis_url: std::env::var("WATCHWORD_TEST_REDIS_URL").ok().filter(|u| !u.is_empty()),
+        redis_prefix: format!("wwtest:{}:", watchword::auth::random::token(9)),
         secret_keys: Some(TEST_KEYS.to_owned()),
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod cli;
+mod ephemeral;
 mod health;
 mod helpers;
 mod serve;
