@@ -1,6 +1,9 @@
 //! Authentication primitives: password hashing, the secrets keyring and randomness.
 //! The login state machine and TOTP verification grow here.
 
+pub mod flow;
 pub mod keyring;
 pub mod password;
 pub mod random;
+pub mod recovery;
+pub mod totp;

@@ -1,6 +1,7 @@
 //! Tenants, the user tree inside each tenant, permissions, and (growing here) the
 //! resolution of TOTP policy. Inputs are parsed into types at the edge.
 
+pub mod policy;
 pub mod service;
 
 use std::fmt;
