@@ -22,6 +22,8 @@ pub struct Settings {
     pub redis_prefix: String,
     /// `id:base64key` pairs; when `None` the key file in `data_dir` is used.
     pub secret_keys: Option<String>,
+    /// The installation-wide TOTP switch; tenants and users decide below it.
+    pub totp_enabled: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_ref().map(|_| "(set)"))
             .field("redis_prefix", &self.redis_prefix)
             .field("secret_keys", &self.secret_keys.as_ref().map(|_| "(set)"))
+            .field("totp_enabled", &self.totp_enabled)
             .finish()
     }
 }
@@ -61,6 +64,7 @@ struct FileSettings {
     redis_url: Option<String>,
     redis_prefix: Option<String>,
     secret_keys: Option<String>,
+    totp_enabled: Option<bool>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "watchword.toml";
@@ -115,7 +119,24 @@ impl Settings {
             crate::auth::keyring::Keyring::parse(spec)
                 .map_err(|e| bad("WATCHWORD_SECRET_KEYS", e.to_string()))?;
         }
-        Ok(Self { listen, issuer, data_dir, database_url, redis_url, redis_prefix, secret_keys })
+        let totp_enabled = match env("WATCHWORD_TOTP_ENABLED").filter(|v| !v.is_empty()) {
+            Some(raw) => match raw.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => return Err(bad("WATCHWORD_TOTP_ENABLED", format!("'{raw}' is not true or false"))),
+            },
+            None => file.totp_enabled.unwrap_or(true),
+        };
+        Ok(Self {
+            listen,
+            issuer,
+            data_dir,
+            database_url,
+            redis_url,
+            redis_prefix,
+            secret_keys,
+            totp_enabled,
+        })
     }
 
     /// The issuer for a server bound to `bound`.
@@ -177,6 +198,7 @@ mod tests {
             ("WATCHWORD_DATABASE_URL", "mysql://x"),
             ("WATCHWORD_REDIS_URL", "localhost:6379"),
             ("WATCHWORD_SECRET_KEYS", "k1:short"),
+            ("WATCHWORD_TOTP_ENABLED", "maybe"),
         ] {
             let err = load(&[(name, value)]).err().unwrap();
             assert_eq!(err.setting, name, "{err}");

@@ -26,6 +26,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub ephemeral: Ephemeral,
     pub clock: SharedClock,
+    /// The installation-wide TOTP switch.
+    pub totp_enabled: bool,
 }
 
 impl std::fmt::Debug for Db {
@@ -139,8 +141,14 @@ impl Application {
         let addr =
             listener.local_addr().map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
         let ephemeral = ephemeral_store(settings)?;
-        let state =
-            AppState { issuer: settings.issuer_for(addr), db, keyring: Arc::new(keyring), ephemeral, clock };
+        let state = AppState {
+            issuer: settings.issuer_for(addr),
+            db,
+            keyring: Arc::new(keyring),
+            ephemeral,
+            clock,
+            totp_enabled: settings.totp_enabled,
+        };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

@@ -1,8 +1,10 @@
 //! Authentication primitives: password hashing, the secrets keyring and randomness.
 //! The login state machine and TOTP verification grow here.
 
+pub mod credentials;
 pub mod flow;
 pub mod keyring;
+pub mod login;
 pub mod password;
 pub mod random;
 pub mod recovery;

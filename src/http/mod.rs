@@ -1,6 +1,12 @@
 //! actix handlers only: parse the request, call one domain function, map the result.
 
+mod account;
+mod authorize;
+pub mod cookies;
+mod errors;
 mod health;
+mod login;
+pub mod pages;
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -12,11 +18,42 @@ const JSON_LIMIT: usize = 64 * 1024;
 
 /// Registers every route and the body-size limits.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT))
+    let form = web::FormConfig::default().limit(FORM_LIMIT).error_handler(|err, _req| {
+        // An unreadable or oversized form gets a readable page, not a bare 400/413.
+        let response = match &err {
+            actix_web::error::UrlencodedError::Overflow { .. } => pages::message(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "That form is too large",
+                "Go back and try again with shorter input.",
+                None,
+            ),
+            _ => errors::bad_form(),
+        };
+        actix_web::error::InternalError::from_response(err, response).into()
+    });
+    cfg.app_data(form)
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT))
         .app_data(web::PayloadConfig::new(JSON_LIMIT))
         .route("/healthz", web::get().to(health::get_healthz))
-        .route("/readyz", web::get().to(health::get_readyz));
+        .route("/readyz", web::get().to(health::get_readyz))
+        .route("/static/style.css", web::get().to(pages::get_style))
+        .route("/authorize", web::get().to(authorize::get_authorize))
+        .route("/login", web::get().to(login::get_login))
+        .route("/login/password", web::post().to(login::post_password))
+        .route("/login/totp", web::post().to(login::post_totp))
+        .route("/login/recovery", web::post().to(login::post_recovery))
+        .route("/login/enrol", web::post().to(login::post_enrol))
+        .route("/login/offer", web::post().to(login::post_offer))
+        .route("/login/later", web::post().to(login::post_later))
+        .route("/login/codes", web::post().to(login::post_codes_saved))
+        .route("/account", web::get().to(account::get_account))
+        .route("/account/totp", web::get().to(account::get_totp))
+        .route("/account/totp/setup", web::post().to(account::post_setup))
+        .route("/account/totp/replace", web::post().to(account::post_replace))
+        .route("/account/totp/confirm", web::post().to(account::post_confirm))
+        .route("/account/recovery-codes", web::post().to(account::post_recovery_codes))
+        .route("/account/codes-saved", web::post().to(account::post_codes_saved))
+        .route("/account/logout", web::post().to(account::post_logout));
 }
 
 /// Headers on every response: no framing, no sniffing, no referrer leaks, and a CSP

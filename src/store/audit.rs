@@ -36,3 +36,35 @@ pub fn list_for_tenant(
         .select(AuditEvent::as_select())
         .load(conn)?)
 }
+
+/// Who did it, from where: the part of an event the request knows.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub actor_user_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Records `event` about `target` in `tenant_id`; `detail` must hold no secret.
+pub fn record(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    origin: &Origin,
+    target_user_id: Option<&str>,
+    event: &str,
+    detail: serde_json::Value,
+    now: i64,
+) -> Result<(), StoreError> {
+    insert(
+        conn,
+        &AuditEvent {
+            id: super::new_id(),
+            tenant_id: Some(tenant_id.to_owned()),
+            actor_user_id: origin.actor_user_id.clone(),
+            target_user_id: target_user_id.map(str::to_owned),
+            event: event.to_owned(),
+            detail: detail.to_string(),
+            ip: origin.ip.clone(),
+            created_at: now,
+        },
+    )
+}

@@ -7,7 +7,9 @@
 pub mod audit;
 pub mod clients;
 pub mod schema;
+pub mod sessions;
 pub mod tenants;
+pub mod totp;
 pub mod users;
 
 use std::time::Duration;

@@ -41,3 +41,7 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Tenant>, StoreError> {
 pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(tenants::table.count().get_result(conn)?)
 }
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Tenant>, StoreError> {
+    Ok(tenants::table.find(id).select(Tenant::as_select()).first(conn).optional()?)
+}

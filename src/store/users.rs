@@ -51,3 +51,29 @@ pub fn list_by_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<User>, S
         .select(User::as_select())
         .load(conn)?)
 }
+
+/// A user and its tenant, in one query.
+pub fn find_with_tenant(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> Result<Option<(User, super::tenants::Tenant)>, StoreError> {
+    use super::schema::tenants;
+    Ok(users::table
+        .inner_join(tenants::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), super::tenants::Tenant::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_password_hash(conn: &mut DbConn, user_id: &str, hash: &str, now: i64) -> Result<(), StoreError> {
+    diesel::update(users::table.find(user_id))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_last_login(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), StoreError> {
+    diesel::update(users::table.find(user_id)).set(users::last_login_at.eq(now)).execute(conn)?;
+    Ok(())
+}

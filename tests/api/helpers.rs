@@ -91,6 +91,7 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         redis_url: std::env::var("WATCHWORD_TEST_REDIS_URL").ok().filter(|u| !u.is_empty()),
         redis_prefix: format!("wwtest:{}:", watchword::auth::random::token(9)),
         secret_keys: Some(TEST_KEYS.to_owned()),
+        totp_enabled: true,
     }
 }
 

@@ -1,0 +1,425 @@
+//! A user's TOTP credentials: verifying codes (window, replay guard and the atomic
+//! `last_used_step`), enrolment with a pending secret, activation, and recovery codes.
+
+use diesel::Connection;
+use serde_json::json;
+
+use crate::auth::keyring::{Keyring, Sealed};
+use crate::auth::login::LoginError;
+use crate::auth::recovery;
+use crate::auth::totp::{self, TotpAlgorithm, TotpCode, TotpParams, TotpSecret};
+use crate::ephemeral::Ephemeral;
+use crate::store::audit::{self, Origin};
+use crate::store::tenants::Tenant;
+use crate::store::totp::{self as rows, Credential};
+use crate::store::users::User;
+use crate::store::{Db, DbConn, StoreError, new_id, users};
+
+/// What a credential row's secret is bound to: a ciphertext moved to another row or
+/// user does not decrypt.
+fn aad(credential_id: &str, user_id: &str) -> Vec<u8> {
+    format!("totp:{credential_id}:{user_id}").into_bytes()
+}
+
+fn params_of(c: &Credential) -> Result<TotpParams, LoginError> {
+    let algorithm = TotpAlgorithm::parse(&c.algorithm).map_err(LoginError::Internal)?;
+    let digits = u32::try_from(c.digits).map_err(|e| LoginError::Internal(e.to_string()))?;
+    let period = u32::try_from(c.period).map_err(|e| LoginError::Internal(e.to_string()))?;
+    Ok(TotpParams { algorithm, digits, period })
+}
+
+fn secret_of(keyring: &Keyring, c: &Credential) -> Result<TotpSecret, LoginError> {
+    let sealed = Sealed { key_id: c.key_id.clone(), bytes: c.secret_ciphertext.clone() };
+    keyring
+        .open(&sealed, &aad(&c.id, &c.user_id))
+        .map(TotpSecret::from_bytes)
+        .map_err(|e| LoginError::Internal(format!("credential {}: {e}", c.id)))
+}
+
+fn skew_of(tenant: &Tenant) -> u32 {
+    u32::try_from(tenant.totp_skew).unwrap_or(1).min(2)
+}
+
+/// A user, its tenant and credentials, loaded together.
+struct Subject {
+    user: User,
+    tenant: Tenant,
+    credentials: Vec<Credential>,
+}
+
+impl Subject {
+    fn load(conn: &mut DbConn, user_id: &str) -> Result<Self, LoginError> {
+        let (user, tenant) = users::find_with_tenant(conn, user_id)?.ok_or(StoreError::NotFound)?;
+        let credentials = rows::for_user(conn, user_id)?;
+        Ok(Self { user, tenant, credentials })
+    }
+
+    fn with_status(&self, status: &str) -> Option<&Credential> {
+        self.credentials.iter().find(|c| c.status == status)
+    }
+}
+
+/// The result of checking a typed code against one credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Valid,
+    Invalid,
+    /// Right code, but its time step was already used: someone may have seen it.
+    Replayed,
+}
+
+/// Checks `raw` against `credential`: the window first, then the replay guard (the
+/// ephemeral store's claim, shared by all instances), then the database's conditional
+/// update of `last_used_step`. Only a code that passes all three is valid.
+async fn check_code(
+    db: &Db,
+    ephemeral: &Ephemeral,
+    keyring: &Keyring,
+    credential: &Credential,
+    skew: u32,
+    raw: &str,
+    now: i64,
+) -> Result<CodeCheck, LoginError> {
+    let params = params_of(credential)?;
+    let Some(code) = TotpCode::parse(raw, params.digits) else { return Ok(CodeCheck::Invalid) };
+    let secret = secret_of(keyring, credential)?;
+    let Some(step) = totp::matching_step(&secret, params, &code, now, skew) else {
+        return Ok(CodeCheck::Invalid);
+    };
+    // The mark must outlive every moment at which this step is still inside the window.
+    let ttl = u64::from(params.period) * (2 * u64::from(skew) + 2);
+    if !ephemeral.claim(&format!("totp-used:{}:{step}", credential.id), ttl, now).await? {
+        return Ok(CodeCheck::Replayed);
+    }
+    let id = credential.id.clone();
+    let step = i64::try_from(step).map_err(|e| LoginError::Internal(e.to_string()))?;
+    let fresh = db.run(move |conn| rows::claim_step(conn, &id, step)).await?;
+    Ok(if fresh { CodeCheck::Valid } else { CodeCheck::Replayed })
+}
+
+async fn load(db: &Db, user_id: &str) -> Result<Subject, LoginError> {
+    let user_id = user_id.to_owned();
+    db.run(move |conn| Subject::load(conn, &user_id)).await
+}
+
+async fn record(
+    db: &Db,
+    subject: &Subject,
+    origin: &Origin,
+    event: &'static str,
+    detail: serde_json::Value,
+    now: i64,
+) -> Result<(), LoginError> {
+    let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
+    db.run(move |conn| audit::record(conn, &tenant_id, &origin, Some(&user_id), event, detail, now)).await?;
+    Ok(())
+}
+
+/// Verifies a code against the user's active credential, with audit events.
+pub async fn verify_active(
+    db: &Db,
+    ephemeral: &Ephemeral,
+    keyring: &Keyring,
+    user_id: &str,
+    raw: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<CodeCheck, LoginError> {
+    let subject = load(db, user_id).await?;
+    let Some(active) = subject.with_status(rows::ACTIVE) else { return Ok(CodeCheck::Invalid) };
+    let check = check_code(db, ephemeral, keyring, active, skew_of(&subject.tenant), raw, now).await?;
+    let (event, detail) = match check {
+        CodeCheck::Valid => ("totp.ok", json!({})),
+        CodeCheck::Invalid => ("totp.failed", json!({ "reason": "wrong_code" })),
+        CodeCheck::Replayed => ("totp.replay_blocked", json!({})),
+    };
+    record(db, &subject, origin, event, detail, now).await?;
+    Ok(check)
+}
+
+/// What the enrolment page shows.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub secret: TotpSecret,
+    pub params: TotpParams,
+    pub issuer: String,
+    pub account: String,
+}
+
+impl Enrolment {
+    pub fn otpauth_uri(&self) -> String {
+        totp::otpauth_uri(&self.secret, self.params, &self.issuer, &self.account)
+    }
+}
+
+/// The user's pending credential, created with the tenant's parameters when there is
+/// none; the same secret comes back until it is confirmed.
+pub async fn pending_enrolment(
+    db: &Db,
+    keyring: &Keyring,
+    user_id: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Enrolment, LoginError> {
+    let subject = load(db, user_id).await?;
+    let issuer = subject.tenant.name.clone();
+    let account = subject.user.username.clone();
+    if let Some(pending) = subject.with_status(rows::PENDING) {
+        return Ok(Enrolment {
+            secret: secret_of(keyring, pending)?,
+            params: params_of(pending)?,
+            issuer,
+            account,
+        });
+    }
+    let algorithm = TotpAlgorithm::parse(&subject.tenant.totp_algorithm).unwrap_or(TotpAlgorithm::Sha1);
+    let params = TotpParams {
+        algorithm,
+        digits: u32::try_from(subject.tenant.totp_digits).unwrap_or(6).clamp(6, 8),
+        period: if subject.tenant.totp_period == 60 { 60 } else { 30 },
+    };
+    let secret = TotpSecret::generate(algorithm);
+    let id = new_id();
+    let sealed = keyring.seal(secret.as_bytes(), &aad(&id, user_id));
+    let credential = Credential {
+        id,
+        user_id: user_id.to_owned(),
+        secret_ciphertext: sealed.bytes,
+        key_id: sealed.key_id,
+        algorithm: algorithm.as_str().to_owned(),
+        digits: i32::try_from(params.digits).unwrap_or(6),
+        period: i32::try_from(params.period).unwrap_or(30),
+        status: rows::PENDING.to_owned(),
+        last_used_step: None,
+        created_at: now,
+        activated_at: None,
+    };
+    let (tenant_id, origin_row) = (subject.tenant.id.clone(), origin.clone());
+    db.run(move |conn| {
+        conn.transaction(|conn| -> Result<(), LoginError> {
+            rows::delete_pending(conn, &credential.user_id)?;
+            rows::insert(conn, &credential)?;
+            let detail = json!({ "credential_id": credential.id, "algorithm": credential.algorithm,
+                                 "digits": credential.digits, "period": credential.period });
+            audit::record(
+                conn,
+                &tenant_id,
+                &origin_row,
+                Some(&credential.user_id),
+                "totp.enrolment_started",
+                detail,
+                now,
+            )?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(Enrolment { secret, params, issuer, account })
+}
+
+/// The result of confirming a pending credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    Invalid,
+    /// Active now; the recovery codes to show once, when the tenant allows them.
+    Activated {
+        recovery_codes: Option<Vec<String>>,
+    },
+}
+
+/// Activates the pending credential on its first right code (replacing any active
+/// one), and issues recovery codes when the tenant allows them.
+pub async fn confirm_pending(
+    db: &Db,
+    ephemeral: &Ephemeral,
+    keyring: &Keyring,
+    user_id: &str,
+    raw: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Confirmation, LoginError> {
+    let subject = load(db, user_id).await?;
+    let Some(pending) = subject.with_status(rows::PENDING).cloned() else { return Ok(Confirmation::Invalid) };
+    let check = check_code(db, ephemeral, keyring, &pending, skew_of(&subject.tenant), raw, now).await?;
+    if check != CodeCheck::Valid {
+        record(db, &subject, origin, "totp.failed", json!({ "reason": "wrong_enrolment_code" }), now).await?;
+        return Ok(Confirmation::Invalid);
+    }
+    let replaced = subject.with_status(rows::ACTIVE).is_some();
+    let codes = subject.tenant.recovery_codes_allowed.then(recovery::generate);
+    let hashes: Option<Vec<String>> =
+        codes.as_ref().map(|c| c.iter().map(|code| recovery::hash(code)).collect());
+    let (tenant_id, origin) = (subject.tenant.id.clone(), origin.clone());
+    let activated = db
+        .run(move |conn| {
+            conn.transaction(|conn| -> Result<bool, LoginError> {
+                if !rows::activate(conn, &pending.id, &pending.user_id, now)? {
+                    return Ok(false);
+                }
+                let detail = json!({ "credential_id": pending.id });
+                audit::record(
+                    conn,
+                    &tenant_id,
+                    &origin,
+                    Some(&pending.user_id),
+                    "totp.activated",
+                    detail.clone(),
+                    now,
+                )?;
+                if replaced {
+                    audit::record(
+                        conn,
+                        &tenant_id,
+                        &origin,
+                        Some(&pending.user_id),
+                        "totp.replaced",
+                        detail,
+                        now,
+                    )?;
+                }
+                if let Some(hashes) = &hashes {
+                    rows::replace_recovery_codes(conn, &pending.user_id, hashes, now)?;
+                    audit::record(
+                        conn,
+                        &tenant_id,
+                        &origin,
+                        Some(&pending.user_id),
+                        "recovery_codes.generated",
+                        json!({}),
+                        now,
+                    )?;
+                }
+                Ok(true)
+            })
+        })
+        .await?;
+    Ok(if activated { Confirmation::Activated { recovery_codes: codes } } else { Confirmation::Invalid })
+}
+
+/// Spends one recovery code of the user; false when it is not an unused code of theirs.
+pub async fn use_recovery_code(
+    db: &Db,
+    user_id: &str,
+    raw: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<bool, LoginError> {
+    let subject = load(db, user_id).await?;
+    let allowed = subject.tenant.recovery_codes_allowed && subject.with_status(rows::ACTIVE).is_some();
+    let hash = recovery::hash(raw);
+    let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
+    db.run(move |conn| {
+        let used = allowed && rows::use_recovery_code(conn, &user_id, &hash, now)?;
+        let (event, detail) = if used {
+            let left = rows::unused_recovery_codes(conn, &user_id)?;
+            ("recovery_code.used", json!({ "remaining": left }))
+        } else {
+            ("totp.failed", json!({ "reason": "wrong_recovery_code" }))
+        };
+        audit::record(conn, &tenant_id, &origin, Some(&user_id), event, detail, now)?;
+        Ok(used)
+    })
+    .await
+}
+
+/// New recovery codes for a user with an active credential (the old ones stop working).
+pub async fn regenerate_recovery_codes(
+    db: &Db,
+    user_id: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Option<Vec<String>>, LoginError> {
+    let subject = load(db, user_id).await?;
+    if !subject.tenant.recovery_codes_allowed || subject.with_status(rows::ACTIVE).is_none() {
+        return Ok(None);
+    }
+    let codes = recovery::generate();
+    let hashes: Vec<String> = codes.iter().map(|c| recovery::hash(c)).collect();
+    let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
+    db.run(move |conn| {
+        conn.transaction(|conn| -> Result<(), LoginError> {
+            rows::replace_recovery_codes(conn, &user_id, &hashes, now)?;
+            audit::record(
+                conn,
+                &tenant_id,
+                &origin,
+                Some(&user_id),
+                "recovery_codes.regenerated",
+                json!({}),
+                now,
+            )?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(Some(codes))
+}
+
+/// What the account page shows about a user's TOTP.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TotpStatus {
+    /// "none", "pending" or "active".
+    pub status: &'static str,
+    pub activated_at: Option<i64>,
+    pub has_pending: bool,
+    pub recovery_codes_left: i64,
+    pub recovery_codes_allowed: bool,
+}
+
+pub async fn status(db: &Db, user_id: &str) -> Result<TotpStatus, LoginError> {
+    let user_id = user_id.to_owned();
+    db.run(move |conn| {
+        let subject = Subject::load(conn, &user_id)?;
+        let active = subject.with_status(rows::ACTIVE);
+        let has_pending = subject.with_status(rows::PENDING).is_some();
+        Ok(TotpStatus {
+            status: if active.is_some() {
+                "active"
+            } else if has_pending {
+                "pending"
+            } else {
+                "none"
+            },
+            activated_at: active.and_then(|c| c.activated_at),
+            has_pending,
+            recovery_codes_left: rows::unused_recovery_codes(conn, &user_id)?,
+            recovery_codes_allowed: subject.tenant.recovery_codes_allowed,
+        })
+    })
+    .await
+}
+
+/// What the code page says: the tenant's name, the active credential's digits, and
+/// whether recovery codes may be used.
+#[derive(Debug, Clone)]
+pub struct CodePrompt {
+    pub issuer: String,
+    pub digits: u32,
+    pub recovery_allowed: bool,
+}
+
+pub async fn code_prompt(db: &Db, user_id: &str) -> Result<CodePrompt, LoginError> {
+    let subject = load(db, user_id).await?;
+    let digits = match subject.with_status(rows::ACTIVE) {
+        Some(active) => params_of(active)?.digits,
+        None => 6,
+    };
+    Ok(CodePrompt {
+        issuer: subject.tenant.name.clone(),
+        digits,
+        recovery_allowed: subject.tenant.recovery_codes_allowed,
+    })
+}
+
+/// A new pending secret to replace the active one (any earlier pending one is dropped).
+pub async fn start_replacement(
+    db: &Db,
+    keyring: &Keyring,
+    user_id: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Enrolment, LoginError> {
+    let id = user_id.to_owned();
+    db.run(move |conn| rows::delete_pending(conn, &id).map_err(LoginError::from)).await?;
+    pending_enrolment(db, keyring, user_id, origin, now).await
+}

@@ -1,0 +1,272 @@
+//! The I/O around the login state machine: flows in the ephemeral store, the password
+//! step, and finishing a login (SSO session + authorization code, in one transaction).
+
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::auth::flow::{Amr, LoginState, PasswordCheck};
+use crate::auth::password::{self, Password, Verification};
+use crate::ephemeral::{Ephemeral, EphemeralError};
+use crate::store::audit::{self, Origin};
+use crate::store::sessions::{self, AuthorizationCode, Session};
+use crate::store::{Db, StoreError, tenants, totp, users};
+use crate::tenancy::UserKind;
+use crate::tenancy::policy::{self, LoginFacts, TenantTotpPolicy};
+
+/// A login flow lives this long after it starts.
+pub const FLOW_TTL: i64 = 600;
+/// An authorization code must be redeemed within this many seconds.
+pub const CODE_TTL: i64 = 60;
+/// An SSO session lasts this long.
+pub const SESSION_TTL: i64 = 12 * 3600;
+
+pub const ACR_SINGLE_FACTOR: &str = "urn:watchword:acr:single-factor";
+pub const ACR_MULTI_FACTOR: &str = "urn:watchword:acr:multi-factor";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// A dependency is down: no decision is made, the user is asked to retry (503).
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for LoginError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(m) => Self::Unavailable(m),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for LoginError {
+    fn from(err: diesel::result::Error) -> Self {
+        StoreError::from(err).into()
+    }
+}
+
+impl From<EphemeralError> for LoginError {
+    fn from(err: EphemeralError) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}
+
+/// The OAuth request a login will answer (absent for a sign-in to the account page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub require_mfa: bool,
+}
+
+/// One login in progress, stored under a random id held in a cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flow {
+    /// The synchronizer token every form of this flow must send back.
+    pub csrf: String,
+    pub tenant_id: String,
+    pub request: Option<AuthRequest>,
+    pub login_hint: Option<String>,
+    pub state: LoginState,
+    pub created_at: i64,
+}
+
+impl Flow {
+    pub fn new(
+        tenant_id: String,
+        request: Option<AuthRequest>,
+        login_hint: Option<String>,
+        now: i64,
+    ) -> Self {
+        Self {
+            csrf: crate::auth::random::token(32),
+            tenant_id,
+            request,
+            login_hint,
+            state: LoginState::AwaitingPassword { failures: 0 },
+            created_at: now,
+        }
+    }
+}
+
+fn flow_key(id: &str) -> String {
+    format!("flow:{id}")
+}
+
+/// Saves `flow` for the rest of its lifetime; a new flow gets a new id.
+pub async fn save_flow(store: &Ephemeral, id: &str, flow: &Flow, now: i64) -> Result<(), LoginError> {
+    let remaining = (flow.created_at + FLOW_TTL - now).max(1);
+    let bytes = serde_json::to_vec(flow).map_err(|e| LoginError::Internal(e.to_string()))?;
+    store.put(&flow_key(id), bytes, u64::try_from(remaining).unwrap_or(1), now).await?;
+    Ok(())
+}
+
+/// The flow under `id`, if it exists and has not expired.
+pub async fn load_flow(store: &Ephemeral, id: &str, now: i64) -> Result<Option<Flow>, LoginError> {
+    let Some(bytes) = store.get(&flow_key(id), now).await? else { return Ok(None) };
+    // An unreadable flow (say, from an older version) is treated as expired.
+    Ok(serde_json::from_slice::<Flow>(&bytes).ok().filter(|f| f.created_at + FLOW_TTL > now))
+}
+
+pub async fn delete_flow(store: &Ephemeral, id: &str) -> Result<(), LoginError> {
+    Ok(store.delete(&flow_key(id)).await?)
+}
+
+/// SHA-256 in hex: how bearer secrets (session cookies, codes) are keyed in the database.
+pub fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a username and password in `tenant_id` and decides, by policy, what comes
+/// next. Unknown users cost one dummy hash, so timing does not tell them apart.
+pub async fn check_password(
+    db: &Db,
+    flow: &Flow,
+    username: String,
+    password: String,
+    totp_globally_enabled: bool,
+    origin: Origin,
+    now: i64,
+) -> Result<PasswordCheck, LoginError> {
+    let tenant_id = flow.tenant_id.clone();
+    let client_requires_mfa = flow.request.as_ref().is_some_and(|r| r.require_mfa);
+    db.run(move |conn| {
+        let key = username.trim().to_lowercase();
+        let user = if key.is_empty() { None } else { users::find_by_username_key(conn, &tenant_id, &key)? };
+        let password = Password::parse(password).ok();
+        let verification = match (&user, &password) {
+            (Some(user), Some(password)) => password::verify(password, &user.password_hash),
+            (None, Some(password)) => {
+                password::verify_dummy(password);
+                Verification::Mismatch
+            }
+            (_, None) => Verification::Mismatch,
+        };
+        let user = match (user, verification) {
+            (Some(user), Verification::Match { rehash }) if !user.disabled => {
+                if rehash
+                    && let Some(pw) = &password
+                    && let Ok(hash) = password::hash(pw)
+                {
+                    users::set_password_hash(conn, &user.id, &hash, now)?;
+                }
+                user
+            }
+            (user, _) => {
+                let target = user.as_ref().map(|u| u.id.as_str());
+                let reason = if user.is_some() { "wrong_password_or_disabled" } else { "unknown_user" };
+                audit::record(
+                    conn,
+                    &tenant_id,
+                    &origin,
+                    target,
+                    "password.failed",
+                    serde_json::json!({ "reason": reason }),
+                    now,
+                )?;
+                return Ok(PasswordCheck::Wrong);
+            }
+        };
+        let tenant = tenants::find(conn, &tenant_id)?.ok_or(StoreError::NotFound)?;
+        let has_active_totp = totp::for_user(conn, &user.id)?.iter().any(|c| c.status == totp::ACTIVE);
+        let facts = LoginFacts {
+            globally_enabled: totp_globally_enabled,
+            tenant: TenantTotpPolicy {
+                enabled: tenant.totp_enabled,
+                enforce_internal: tenant.enforce_internal,
+                enforce_external: tenant.enforce_external,
+                prompt_new_users: tenant.prompt_new_users,
+            },
+            kind: UserKind::parse(&user.kind).unwrap_or(UserKind::Internal),
+            user_totp_required: user.totp_required,
+            first_login: user.last_login_at.is_none(),
+            client_requires_mfa,
+        };
+        audit::record(conn, &tenant_id, &origin, Some(&user.id), "password.ok", serde_json::json!({}), now)?;
+        Ok(PasswordCheck::Right { user_id: user.id, has_active_totp, requirement: policy::resolve(&facts) })
+    })
+    .await
+}
+
+/// Where the browser goes when a login finishes, and the session cookie to set.
+#[derive(Debug)]
+pub struct Completed {
+    pub session_token: String,
+    pub redirect: String,
+}
+
+/// Creates the SSO session and, for an OAuth request, the authorization code; returns
+/// the redirect (RFC 6749 §4.1.2, with `iss` per RFC 9207).
+pub async fn complete(
+    db: &Db,
+    flow: Flow,
+    issuer: &Url,
+    user_id: String,
+    amr: Amr,
+    auth_time: i64,
+    now: i64,
+) -> Result<Completed, LoginError> {
+    let session_token = crate::auth::random::token(32);
+    let session = Session {
+        id: secret_hash(&session_token),
+        user_id: user_id.clone(),
+        amr: amr.to_stored(),
+        acr: if amr.is_multi_factor() { ACR_MULTI_FACTOR } else { ACR_SINGLE_FACTOR }.to_owned(),
+        auth_time,
+        created_at: now,
+        expires_at: now + SESSION_TTL,
+        revoked_at: None,
+    };
+    let code = crate::auth::random::token(32);
+    let redirect = match &flow.request {
+        None => "/account".to_owned(),
+        Some(request) => {
+            let mut url =
+                Url::parse(&request.redirect_uri).map_err(|e| LoginError::Internal(e.to_string()))?;
+            {
+                let mut query = url.query_pairs_mut();
+                query.append_pair("code", &code);
+                if let Some(state) = &request.state {
+                    query.append_pair("state", state);
+                }
+                query.append_pair("iss", issuer.as_str().trim_end_matches('/'));
+            }
+            url.to_string()
+        }
+    };
+    let code_row = flow.request.map(|r| AuthorizationCode {
+        code_hash: secret_hash(&code),
+        client_id: r.client_id,
+        user_id: user_id.clone(),
+        session_id: session.id.clone(),
+        redirect_uri: r.redirect_uri,
+        scope: r.scope,
+        nonce: r.nonce,
+        code_challenge: r.code_challenge,
+        code_challenge_method: r.code_challenge_method,
+        created_at: now,
+        expires_at: now + CODE_TTL,
+        consumed_at: None,
+    });
+    db.run(move |conn| {
+        conn.transaction(|conn| -> Result<(), LoginError> {
+            sessions::insert(conn, &session)?;
+            users::set_last_login(conn, &user_id, now)?;
+            if let Some(code_row) = &code_row {
+                sessions::insert_code(conn, code_row)?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(Completed { session_token, redirect })
+}

@@ -1,0 +1,291 @@
+//! The self-service account page: TOTP status, set up, replace the secret (after a
+//! current code), new recovery codes, sign out. Signing in to it starts a login flow
+//! without a client, in the tenant named by `?tenant=` (default `default`).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use tera::Context;
+
+use crate::auth::credentials::{self, CodeCheck, Confirmation};
+use crate::auth::login::{Flow, LoginError};
+use crate::http::cookies::{self, SignedIn};
+use crate::http::login::{enrol_context, origin};
+use crate::http::{authorize, errors, pages};
+use crate::startup::AppState;
+use crate::store::{sessions, tenants};
+
+#[derive(Debug, Deserialize)]
+pub struct AccountQuery {
+    tenant: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
+}
+
+fn format_time(unix: i64) -> (String, String) {
+    let dt = actix_web::cookie::time::OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap_or(actix_web::cookie::time::OffsetDateTime::UNIX_EPOCH);
+    let iso = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    let text = format!("{} {} {} {:02}:{:02} UTC", dt.day(), dt.month(), dt.year(), dt.hour(), dt.minute());
+    (iso, text)
+}
+
+async fn account_page(
+    state: &AppState,
+    me: &SignedIn,
+    error: Option<&str>,
+) -> Result<HttpResponse, LoginError> {
+    let status = credentials::status(&state.db, &me.user.id).await?;
+    let mut ctx = Context::new();
+    ctx.insert("csrf", &me.csrf);
+    ctx.insert("error", &error);
+    ctx.insert("username", &me.user.username);
+    ctx.insert("display_name", &me.user.display_name);
+    if let Some(at) = status.activated_at {
+        let (iso, text) = format_time(at);
+        ctx.insert("activated_iso", &iso);
+        ctx.insert("activated_text", &text);
+    }
+    ctx.insert("totp", &status);
+    Ok(pages::render(StatusCode::OK, "account.html", &ctx))
+}
+
+/// Runs `f` for a signed-in browser whose form carried its CSRF token.
+async fn with_session<F>(state: &AppState, req: &HttpRequest, csrf: Option<&str>, f: F) -> HttpResponse
+where
+    F: AsyncFnOnce(SignedIn) -> Result<HttpResponse, LoginError>,
+{
+    let result = async {
+        let Some(me) = cookies::signed_in(state, req).await? else { return Ok(see_other("/account")) };
+        if !cookies::csrf_matches(&me.csrf, csrf) {
+            return Ok(errors::csrf_refused());
+        }
+        f(me).await
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+pub async fn get_account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<AccountQuery>,
+) -> HttpResponse {
+    let result = async {
+        if let Some(me) = cookies::signed_in(&state, &req).await? {
+            return account_page(&state, &me, None).await;
+        }
+        let slug = query.into_inner().tenant.unwrap_or_else(|| "default".to_owned());
+        let tenant = state.db.run(move |conn| tenants::find_by_slug(conn, &slug)).await?;
+        let Some(tenant) = tenant else {
+            return Ok(pages::message(
+                StatusCode::NOT_FOUND,
+                "Unknown organisation",
+                "There is no such organisation here.",
+                None,
+            ));
+        };
+        Ok(authorize::start_flow(&state, Flow::new(tenant.id, None, None, state.clock.now())).await)
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+/// Starts an enrolment from the account page (only when there is no active credential).
+pub async fn post_setup(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        let status = credentials::status(&state.db, &me.user.id).await?;
+        if status.status == "active" {
+            return Ok(see_other("/account"));
+        }
+        let now = state.clock.now();
+        credentials::pending_enrolment(
+            &state.db,
+            &state.keyring,
+            &me.user.id,
+            &origin(&req, Some(&me.user.id)),
+            now,
+        )
+        .await?;
+        Ok(see_other("/account/totp"))
+    })
+    .await
+}
+
+/// Replacing the secret requires a current code; the new secret stays pending (the
+/// old one keeps working) until its own first code confirms it.
+pub async fn post_replace(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let code = form.code.clone();
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        let now = state.clock.now();
+        let origin = origin(&req, Some(&me.user.id));
+        let check = credentials::verify_active(
+            &state.db,
+            &state.ephemeral,
+            &state.keyring,
+            &me.user.id,
+            &code,
+            &origin,
+            now,
+        )
+        .await?;
+        if check != CodeCheck::Valid {
+            return account_page(&state, &me, Some("Invalid code")).await;
+        }
+        credentials::start_replacement(&state.db, &state.keyring, &me.user.id, &origin, now).await?;
+        Ok(see_other("/account/totp"))
+    })
+    .await
+}
+
+/// The enrolment page of the pending credential, from the account page.
+pub async fn get_totp(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let result = async {
+        let Some(me) = cookies::signed_in(&state, &req).await? else { return Ok(see_other("/account")) };
+        enrol_page(&state, &req, &me, None).await
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+async fn enrol_page(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &SignedIn,
+    error: Option<&str>,
+) -> Result<HttpResponse, LoginError> {
+    let status = credentials::status(&state.db, &me.user.id).await?;
+    if !status.has_pending {
+        return Ok(see_other("/account"));
+    }
+    let now = state.clock.now();
+    let enrolment = credentials::pending_enrolment(
+        &state.db,
+        &state.keyring,
+        &me.user.id,
+        &origin(req, Some(&me.user.id)),
+        now,
+    )
+    .await?;
+    let mut ctx = Context::new();
+    ctx.insert("csrf", &me.csrf);
+    ctx.insert("error", &error);
+    ctx.insert("can_postpone", &false);
+    enrol_context(&mut ctx, &enrolment, "/account/totp/confirm");
+    Ok(pages::render(StatusCode::OK, "enrol.html", &ctx))
+}
+
+pub async fn post_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let code = form.code.clone();
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        let now = state.clock.now();
+        let origin = origin(&req, Some(&me.user.id));
+        match credentials::confirm_pending(
+            &state.db,
+            &state.ephemeral,
+            &state.keyring,
+            &me.user.id,
+            &code,
+            &origin,
+            now,
+        )
+        .await?
+        {
+            Confirmation::Invalid => enrol_page(&state, &req, &me, Some("Invalid code")).await,
+            Confirmation::Activated { recovery_codes: Some(codes) } => Ok(codes_page(&me, &codes)),
+            Confirmation::Activated { recovery_codes: None } => Ok(see_other("/account")),
+        }
+    })
+    .await
+}
+
+fn codes_page(me: &SignedIn, codes: &[String]) -> HttpResponse {
+    let mut ctx = Context::new();
+    ctx.insert("csrf", &me.csrf);
+    ctx.insert("error", &None::<&str>);
+    ctx.insert("codes", codes);
+    ctx.insert("action", "/account/codes-saved");
+    pages::render(StatusCode::OK, "codes.html", &ctx)
+}
+
+pub async fn post_recovery_codes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        let now = state.clock.now();
+        match credentials::regenerate_recovery_codes(
+            &state.db,
+            &me.user.id,
+            &origin(&req, Some(&me.user.id)),
+            now,
+        )
+        .await?
+        {
+            Some(codes) => Ok(codes_page(&me, &codes)),
+            None => Ok(see_other("/account")),
+        }
+    })
+    .await
+}
+
+pub async fn post_codes_saved(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    with_session(&state, &req, form.csrf.as_deref(), async |_| Ok(see_other("/account"))).await
+}
+
+pub async fn post_logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        let (id, now) = (me.session.id.clone(), state.clock.now());
+        state.db.run(move |conn| sessions::revoke(conn, &id, now)).await?;
+        let mut response = pages::message(
+            StatusCode::OK,
+            "Signed out",
+            "You are signed out of Watchword.",
+            Some(("/account", "Sign in again")),
+        );
+        let _ = response.add_cookie(&cookies::removal(&state, cookies::session_name(&state)));
+        Ok(response)
+    })
+    .await
+}

@@ -1,0 +1,77 @@
+//! The flow and session cookies: `HttpOnly`, `SameSite=Lax` (the RP's redirect to us
+//! is a cross-site top-level navigation), and `Secure` with the `__Host-` prefix when
+//! the issuer is https. Plus the session lookup and its CSRF token.
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use subtle::ConstantTimeEq;
+
+use crate::auth::login::{self, LoginError};
+use crate::startup::AppState;
+use crate::store::sessions::{self, Session};
+use crate::store::users::User;
+
+fn secure(state: &AppState) -> bool {
+    state.issuer.scheme() == "https"
+}
+
+fn name(state: &AppState, base: &'static str) -> &'static str {
+    match (secure(state), base) {
+        (true, "ww_flow") => "__Host-ww_flow",
+        (true, "ww_session") => "__Host-ww_session",
+        (_, other) => other,
+    }
+}
+
+pub fn flow_name(state: &AppState) -> &'static str {
+    name(state, "ww_flow")
+}
+
+pub fn session_name(state: &AppState) -> &'static str {
+    name(state, "ww_session")
+}
+
+/// A cookie for `value`, scoped to the whole issuer.
+pub fn make(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// The cookie that deletes `name` in the browser.
+pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
+    let mut cookie = make(state, name, String::new());
+    cookie.set_max_age(Duration::ZERO);
+    cookie
+}
+
+pub fn value(req: &HttpRequest, name: &str) -> Option<String> {
+    req.cookie(name).map(|c| c.value().to_owned()).filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// Compares a submitted CSRF token with the expected one in constant time.
+pub fn csrf_matches(expected: &str, submitted: Option<&str>) -> bool {
+    submitted.is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+/// The signed-in browser: its session, user, and the CSRF token of its forms.
+pub struct SignedIn {
+    pub session: Session,
+    pub user: User,
+    pub csrf: String,
+}
+
+/// The live session behind the request's cookie, if any.
+pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<SignedIn>, LoginError> {
+    let Some(token) = value(req, session_name(state)) else { return Ok(None) };
+    let id = login::secret_hash(&token);
+    let now = state.clock.now();
+    let found = state.db.run(move |conn| sessions::find_live(conn, &id, now)).await?;
+    // The token is a secret only this browser holds, so a hash of it makes a CSRF
+    // token an attacker's page cannot know.
+    let csrf = login::secret_hash(&format!("csrf:{token}"));
+    Ok(found.map(|(session, user)| SignedIn { session, user, csrf }))
+}

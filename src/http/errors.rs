@@ -1,0 +1,65 @@
+//! Turning domain errors into pages. Internal details are logged, never shown.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+
+use crate::auth::login::LoginError;
+use crate::http::pages;
+
+/// A failed login or account operation, as the browser sees it.
+pub fn login_error(err: &LoginError) -> HttpResponse {
+    match err {
+        // Fail closed: no decision was made, nothing is lost; try again shortly.
+        LoginError::Unavailable(detail) => {
+            tracing::warn!(%detail, "a dependency is unavailable");
+            let mut response = pages::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "Sign-in is temporarily unavailable. Please try again in a moment.",
+                None,
+            );
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+        LoginError::Internal(detail) => {
+            tracing::error!(%detail, "internal error");
+            pages::message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again later.",
+                None,
+            )
+        }
+    }
+}
+
+/// A form that did not carry this flow's or session's CSRF token.
+pub fn csrf_refused() -> HttpResponse {
+    pages::message(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The form was not sent by this sign-in page, or it has expired. Go back, reload the page and try again.",
+        None,
+    )
+}
+
+/// No login flow (or an expired one) behind the request.
+pub fn flow_missing() -> HttpResponse {
+    pages::message(
+        StatusCode::BAD_REQUEST,
+        "Your sign-in has expired",
+        "Sign-in pages are valid for ten minutes. Go back to the application you came from and start again.",
+        None,
+    )
+}
+
+/// The readable page for a form body that could not be parsed.
+pub fn bad_form() -> HttpResponse {
+    pages::message(
+        StatusCode::BAD_REQUEST,
+        "Something is wrong with that form",
+        "The form could not be read. Go back, reload the page and try again.",
+        None,
+    )
+}

@@ -1,0 +1,382 @@
+//! The sign-in pages: `GET /login` shows the page of the flow's current state; each
+//! `POST /login/…` verifies one input, advances the state machine, and either shows
+//! the next page (POST-redirect-GET), shows the same page with the generic error, or
+//! finishes the login.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use tera::Context;
+
+use crate::auth::credentials::{self, CodeCheck, Confirmation};
+use crate::auth::flow::{self, LoginInput, LoginState, Outcome};
+use crate::auth::login::{self, Flow, LoginError};
+use crate::auth::totp;
+use crate::http::{cookies, errors, pages};
+use crate::startup::AppState;
+use crate::store::audit::Origin;
+
+const INVALID_PASSWORD: &str = "Invalid username or password";
+const INVALID_CODE: &str = "Invalid code";
+
+/// The flow behind the request's cookie.
+struct Current {
+    id: String,
+    flow: Flow,
+}
+
+async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
+    let Some(id) = cookies::value(req, cookies::flow_name(state)) else { return Ok(None) };
+    Ok(login::load_flow(&state.ephemeral, &id, state.clock.now()).await?.map(|flow| Current { id, flow }))
+}
+
+pub fn origin(req: &HttpRequest, actor: Option<&str>) -> Origin {
+    Origin { actor_user_id: actor.map(str::to_owned), ip: req.peer_addr().map(|a| a.ip().to_string()) }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
+}
+
+/// How to show the current page again.
+#[derive(Debug, Clone, Default)]
+struct View {
+    error: Option<&'static str>,
+    recovery: bool,
+    username: Option<String>,
+    /// Recovery codes to show once (right after activation).
+    codes: Option<Vec<String>>,
+}
+
+async fn render_state(
+    state: &AppState,
+    req: &HttpRequest,
+    flow: &Flow,
+    view: View,
+) -> Result<HttpResponse, LoginError> {
+    let mut ctx = Context::new();
+    ctx.insert("csrf", &flow.csrf);
+    ctx.insert("error", &view.error);
+    let page = match &flow.state {
+        LoginState::AwaitingPassword { .. } => {
+            ctx.insert("username", &view.username.or_else(|| flow.login_hint.clone()).unwrap_or_default());
+            "login.html"
+        }
+        LoginState::AwaitingTotp { user_id, .. } => {
+            let prompt = credentials::code_prompt(&state.db, user_id).await?;
+            ctx.insert("issuer", &prompt.issuer);
+            ctx.insert("digits", &prompt.digits);
+            ctx.insert("recovery_allowed", &prompt.recovery_allowed);
+            if view.recovery && prompt.recovery_allowed { "recovery.html" } else { "totp.html" }
+        }
+        LoginState::Enrolling { user_id, required, .. } => {
+            let now = state.clock.now();
+            let enrolment =
+                credentials::pending_enrolment(&state.db, &state.keyring, user_id, &origin(req, None), now)
+                    .await?;
+            enrol_context(&mut ctx, &enrolment, "/login/enrol");
+            ctx.insert("can_postpone", &!required);
+            "enrol.html"
+        }
+        LoginState::OfferingEnrolment { .. } => "offer.html",
+        LoginState::ShowingRecoveryCodes { .. } => {
+            ctx.insert("codes", &view.codes.unwrap_or_default());
+            ctx.insert("action", "/login/codes");
+            "codes.html"
+        }
+        LoginState::Authenticated { .. } | LoginState::Denied => return Ok(errors::flow_missing()),
+    };
+    Ok(pages::render(StatusCode::OK, page, &ctx))
+}
+
+/// The enrolment page's variables: QR, grouped key, `otpauth://` link and parameters.
+pub fn enrol_context(ctx: &mut Context, enrolment: &credentials::Enrolment, action: &str) {
+    let uri = enrolment.otpauth_uri();
+    let label =
+        format!("QR code to add {} at {} to an authenticator app", enrolment.account, enrolment.issuer);
+    ctx.insert("qr_svg", &totp::qr_svg(&uri, &label).unwrap_or_default());
+    ctx.insert("secret_grouped", &enrolment.secret.grouped());
+    ctx.insert("otpauth_uri", &uri);
+    ctx.insert("issuer", &enrolment.issuer);
+    ctx.insert("account", &enrolment.account);
+    ctx.insert("algorithm", enrolment.params.algorithm.as_str());
+    ctx.insert("digits", &enrolment.params.digits);
+    ctx.insert("period", &enrolment.params.period);
+    ctx.insert("action", action);
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    recovery: Option<String>,
+}
+
+pub async fn get_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
+    let result = async {
+        let Some(cur) = current(&state, &req).await? else { return Ok(errors::flow_missing()) };
+        let view = View { recovery: query.recovery.is_some(), ..View::default() };
+        render_state(&state, &req, &cur.flow, view).await
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+/// Applies `input` and answers: next page, same page with an error, or the end.
+async fn advance(
+    state: &AppState,
+    req: &HttpRequest,
+    mut cur: Current,
+    input: LoginInput,
+    mut view: View,
+) -> Result<HttpResponse, LoginError> {
+    let now = state.clock.now();
+    let (next, outcome) = flow::step(cur.flow.state.clone(), input, now);
+    match outcome {
+        Outcome::Illegal => Ok(see_other("/login")),
+        Outcome::Continue if view.codes.is_some() => {
+            cur.flow.state = next;
+            login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
+            view.error = None;
+            render_state(state, req, &cur.flow, view).await
+        }
+        Outcome::Continue => {
+            cur.flow.state = next;
+            login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
+            Ok(see_other("/login"))
+        }
+        Outcome::Retry => {
+            cur.flow.state = next;
+            login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
+            render_state(state, req, &cur.flow, view).await
+        }
+        Outcome::Denied => {
+            login::delete_flow(&state.ephemeral, &cur.id).await?;
+            let mut response = pages::message(
+                StatusCode::FORBIDDEN,
+                "Too many attempts",
+                "This sign-in has been stopped after too many wrong attempts. Go back to the application and start again.",
+                None,
+            );
+            let _ = response.add_cookie(&cookies::removal(state, cookies::flow_name(state)));
+            Ok(response)
+        }
+        Outcome::Done => {
+            let LoginState::Authenticated { user_id, amr, auth_time } = next else {
+                return Err(LoginError::Internal("a finished flow is not authenticated".into()));
+            };
+            let done =
+                login::complete(&state.db, cur.flow, &state.issuer, user_id, amr, auth_time, now).await?;
+            login::delete_flow(&state.ephemeral, &cur.id).await?;
+            Ok(HttpResponse::SeeOther()
+                .cookie(cookies::removal(state, cookies::flow_name(state)))
+                .cookie(cookies::make(state, cookies::session_name(state), done.session_token))
+                .insert_header((LOCATION, done.redirect))
+                .finish())
+        }
+    }
+}
+
+/// Loads the flow and checks the form's CSRF token, or answers with the refusal.
+async fn guarded(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf: Option<&str>,
+) -> Result<Result<Current, HttpResponse>, LoginError> {
+    let Some(cur) = current(state, req).await? else { return Ok(Err(errors::flow_missing())) };
+    if !cookies::csrf_matches(&cur.flow.csrf, csrf) {
+        return Ok(Err(errors::csrf_refused()));
+    }
+    Ok(Ok(cur))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn post_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<PasswordForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let result = async {
+        let cur = match guarded(&state, &req, form.csrf.as_deref()).await? {
+            Ok(cur) => cur,
+            Err(refusal) => return Ok(refusal),
+        };
+        if !matches!(cur.flow.state, LoginState::AwaitingPassword { .. }) {
+            return Ok(see_other("/login"));
+        }
+        let now = state.clock.now();
+        let username = form.username.trim().to_owned();
+        let check = login::check_password(
+            &state.db,
+            &cur.flow,
+            username.clone(),
+            form.password,
+            state.totp_enabled,
+            origin(&req, None),
+            now,
+        )
+        .await?;
+        let view = View { error: Some(INVALID_PASSWORD), username: Some(username), ..View::default() };
+        advance(&state, &req, cur, LoginInput::Password(check), view).await
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn post_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let result = async {
+        let cur = match guarded(&state, &req, form.csrf.as_deref()).await? {
+            Ok(cur) => cur,
+            Err(refusal) => return Ok(refusal),
+        };
+        let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
+            return Ok(see_other("/login"));
+        };
+        let now = state.clock.now();
+        let check = credentials::verify_active(
+            &state.db,
+            &state.ephemeral,
+            &state.keyring,
+            user_id,
+            &form.code,
+            &origin(&req, None),
+            now,
+        )
+        .await?;
+        let view = View { error: Some(INVALID_CODE), ..View::default() };
+        advance(&state, &req, cur, LoginInput::Totp { valid: check == CodeCheck::Valid }, view).await
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+pub async fn post_recovery(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let result = async {
+        let cur = match guarded(&state, &req, form.csrf.as_deref()).await? {
+            Ok(cur) => cur,
+            Err(refusal) => return Ok(refusal),
+        };
+        let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
+            return Ok(see_other("/login"));
+        };
+        let now = state.clock.now();
+        let valid =
+            credentials::use_recovery_code(&state.db, user_id, &form.code, &origin(&req, None), now).await?;
+        let view = View { error: Some(INVALID_CODE), recovery: true, ..View::default() };
+        advance(&state, &req, cur, LoginInput::RecoveryCode { valid }, view).await
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+pub async fn post_enrol(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let result = async {
+        let cur = match guarded(&state, &req, form.csrf.as_deref()).await? {
+            Ok(cur) => cur,
+            Err(refusal) => return Ok(refusal),
+        };
+        let LoginState::Enrolling { user_id, .. } = &cur.flow.state else { return Ok(see_other("/login")) };
+        let now = state.clock.now();
+        let confirmation = credentials::confirm_pending(
+            &state.db,
+            &state.ephemeral,
+            &state.keyring,
+            user_id,
+            &form.code,
+            &origin(&req, None),
+            now,
+        )
+        .await?;
+        let (input, codes) = match confirmation {
+            Confirmation::Invalid => (LoginInput::EnrolmentCode { valid: false, codes_issued: false }, None),
+            Confirmation::Activated { recovery_codes } => (
+                LoginInput::EnrolmentCode { valid: true, codes_issued: recovery_codes.is_some() },
+                recovery_codes,
+            ),
+        };
+        let view = View { error: Some(INVALID_CODE), codes, ..View::default() };
+        advance(&state, &req, cur, input, view).await
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChoiceForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    choice: String,
+}
+
+pub async fn post_offer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ChoiceForm>,
+) -> HttpResponse {
+    let input = match form.choice.as_str() {
+        "now" => LoginInput::SetUpNow,
+        "later" => LoginInput::Later,
+        _ => return errors::bad_form(),
+    };
+    simple(&state, &req, form.csrf.as_deref(), input).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+pub async fn post_later(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    simple(&state, &req, form.csrf.as_deref(), LoginInput::Later).await
+}
+
+pub async fn post_codes_saved(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    simple(&state, &req, form.csrf.as_deref(), LoginInput::CodesSaved).await
+}
+
+/// An input that needs no verification of its own.
+async fn simple(state: &AppState, req: &HttpRequest, csrf: Option<&str>, input: LoginInput) -> HttpResponse {
+    let result = async {
+        let cur = match guarded(state, req, csrf).await? {
+            Ok(cur) => cur,
+            Err(refusal) => return Ok(refusal),
+        };
+        advance(state, req, cur, input, View::default()).await
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}

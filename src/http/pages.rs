@@ -1,0 +1,61 @@
+//! Server-rendered pages (tera). Templates are compiled into the binary, so a deployed
+//! `watchword` needs no files beside it.
+
+use std::sync::LazyLock;
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use tera::{Context, Tera};
+
+static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
+    let mut tera = Tera::default();
+    // The templates are part of the source; a broken one fails the test suite.
+    #[expect(clippy::expect_used, reason = "templates are compiled in and covered by tests")]
+    tera.add_raw_templates([
+        ("base.html", include_str!("../../templates/base.html")),
+        ("message.html", include_str!("../../templates/message.html")),
+        ("login.html", include_str!("../../templates/login.html")),
+        ("totp.html", include_str!("../../templates/totp.html")),
+        ("recovery.html", include_str!("../../templates/recovery.html")),
+        ("enrol.html", include_str!("../../templates/enrol.html")),
+        ("offer.html", include_str!("../../templates/offer.html")),
+        ("codes.html", include_str!("../../templates/codes.html")),
+        ("account.html", include_str!("../../templates/account.html")),
+    ])
+    .expect("templates parse");
+    tera
+});
+
+pub const STYLE_CSS: &str = include_str!("../../templates/style.css");
+
+/// Renders `template` with `context` as an HTML response.
+pub fn render(status: StatusCode, template: &str, context: &Context) -> HttpResponse {
+    match TEMPLATES.render(template, context) {
+        Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
+        Err(err) => {
+            tracing::error!(error = ?err, template, "template failed to render");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Internal error")
+        }
+    }
+}
+
+/// A page with a title, one paragraph and an optional link.
+pub fn message(status: StatusCode, title: &str, message: &str, link: Option<(&str, &str)>) -> HttpResponse {
+    let mut context = Context::new();
+    context.insert("title", title);
+    context.insert("message", message);
+    if let Some((href, text)) = link {
+        context.insert("link", href);
+        context.insert("link_text", text);
+    }
+    render(status, "message.html", &context)
+}
+
+pub async fn get_style() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(STYLE_CSS)
+}

@@ -1,0 +1,71 @@
+//! `sso_sessions` and `authorization_codes`. Both are bearer secrets held by a browser
+//! or a client, so rows are keyed by the SHA-256 of the secret, never the secret.
+
+use diesel::prelude::*;
+
+use super::schema::{authorization_codes, sso_sessions, users};
+use super::users::User;
+use super::{DbConn, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sso_sessions)]
+pub struct Session {
+    /// SHA-256 of the cookie value.
+    pub id: String,
+    pub user_id: String,
+    pub amr: String,
+    pub acr: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConn, session: &Session) -> Result<(), StoreError> {
+    diesel::insert_into(sso_sessions::table).values(session).execute(conn)?;
+    Ok(())
+}
+
+/// A live session and its (enabled) user, in one query.
+pub fn find_live(conn: &mut DbConn, id: &str, now: i64) -> Result<Option<(Session, User)>, StoreError> {
+    Ok(sso_sessions::table
+        .inner_join(users::table)
+        .filter(sso_sessions::id.eq(id))
+        .filter(sso_sessions::revoked_at.is_null())
+        .filter(sso_sessions::expires_at.gt(now))
+        .filter(users::disabled.eq(false))
+        .select((Session::as_select(), User::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn revoke(conn: &mut DbConn, id: &str, now: i64) -> Result<(), StoreError> {
+    diesel::update(
+        sso_sessions::table.filter(sso_sessions::id.eq(id)).filter(sso_sessions::revoked_at.is_null()),
+    )
+    .set(sso_sessions::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+pub fn insert_code(conn: &mut DbConn, code: &AuthorizationCode) -> Result<(), StoreError> {
+    diesel::insert_into(authorization_codes::table).values(code).execute(conn)?;
+    Ok(())
+}

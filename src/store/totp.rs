@@ -1,0 +1,138 @@
+//! `totp_credentials` and `recovery_codes`: encrypted secrets, the atomic replay guard
+//! on `last_used_step`, activation, and single-use recovery codes.
+
+use diesel::prelude::*;
+
+use super::schema::{recovery_codes, totp_credentials};
+use super::{DbConn, StoreError, new_id};
+
+/// A credential row; the secret is keyring ciphertext bound to `(id, user_id)`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = totp_credentials)]
+pub struct Credential {
+    pub id: String,
+    pub user_id: String,
+    pub secret_ciphertext: Vec<u8>,
+    pub key_id: String,
+    pub algorithm: String,
+    pub digits: i32,
+    pub period: i32,
+    pub status: String,
+    pub last_used_step: Option<i64>,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+}
+
+pub const PENDING: &str = "pending";
+pub const ACTIVE: &str = "active";
+
+/// The user's credentials, newest first (at most one active and one pending).
+pub fn for_user(conn: &mut DbConn, user_id: &str) -> Result<Vec<Credential>, StoreError> {
+    Ok(totp_credentials::table
+        .filter(totp_credentials::user_id.eq(user_id))
+        .order(totp_credentials::created_at.desc())
+        .select(Credential::as_select())
+        .load(conn)?)
+}
+
+pub fn insert(conn: &mut DbConn, credential: &Credential) -> Result<(), StoreError> {
+    diesel::insert_into(totp_credentials::table).values(credential).execute(conn)?;
+    Ok(())
+}
+
+/// Removes the user's pending credentials (a new pending one replaces them).
+pub fn delete_pending(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        totp_credentials::table
+            .filter(totp_credentials::user_id.eq(user_id))
+            .filter(totp_credentials::status.eq(PENDING)),
+    )
+    .execute(conn)?)
+}
+
+/// Records `step` as used if it is newer than the last used one. Returns false when
+/// another request already used this or a later step: one conditional UPDATE, so two
+/// concurrent submissions cannot both win.
+pub fn claim_step(conn: &mut DbConn, credential_id: &str, step: i64) -> Result<bool, StoreError> {
+    let updated =
+        diesel::update(totp_credentials::table.filter(totp_credentials::id.eq(credential_id)).filter(
+            totp_credentials::last_used_step.is_null().or(totp_credentials::last_used_step.lt(step)),
+        ))
+        .set(totp_credentials::last_used_step.eq(step))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Makes a pending credential active and removes every other credential of the user
+/// (the one it replaces). Returns false when it was no longer pending.
+pub fn activate(conn: &mut DbConn, credential_id: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
+    conn.transaction(|conn| {
+        let updated = diesel::update(
+            totp_credentials::table
+                .filter(totp_credentials::id.eq(credential_id))
+                .filter(totp_credentials::user_id.eq(user_id))
+                .filter(totp_credentials::status.eq(PENDING)),
+        )
+        .set((totp_credentials::status.eq(ACTIVE), totp_credentials::activated_at.eq(now)))
+        .execute(conn)?;
+        if updated != 1 {
+            return Ok(false);
+        }
+        diesel::delete(
+            totp_credentials::table
+                .filter(totp_credentials::user_id.eq(user_id))
+                .filter(totp_credentials::id.ne(credential_id)),
+        )
+        .execute(conn)?;
+        Ok(true)
+    })
+}
+
+/// Replaces the user's recovery codes with these hashes.
+pub fn replace_recovery_codes(
+    conn: &mut DbConn,
+    user_id: &str,
+    hashes: &[String],
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.transaction(|conn| {
+        diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
+        let rows: Vec<_> = hashes
+            .iter()
+            .map(|hash| {
+                (
+                    recovery_codes::id.eq(new_id()),
+                    recovery_codes::user_id.eq(user_id),
+                    recovery_codes::code_hash.eq(hash),
+                    recovery_codes::created_at.eq(now),
+                )
+            })
+            .collect();
+        for row in rows {
+            diesel::insert_into(recovery_codes::table).values(row).execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// Marks an unused code as used; false when there is no such unused code.
+pub fn use_recovery_code(conn: &mut DbConn, user_id: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        recovery_codes::table
+            .filter(recovery_codes::user_id.eq(user_id))
+            .filter(recovery_codes::code_hash.eq(hash))
+            .filter(recovery_codes::used_at.is_null()),
+    )
+    .set(recovery_codes::used_at.eq(now))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// How many unused recovery codes the user has left.
+pub fn unused_recovery_codes(conn: &mut DbConn, user_id: &str) -> Result<i64, StoreError> {
+    Ok(recovery_codes::table
+        .filter(recovery_codes::user_id.eq(user_id))
+        .filter(recovery_codes::used_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
