@@ -141,6 +141,7 @@ impl Application {
         let addr =
             listener.local_addr().map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
         let ephemeral = ephemeral_store(settings)?;
+        crate::auth::password::warm_up();
         let state = AppState {
             issuer: settings.issuer_for(addr),
             db,

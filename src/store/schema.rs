@@ -171,6 +171,8 @@ diesel::joinable!(totp_credentials -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(sso_sessions -> users (user_id));
+diesel::joinable!(authorization_codes -> sso_sessions (session_id));
+diesel::joinable!(refresh_tokens -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,

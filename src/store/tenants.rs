@@ -45,3 +45,22 @@ pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Tenant>, StoreError> {
     Ok(tenants::table.find(id).select(Tenant::as_select()).first(conn).optional()?)
 }
+
+/// Saves the TOTP policy columns of `tenant`.
+pub fn save_policy(conn: &mut DbConn, tenant: &Tenant, now: i64) -> Result<(), StoreError> {
+    diesel::update(tenants::table.find(&tenant.id))
+        .set((
+            tenants::totp_enabled.eq(tenant.totp_enabled),
+            tenants::enforce_internal.eq(tenant.enforce_internal),
+            tenants::enforce_external.eq(tenant.enforce_external),
+            tenants::prompt_new_users.eq(tenant.prompt_new_users),
+            tenants::totp_algorithm.eq(&tenant.totp_algorithm),
+            tenants::totp_digits.eq(tenant.totp_digits),
+            tenants::totp_period.eq(tenant.totp_period),
+            tenants::totp_skew.eq(tenant.totp_skew),
+            tenants::recovery_codes_allowed.eq(tenant.recovery_codes_allowed),
+            tenants::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

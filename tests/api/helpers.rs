@@ -8,10 +8,10 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use watchword::clock::SystemClock;
+use watchword::clock::FixedClock;
 use watchword::config::Settings;
 use watchword::startup::{self, Application, FirstRun};
-use watchword::store::DatabaseUrl;
+use watchword::store::{DatabaseUrl, Db};
 
 /// A keyring fixed for tests (32 bytes of 0x2a).
 pub const TEST_KEYS: &str = "test1:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
@@ -62,6 +62,10 @@ impl Drop for TestDb {
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     pub address: String,
+    /// The server's clock: tests move it to cross TOTP steps.
+    pub clock: FixedClock,
+    /// A handle on the server's database, for seeding and checking rows.
+    pub store: Db,
     pub client: reqwest::Client,
     pub first_run: Option<FirstRun>,
     pub settings: Settings,
@@ -95,17 +99,27 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
     }
 }
 
+/// Where every test's clock starts: a TOTP step boundary (60,000,000 × 30 s).
+pub const T0: i64 = 1_800_000_000;
+
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// As [`spawn_app`], with the settings adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = TestDb::new(dir.path());
-    let settings = test_settings(dir.path(), &db);
+    let mut settings = test_settings(dir.path(), &db);
+    adjust(&mut settings);
     let keyring = startup::load_keyring(&settings).expect("keyring");
     let store = startup::open_database(&settings).expect("database");
-    let first_run = startup::bootstrap(&store, 1_800_000_000).expect("bootstrap");
-    let app = Application::build(&settings, store, keyring, Arc::new(SystemClock)).expect("build");
+    let first_run = startup::bootstrap(&store, T0).expect("bootstrap");
+    let clock = FixedClock::at(T0);
+    let app = Application::build(&settings, store.clone(), keyring, Arc::new(clock.clone())).expect("build");
     let address = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: http_client(), first_run, settings, db, dir }
+    TestApp { address, clock, store, client: http_client(), first_run, settings, db, dir }
 }
 
 /// Runs the real `watchword` binary with this test's database and data dir.

@@ -3,8 +3,11 @@
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod account;
+mod browser;
 mod cli;
 mod ephemeral;
 mod health;
 mod helpers;
+mod login;
 mod serve;

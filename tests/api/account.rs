@@ -1,0 +1,107 @@
+//! The account page: sign in to it, see TOTP status, set up, replace the secret (the old
+//! one works until the new one is confirmed), new recovery codes, sign out.
+
+use crate::browser::{Browser, oathtool};
+use crate::helpers::{TestApp, spawn_app};
+
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> Browser {
+    let browser = Browser::new(app);
+    let start = browser.get("/account?tenant=acme").await;
+    assert_eq!(start.location.as_deref(), Some("/login"));
+    let login = browser.get("/login").await;
+    let done = browser.password(&login, username, password).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
+    browser
+}
+
+#[tokio::test]
+async fn set_up_replace_and_regenerate_from_the_account_page() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "kim", "pw-kim", false);
+    let browser = sign_in(&app, "kim", "pw-kim").await;
+    let page = browser.get("/account").await;
+    assert!(page.has("Signed in as <strong>kim</strong>") && page.has("not set up"), "{}", page.body);
+
+    // Set up.
+    let setup = browser.post("/account/totp/setup", &[("csrf", &page.csrf())]).await;
+    assert_eq!(setup.location.as_deref(), Some("/account/totp"));
+    let pending = browser.get("/account").await;
+    assert!(pending.has("pending"), "{}", pending.body);
+    let enrol = browser.get("/account/totp").await;
+    let first = enrol.otpauth();
+    let codes = browser.code(&enrol, "/account/totp/confirm", &oathtool(&first, app.clock_now())).await;
+    assert_eq!(codes.codes().len(), 10, "{}", codes.body);
+    let active = browser.get("/account").await;
+    assert!(active.has("<strong>active</strong> since"), "{}", active.body);
+    assert!(active.has("Recovery codes left: 10"));
+
+    // Replacing needs a current code.
+    app.clock.advance(30);
+    let refused = browser.code(&active, "/account/totp/replace", "123456").await;
+    assert!(refused.has("Invalid code"));
+    let replace = browser.code(&active, "/account/totp/replace", &oathtool(&first, app.clock_now())).await;
+    assert_eq!(replace.location.as_deref(), Some("/account/totp"));
+    let enrol = browser.get("/account/totp").await;
+    let second = enrol.otpauth();
+    assert_ne!(second, first);
+    // Until confirmed, the old secret still signs in.
+    app.clock.advance(30);
+    let other = Browser::new(&app);
+    other.get("/account?tenant=acme").await;
+    let login = other.get("/login").await;
+    let code_page = other.password(&login, "kim", "pw-kim").await;
+    let ok = other.code(&code_page, "/login/totp", &oathtool(&first, app.clock_now())).await;
+    assert_eq!(ok.location.as_deref(), Some("/account"), "{}", ok.body);
+    // Confirmed: the old one stops working.
+    app.clock.advance(30);
+    let confirmed = browser.code(&enrol, "/account/totp/confirm", &oathtool(&second, app.clock_now())).await;
+    assert_eq!(confirmed.codes().len(), 10);
+    app.clock.advance(30);
+    let other = Browser::new(&app);
+    other.get("/account?tenant=acme").await;
+    let login = other.get("/login").await;
+    let code_page = other.password(&login, "kim", "pw-kim").await;
+    let old = other.code(&code_page, "/login/totp", &oathtool(&first, app.clock_now())).await;
+    assert!(old.has("Invalid code"));
+    let new = other.code(&old, "/login/totp", &oathtool(&second, app.clock_now())).await;
+    assert_eq!(new.location.as_deref(), Some("/account"));
+
+    // New recovery codes replace the old ones.
+    let page = browser.get("/account").await;
+    let fresh = browser.post("/account/recovery-codes", &[("csrf", &page.csrf())]).await;
+    assert_eq!(fresh.codes().len(), 10);
+    assert_ne!(fresh.codes(), confirmed.codes());
+
+    // Every account form needs the session's CSRF token.
+    let forged = browser.post("/account/recovery-codes", &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403);
+
+    // Sign out ends the session.
+    let out = browser.post("/account/logout", &[("csrf", &page.csrf())]).await;
+    assert!(out.has("You are signed out"));
+    let after = browser.get("/account").await;
+    assert_eq!(after.location.as_deref(), Some("/login"), "signed out: a new sign-in starts");
+}
+
+#[tokio::test]
+async fn the_account_page_offers_no_way_to_remove_totp() {
+    let app = spawn_app().await;
+    app.user("acme", "lee", "pw-lee", true);
+    let browser = Browser::new(&app);
+    browser.get("/account?tenant=acme").await;
+    let login = browser.get("/login").await;
+    let enrol = browser.password(&login, "lee", "pw-lee").await;
+    let codes = browser.code(&enrol, "/login/enrol", &oathtool(&enrol.otpauth(), app.clock_now())).await;
+    let done = browser.post("/login/codes", &[("csrf", &codes.csrf())]).await;
+    assert_eq!(done.location.as_deref(), Some("/account"));
+    let page = browser.get("/account").await;
+    assert!(page.has("active"));
+    assert!(!page.to_lowercase_body().contains("remove") && !page.to_lowercase_body().contains("disable"));
+}
+
+impl crate::browser::Page {
+    fn to_lowercase_body(&self) -> String {
+        self.body.to_lowercase()
+    }
+}

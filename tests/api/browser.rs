@@ -1,0 +1,219 @@
+//! A browser for tests: keeps cookies, does not follow redirects, and knows how to read
+//! Watchword's pages. Plus seeding helpers and `oathtool` for independent TOTP codes.
+
+use std::collections::HashMap;
+
+use watchword::auth::password::Password;
+use watchword::oidc::clients::{self, CreatedClient, NewClient, RedirectUri};
+use watchword::store::tenants::{self, Tenant};
+use watchword::tenancy::{self, NewUser, Permission, Slug, UserKind, Username};
+
+use crate::helpers::{T0, TestApp, http_client};
+
+pub const REDIRECT: &str = "https://rp.example/cb";
+
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn csrf(&self) -> String {
+        attribute_after(&self.body, "name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no csrf in {}", self.body))
+    }
+
+    /// The secret of the enrolment page's `otpauth://` link (read as a phone would).
+    pub fn otpauth(&self) -> String {
+        attribute_after(&self.body, "href=\"otpauth:")
+            .map(|rest| format!("otpauth:{rest}"))
+            .expect("otpauth link")
+    }
+
+    pub fn codes(&self) -> Vec<String> {
+        self.body.split("<li><code>").skip(1).map(|s| s.split("</code>").next().unwrap().to_owned()).collect()
+    }
+
+    pub fn has(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x2F;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn attribute_after(body: &str, marker: &str) -> Option<String> {
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(unescape(&body[start..end]))
+}
+
+/// The query parameters of a URL.
+pub fn query(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// A TOTP code computed by `oathtool`, an implementation that is not ours.
+pub fn oathtool(otpauth: &str, at: i64) -> String {
+    let q = query(otpauth);
+    let out = std::process::Command::new("oathtool")
+        .arg(format!("--totp={}", q["algorithm"].to_lowercase()))
+        .arg("--base32")
+        .arg(format!("--digits={}", q["digits"]))
+        .arg(format!("--time-step-size={}s", q["period"]))
+        .arg(format!("--now=@{at}"))
+        .arg(&q["secret"])
+        .output()
+        .expect("oathtool is installed (Debian package oathtool; .ci/run installs it)");
+    assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+pub struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Self {
+        Self { client: http_client(), base: app.address.clone() }
+    }
+
+    async fn page(res: reqwest::Response) -> Page {
+        let status = res.status().as_u16();
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        Page { status, location, body: res.text().await.unwrap() }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
+        Self::page(self.client.get(url).send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::page(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap()).await
+    }
+
+    /// `GET /authorize` for `client_id`, then the sign-in page.
+    pub async fn start(&self, client_id: &str) -> Page {
+        let start = self
+            .get(&format!(
+                "/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=st4te&nonce=n0nce",
+                urlencode(REDIRECT)
+            ))
+            .await;
+        assert_eq!(start.status, 303, "{}", start.body);
+        assert_eq!(start.location.as_deref(), Some("/login"));
+        self.get("/login").await
+    }
+
+    /// Username and password on the sign-in page; returns the page that follows.
+    pub async fn password(&self, login: &Page, username: &str, password: &str) -> Page {
+        let csrf = login.csrf();
+        let res = self
+            .post("/login/password", &[("csrf", &csrf), ("username", username), ("password", password)])
+            .await;
+        if res.status == 303 && res.location.as_deref() == Some("/login") {
+            self.get("/login").await
+        } else {
+            res
+        }
+    }
+
+    /// Submits `code` to `path` with the CSRF token of `page`.
+    pub async fn code(&self, page: &Page, path: &str, code: &str) -> Page {
+        self.post(path, &[("csrf", &page.csrf()), ("code", code)]).await
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl TestApp {
+    pub fn client(&self, tenant: &str, public: bool, require_mfa: bool) -> CreatedClient {
+        self.tenant(tenant);
+        let new = NewClient {
+            tenant: Slug::parse(tenant).unwrap(),
+            name: "Test RP".into(),
+            redirect_uris: vec![RedirectUri::parse(REDIRECT).unwrap()],
+            post_logout_redirect_uris: vec![],
+            public,
+            require_mfa,
+            trusted: true,
+        };
+        self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()
+    }
+
+    pub fn tenant(&self, slug: &str) -> Tenant {
+        let slug = Slug::parse(slug).unwrap();
+        self.store
+            .run_blocking(|c| match tenancy::service::find_tenant(c, &slug) {
+                Ok(t) => Ok(t),
+                Err(_) => tenancy::create_tenant(c, &slug, None, T0),
+            })
+            .unwrap()
+    }
+
+    pub fn policy(&self, slug: &str, change: impl FnOnce(&mut Tenant)) {
+        let mut tenant = self.tenant(slug);
+        change(&mut tenant);
+        self.store.run_blocking(|c| tenants::save_policy(c, &tenant, T0)).unwrap();
+    }
+
+    pub fn user(&self, tenant: &str, username: &str, password: &str, totp_required: bool) -> String {
+        self.tenant(tenant);
+        let new = NewUser {
+            tenant: Slug::parse(tenant).unwrap(),
+            username: Username::parse(username).unwrap(),
+            password: Password::parse(password).unwrap(),
+            parent: None,
+            kind: UserKind::Internal,
+            email: None,
+            display_name: None,
+            totp_required,
+            permission: Permission::None,
+        };
+        self.store.run_blocking(|c| tenancy::create_user(c, &new, T0)).unwrap().user.id
+    }
+
+    /// The `amr` of the session behind an authorization code.
+    pub fn amr_of_code(&self, code: &str) -> String {
+        use diesel::prelude::*;
+        use watchword::store::schema::{authorization_codes, sso_sessions};
+        let hash = watchword::auth::login::secret_hash(code);
+        self.store
+            .run_blocking(|c| -> Result<String, watchword::store::StoreError> {
+                Ok(authorization_codes::table
+                    .inner_join(sso_sessions::table)
+                    .filter(authorization_codes::code_hash.eq(hash))
+                    .select(sso_sessions::amr)
+                    .first(c)?)
+            })
+            .unwrap()
+    }
+
+    /// Audit event names about `user_id`, oldest first.
+    pub fn events_of(&self, user_id: &str) -> Vec<String> {
+        use diesel::prelude::*;
+        use watchword::store::schema::audit_events;
+        let user_id = user_id.to_owned();
+        self.store
+            .run_blocking(|c| -> Result<Vec<String>, watchword::store::StoreError> {
+                Ok(audit_events::table
+                    .filter(audit_events::target_user_id.eq(user_id))
+                    .order(audit_events::created_at)
+                    .select(audit_events::event)
+                    .load(c)?)
+            })
+            .unwrap()
+    }
+}
