@@ -24,6 +24,8 @@ pub struct Settings {
     pub secret_keys: Option<String>,
     /// The installation-wide TOTP switch; tenants and users decide below it.
     pub totp_enabled: bool,
+    /// Seconds between `keys rotate` publishing a key and that key signing.
+    pub key_rotation_delay: i64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -37,6 +39,7 @@ impl std::fmt::Debug for Settings {
             .field("redis_prefix", &self.redis_prefix)
             .field("secret_keys", &self.secret_keys.as_ref().map(|_| "(set)"))
             .field("totp_enabled", &self.totp_enabled)
+            .field("key_rotation_delay", &self.key_rotation_delay)
             .finish()
     }
 }
@@ -65,6 +68,7 @@ struct FileSettings {
     redis_prefix: Option<String>,
     secret_keys: Option<String>,
     totp_enabled: Option<bool>,
+    key_rotation_delay: Option<i64>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "watchword.toml";
@@ -127,6 +131,12 @@ impl Settings {
             },
             None => file.totp_enabled.unwrap_or(true),
         };
+        let key_rotation_delay = match env("WATCHWORD_KEY_ROTATION_DELAY").filter(|v| !v.is_empty()) {
+            Some(raw) => raw.parse::<i64>().ok().filter(|d| *d >= 0).ok_or_else(|| {
+                bad("WATCHWORD_KEY_ROTATION_DELAY", format!("'{raw}' is not a number of seconds"))
+            })?,
+            None => file.key_rotation_delay.unwrap_or(86_400),
+        };
         Ok(Self {
             listen,
             issuer,
@@ -136,6 +146,7 @@ impl Settings {
             redis_prefix,
             secret_keys,
             totp_enabled,
+            key_rotation_delay,
         })
     }
 

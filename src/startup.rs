@@ -15,6 +15,9 @@ use crate::auth::password::Password;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::ephemeral::{Ephemeral, EphemeralError, MemoryStore, RedisStore};
+use crate::oidc::clients::ClientCache;
+use crate::oidc::keys::{self, KeyCache, KeyError, KeySet};
+use crate::store::clients::Client;
 use crate::store::{Db, StoreError};
 use crate::tenancy::{self, NewUser, Permission, Slug, TenancyError, UserKind, Username};
 
@@ -28,6 +31,46 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The installation-wide TOTP switch.
     pub totp_enabled: bool,
+    pub keys: KeyCache,
+    pub clients: ClientCache,
+    /// Seconds a published `next` signing key waits before it signs.
+    pub key_rotation_delay: i64,
+}
+
+impl AppState {
+    /// The issuer as it appears in tokens and metadata (no trailing slash).
+    pub fn issuer_str(&self) -> &str {
+        self.issuer.as_str().trim_end_matches('/')
+    }
+
+    /// The signing keys, reloaded (and rotated when due) once the cache is stale.
+    pub async fn keys(&self) -> Result<Arc<KeySet>, KeyError> {
+        let now = self.clock.now();
+        if let Some(set) = self.keys.fresh(now) {
+            return Ok(set);
+        }
+        let (keyring, delay) = (self.keyring.clone(), self.key_rotation_delay);
+        let set = self
+            .db
+            .run(move |conn| {
+                keys::maintain(conn, &keyring, delay, now)?;
+                KeySet::load(conn, &keyring, now)
+            })
+            .await?;
+        Ok(self.keys.store(set))
+    }
+
+    /// A client by id, through the cache.
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let now = self.clock.now();
+        if let Some(cached) = self.clients.get(id, now) {
+            return Ok(cached);
+        }
+        let lookup = id.to_owned();
+        let found = self.db.run(move |conn| crate::store::clients::find(conn, &lookup)).await?;
+        self.clients.put(id, found.clone(), now);
+        Ok(found)
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -149,6 +192,9 @@ impl Application {
             ephemeral,
             clock,
             totp_enabled: settings.totp_enabled,
+            keys: KeyCache::new(60),
+            clients: ClientCache::new(30),
+            key_rotation_delay: settings.key_rotation_delay,
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {

@@ -4,13 +4,12 @@
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use url::Url;
 
 use crate::auth::flow::{Amr, LoginState, PasswordCheck};
 use crate::auth::password::{self, Password, Verification};
 use crate::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::audit::{self, Origin};
-use crate::store::sessions::{self, AuthorizationCode, Session};
+use crate::store::sessions::{self, Session};
 use crate::store::{Db, StoreError, tenants, totp, users};
 use crate::tenancy::UserKind;
 use crate::tenancy::policy::{self, LoginFacts, TenantTotpPolicy};
@@ -77,6 +76,12 @@ pub struct Flow {
     pub request: Option<AuthRequest>,
     pub login_hint: Option<String>,
     pub state: LoginState,
+    /// Set when the login is done: the SSO session the authorization will use.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// `prompt=consent`: ask even when consent was given before.
+    #[serde(default)]
+    pub consent_asked: bool,
     pub created_at: i64,
 }
 
@@ -93,6 +98,8 @@ impl Flow {
             request,
             login_hint,
             state: LoginState::AwaitingPassword { failures: 0 },
+            session_id: None,
+            consent_asked: false,
             created_at: now,
         }
     }
@@ -197,19 +204,16 @@ pub async fn check_password(
     .await
 }
 
-/// Where the browser goes when a login finishes, and the session cookie to set.
+/// A finished login: the new SSO session and the cookie value that names it.
 #[derive(Debug)]
 pub struct Completed {
     pub session_token: String,
-    pub redirect: String,
+    pub session_id: String,
 }
 
-/// Creates the SSO session and, for an OAuth request, the authorization code; returns
-/// the redirect (RFC 6749 §4.1.2, with `iss` per RFC 9207).
+/// Creates the SSO session of a finished login (and records the login time).
 pub async fn complete(
     db: &Db,
-    flow: Flow,
-    issuer: &Url,
     user_id: String,
     amr: Amr,
     auth_time: i64,
@@ -226,47 +230,14 @@ pub async fn complete(
         expires_at: now + SESSION_TTL,
         revoked_at: None,
     };
-    let code = crate::auth::random::token(32);
-    let redirect = match &flow.request {
-        None => "/account".to_owned(),
-        Some(request) => {
-            let mut url =
-                Url::parse(&request.redirect_uri).map_err(|e| LoginError::Internal(e.to_string()))?;
-            {
-                let mut query = url.query_pairs_mut();
-                query.append_pair("code", &code);
-                if let Some(state) = &request.state {
-                    query.append_pair("state", state);
-                }
-                query.append_pair("iss", issuer.as_str().trim_end_matches('/'));
-            }
-            url.to_string()
-        }
-    };
-    let code_row = flow.request.map(|r| AuthorizationCode {
-        code_hash: secret_hash(&code),
-        client_id: r.client_id,
-        user_id: user_id.clone(),
-        session_id: session.id.clone(),
-        redirect_uri: r.redirect_uri,
-        scope: r.scope,
-        nonce: r.nonce,
-        code_challenge: r.code_challenge,
-        code_challenge_method: r.code_challenge_method,
-        created_at: now,
-        expires_at: now + CODE_TTL,
-        consumed_at: None,
-    });
+    let session_id = session.id.clone();
     db.run(move |conn| {
         conn.transaction(|conn| -> Result<(), LoginError> {
             sessions::insert(conn, &session)?;
             users::set_last_login(conn, &user_id, now)?;
-            if let Some(code_row) = &code_row {
-                sessions::insert_code(conn, code_row)?;
-            }
             Ok(())
         })
     })
     .await?;
-    Ok(Completed { session_token, redirect })
+    Ok(Completed { session_token, session_id })
 }

@@ -277,7 +277,14 @@ pub async fn post_logout(
 ) -> HttpResponse {
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
         let (id, now) = (me.session.id.clone(), state.clock.now());
-        state.db.run(move |conn| sessions::revoke(conn, &id, now)).await?;
+        state
+            .db
+            .run(move |conn| -> Result<(), LoginError> {
+                sessions::revoke(conn, &id, now)?;
+                crate::store::tokens::revoke_by_session(conn, &id, now)?;
+                Ok(())
+            })
+            .await?;
         let mut response = pages::message(
             StatusCode::OK,
             "Signed out",

@@ -1,156 +1,300 @@
-//! `GET /authorize` (OpenID Connect Core §3.1.2.1), the minimal form: validate the
-//! client and the exact redirect URI first (errors there are pages, never redirects),
-//! then the rest (errors redirected to the client), then start a login flow.
+//! `/authorize` (GET and POST, OpenID Connect Core §3.1.2): the client and the exact
+//! redirect URI are checked before anything else — failures there are pages, never
+//! redirects — then the request (errors redirected with `error`, `state`, `iss`), then
+//! an existing SSO session either answers it or a login flow starts. After the login,
+//! `/authorize/resume` asks for consent where needed and returns the code.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use tera::Context;
 use url::Url;
 
-use crate::auth::login::{self, AuthRequest, Flow};
+use crate::auth::flow::{Amr, LoginState};
+use crate::auth::login::{self, AuthRequest, Flow, LoginError};
 use crate::http::{cookies, errors, pages};
+use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
 use crate::oidc::clients;
 use crate::startup::AppState;
 use crate::store::StoreError;
-
-#[derive(Debug, Deserialize)]
-pub struct AuthorizeQuery {
-    client_id: Option<String>,
-    redirect_uri: Option<String>,
-    response_type: Option<String>,
-    scope: Option<String>,
-    state: Option<String>,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    code_challenge_method: Option<String>,
-    login_hint: Option<String>,
-}
 
 fn bad_request(message: &str) -> HttpResponse {
     pages::message(StatusCode::BAD_REQUEST, "This sign-in link is not valid", message, None)
 }
 
-/// An error sent back to the client (RFC 6749 §4.1.2.1, with `iss` per RFC 9207).
-fn redirect_error(
+fn store_error(err: StoreError) -> HttpResponse {
+    errors::login_error(&LoginError::from(err))
+}
+
+/// Sends the browser back to the client with `params` (plus `state` and `iss`).
+fn back_to_client(
     state: &AppState,
     redirect_uri: &str,
     oauth_state: Option<&str>,
-    error: &str,
-    description: &str,
+    params: &[(&str, &str)],
 ) -> HttpResponse {
     let Ok(mut url) = Url::parse(redirect_uri) else { return bad_request("The redirect URI is not valid.") };
     {
         let mut query = url.query_pairs_mut();
-        query.append_pair("error", error).append_pair("error_description", description);
+        for (k, v) in params {
+            query.append_pair(k, v);
+        }
         if let Some(s) = oauth_state {
             query.append_pair("state", s);
         }
-        query.append_pair("iss", state.issuer.as_str().trim_end_matches('/'));
+        // RFC 9207: name the issuer, against mix-up attacks.
+        query.append_pair("iss", state.issuer_str());
     }
     HttpResponse::Found().insert_header((LOCATION, url.to_string())).finish()
 }
 
-pub async fn get_authorize(state: web::Data<AppState>, query: web::Query<AuthorizeQuery>) -> HttpResponse {
-    let q = query.into_inner();
-    let Some(client_id) = q.client_id.filter(|c| !c.is_empty() && c.len() <= 128) else {
+fn redirect_error(state: &AppState, request: &AuthRequest, err: RedirectError) -> HttpResponse {
+    back_to_client(
+        state,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        &[("error", err.error), ("error_description", err.description)],
+    )
+}
+
+pub async fn get_authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<AuthorizeParams>,
+) -> HttpResponse {
+    authorize(&state, &req, query.into_inner()).await
+}
+
+pub async fn post_authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AuthorizeParams>,
+) -> HttpResponse {
+    authorize(&state, &req, form.into_inner()).await
+}
+
+async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams) -> HttpResponse {
+    let Some(client_id) = params.client_id.clone().filter(|c| !c.is_empty() && c.len() <= 128) else {
         return bad_request("The request names no client (client_id is missing).");
     };
-    let lookup = client_id.clone();
-    let client = match state.db.run(move |conn| crate::store::clients::find(conn, &lookup)).await {
+    let client = match state.client(&client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => return bad_request("The application that sent you here is not known to Watchword."),
-        Err(StoreError::Unavailable(m)) => return errors::login_error(&login::LoginError::Unavailable(m)),
-        Err(other) => return errors::login_error(&login::LoginError::Internal(other.to_string())),
+        Err(err) => return store_error(err),
     };
     // Exact string match against the registered URIs (RFC 6749 §3.1.2.3; OIDC Core §3.1.2.1).
     let Some(redirect_uri) =
-        q.redirect_uri.filter(|r| clients::redirect_uris(&client).iter().any(|u| u == r))
+        params.redirect_uri.clone().filter(|r| clients::redirect_uris(&client).iter().any(|u| u == r))
     else {
         return bad_request("The application sent you here with a return address it has not registered.");
     };
-    let oauth_state = q.state.as_deref();
-    if q.response_type.as_deref() != Some("code") {
-        return redirect_error(
-            &state,
-            &redirect_uri,
-            oauth_state,
-            "unsupported_response_type",
-            "only response_type=code is supported",
-        );
-    }
-    let scope = q.scope.unwrap_or_default();
-    if !scope.split(' ').any(|s| s == "openid") {
-        return redirect_error(
-            &state,
-            &redirect_uri,
-            oauth_state,
-            "invalid_scope",
-            "the openid scope is required",
-        );
-    }
-    match (q.code_challenge.as_deref(), q.code_challenge_method.as_deref()) {
-        (None, _) if client.secret_hash.is_none() => {
-            return redirect_error(
-                &state,
+    let oauth_state = params.state.clone();
+    let checked = match authorize::check(
+        params,
+        &client.id,
+        &redirect_uri,
+        client.secret_hash.is_none(),
+        client.require_mfa,
+    ) {
+        Ok(checked) => checked,
+        Err(err) => {
+            return back_to_client(
+                state,
                 &redirect_uri,
-                oauth_state,
-                "invalid_request",
-                "public clients must use PKCE (S256)",
+                oauth_state.as_deref(),
+                &[("error", err.error), ("error_description", err.description)],
             );
         }
-        (Some(_), Some(method)) if method != "S256" => {
-            return redirect_error(
-                &state,
-                &redirect_uri,
-                oauth_state,
-                "invalid_request",
-                "only the S256 code challenge method is supported",
-            );
-        }
-        (Some(_), None) => {
-            return redirect_error(
-                &state,
-                &redirect_uri,
-                oauth_state,
-                "invalid_request",
-                "code_challenge_method=S256 is required",
-            );
-        }
-        (Some(challenge), _) if !(43..=128).contains(&challenge.len()) => {
-            return redirect_error(
-                &state,
-                &redirect_uri,
-                oauth_state,
-                "invalid_request",
-                "the code challenge is malformed",
-            );
-        }
-        _ => {}
-    }
-    let now = state.clock.now();
-    let request = AuthRequest {
-        client_id: client.id.clone(),
-        redirect_uri,
-        scope,
-        state: q.state,
-        nonce: q.nonce,
-        code_challenge_method: q.code_challenge.as_ref().map(|_| "S256".to_owned()),
-        code_challenge: q.code_challenge,
-        require_mfa: client.require_mfa,
     };
-    let login_hint = q.login_hint.filter(|h| h.len() <= 256);
-    start_flow(&state, Flow::new(client.tenant_id, Some(request), login_hint, now)).await
+    let now = state.clock.now();
+    let session = match cookies::signed_in(state, req).await {
+        Ok(session) => session.filter(|s| s.user.tenant_id == client.tenant_id),
+        Err(err) => return errors::login_error(&err),
+    };
+    let usable = session.as_ref().filter(|s| authorize::session_satisfies(&checked, &s.session, now));
+    if checked.prompt.none {
+        let Some(me) = usable else {
+            let error = match &session {
+                // Signed in, but this request needs more than the session has.
+                Some(s)
+                    if !checked.prompt.login
+                        && checked.max_age.is_none_or(|m| now - s.session.auth_time <= m) =>
+                {
+                    "interaction_required"
+                }
+                _ => "login_required",
+            };
+            return redirect_error(
+                state,
+                &checked.request,
+                RedirectError { error, description: "the user must sign in" },
+            );
+        };
+        let needs_consent =
+            match needs_consent(state, &client, &me.user.id, &checked.request.scope, false).await {
+                Ok(needs) => needs,
+                Err(err) => return errors::login_error(&err),
+            };
+        if needs_consent {
+            return redirect_error(
+                state,
+                &checked.request,
+                RedirectError { error: "consent_required", description: "the user must consent" },
+            );
+        }
+        return finish(state, &checked.request, &me.user.id, &me.session.id).await;
+    }
+    let mut flow = Flow::new(client.tenant_id.clone(), Some(checked.request.clone()), None, now);
+    flow.consent_asked = checked.prompt.consent;
+    match usable {
+        Some(me) => {
+            let amr = Amr::from_stored(&me.session.amr).unwrap_or(Amr::Pwd);
+            flow.state = LoginState::Authenticated {
+                user_id: me.user.id.clone(),
+                amr,
+                auth_time: me.session.auth_time,
+            };
+            flow.session_id = Some(me.session.id.clone());
+            save_and_go(state, flow, "/authorize/resume").await
+        }
+        None => {
+            flow.login_hint = login_hint(&checked, session.as_ref().map(|s| s.user.username.as_str()));
+            save_and_go(state, flow, "/login").await
+        }
+    }
 }
 
-/// Stores a new flow, sets its cookie and sends the browser to the sign-in page.
-pub async fn start_flow(state: &AppState, flow: Flow) -> HttpResponse {
+fn login_hint(checked: &Checked, signed_in_as: Option<&str>) -> Option<String> {
+    checked.login_hint.clone().or_else(|| signed_in_as.map(str::to_owned))
+}
+
+/// Stores a new flow, sets its cookie and sends the browser to `next`.
+async fn save_and_go(state: &AppState, flow: Flow, next: &str) -> HttpResponse {
     let id = crate::auth::random::token(32);
     if let Err(err) = login::save_flow(&state.ephemeral, &id, &flow, state.clock.now()).await {
         return errors::login_error(&err);
     }
     HttpResponse::SeeOther()
         .cookie(cookies::make(state, cookies::flow_name(state), id))
-        .insert_header((LOCATION, "/login"))
+        .insert_header((LOCATION, next.to_owned()))
         .finish()
+}
+
+/// Starts a flow at the sign-in page (the account page uses it).
+pub async fn start_flow(state: &AppState, flow: Flow) -> HttpResponse {
+    save_and_go(state, flow, "/login").await
+}
+
+async fn needs_consent(
+    state: &AppState,
+    client: &crate::store::clients::Client,
+    user_id: &str,
+    scope: &str,
+    asked: bool,
+) -> Result<bool, LoginError> {
+    if client.trusted {
+        return Ok(false);
+    }
+    if asked {
+        return Ok(true);
+    }
+    let (user_id, client_id, scope) = (user_id.to_owned(), client.id.clone(), scope.to_owned());
+    Ok(!state.db.run(move |conn| authorize::has_consent(conn, &user_id, &client_id, &scope)).await?)
+}
+
+/// Issues the code and sends the browser back to the client.
+async fn finish(state: &AppState, request: &AuthRequest, user_id: &str, session_id: &str) -> HttpResponse {
+    let now = state.clock.now();
+    let (req, user, session) = (request.clone(), user_id.to_owned(), session_id.to_owned());
+    match state.db.run(move |conn| authorize::issue_code(conn, &req, &user, &session, now)).await {
+        Ok(code) => {
+            back_to_client(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
+        }
+        Err(err) => errors::login_error(&err),
+    }
+}
+
+/// The flow of this browser, finished by a login, and its still-live session.
+async fn authenticated(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<(String, Flow, AuthRequest, String, String)>, LoginError> {
+    let Some(id) = cookies::value(req, cookies::flow_name(state)) else { return Ok(None) };
+    let Some(flow) = login::load_flow(&state.ephemeral, &id, state.clock.now()).await? else {
+        return Ok(None);
+    };
+    let (LoginState::Authenticated { user_id, .. }, Some(request), Some(session_id)) =
+        (&flow.state, &flow.request, &flow.session_id)
+    else {
+        return Ok(None);
+    };
+    // The flow must belong to the session this browser holds (no flow fixation).
+    let me = cookies::signed_in(state, req).await?;
+    if me.as_ref().is_none_or(|m| &m.session.id != session_id || &m.user.id != user_id) {
+        return Ok(None);
+    }
+    let (request, user_id, session_id) = (request.clone(), user_id.clone(), session_id.clone());
+    Ok(Some((id, flow, request, user_id, session_id)))
+}
+
+pub async fn get_resume(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let result = async {
+        let Some((id, flow, request, user_id, session_id)) = authenticated(&state, &req).await? else {
+            return Ok(errors::flow_missing());
+        };
+        let Some(client) = state.client(&request.client_id).await? else { return Ok(errors::flow_missing()) };
+        if needs_consent(&state, &client, &user_id, &request.scope, flow.consent_asked).await? {
+            let mut ctx = Context::new();
+            ctx.insert("csrf", &flow.csrf);
+            ctx.insert("error", &None::<&str>);
+            ctx.insert("client_name", &client.name);
+            let scopes: Vec<&str> = request.scope.split(' ').filter(|s| *s != "openid").collect();
+            ctx.insert("scopes", &scopes);
+            return Ok(pages::render(StatusCode::OK, "consent.html", &ctx));
+        }
+        login::delete_flow(&state.ephemeral, &id).await?;
+        let mut response = finish(&state, &request, &user_id, &session_id).await;
+        let _ = response.add_cookie(&cookies::removal(&state, cookies::flow_name(&state)));
+        Ok(response)
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    decision: String,
+}
+
+pub async fn post_consent(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ConsentForm>,
+) -> HttpResponse {
+    let result = async {
+        let Some((id, flow, request, user_id, session_id)) = authenticated(&state, &req).await? else {
+            return Ok(errors::flow_missing());
+        };
+        if !cookies::csrf_matches(&flow.csrf, form.csrf.as_deref()) {
+            return Ok(errors::csrf_refused());
+        }
+        login::delete_flow(&state.ephemeral, &id).await?;
+        let mut response = if form.decision == "allow" {
+            let (user, client, scope, now) =
+                (user_id.clone(), request.client_id.clone(), request.scope.clone(), state.clock.now());
+            state.db.run(move |conn| authorize::save_consent(conn, &user, &client, &scope, now)).await?;
+            finish(&state, &request, &user_id, &session_id).await
+        } else {
+            redirect_error(
+                &state,
+                &request,
+                RedirectError { error: "access_denied", description: "the user declined" },
+            )
+        };
+        let _ = response.add_cookie(&cookies::removal(&state, cookies::flow_name(&state)));
+        Ok(response)
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
 }

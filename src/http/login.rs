@@ -165,16 +165,26 @@ async fn advance(
             Ok(response)
         }
         Outcome::Done => {
-            let LoginState::Authenticated { user_id, amr, auth_time } = next else {
+            let LoginState::Authenticated { user_id, amr, auth_time } = &next else {
                 return Err(LoginError::Internal("a finished flow is not authenticated".into()));
             };
-            let done =
-                login::complete(&state.db, cur.flow, &state.issuer, user_id, amr, auth_time, now).await?;
-            login::delete_flow(&state.ephemeral, &cur.id).await?;
+            let done = login::complete(&state.db, user_id.clone(), *amr, *auth_time, now).await?;
+            let session_cookie = cookies::make(state, cookies::session_name(state), done.session_token);
+            if cur.flow.request.is_none() {
+                login::delete_flow(&state.ephemeral, &cur.id).await?;
+                return Ok(HttpResponse::SeeOther()
+                    .cookie(cookies::removal(state, cookies::flow_name(state)))
+                    .cookie(session_cookie)
+                    .insert_header((LOCATION, "/account"))
+                    .finish());
+            }
+            // The authorization goes on (consent, then the code) with the new session.
+            cur.flow.state = next;
+            cur.flow.session_id = Some(done.session_id);
+            login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
             Ok(HttpResponse::SeeOther()
-                .cookie(cookies::removal(state, cookies::flow_name(state)))
-                .cookie(cookies::make(state, cookies::session_name(state), done.session_token))
-                .insert_header((LOCATION, done.redirect))
+                .cookie(session_cookie)
+                .insert_header((LOCATION, "/authorize/resume"))
                 .finish())
         }
     }

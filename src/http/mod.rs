@@ -6,6 +6,9 @@ pub mod cookies;
 mod errors;
 mod health;
 mod login;
+mod logout;
+mod oauth;
+mod oidc;
 pub mod pages;
 
 use actix_web::http::header;
@@ -37,7 +40,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::get_healthz))
         .route("/readyz", web::get().to(health::get_readyz))
         .route("/static/style.css", web::get().to(pages::get_style))
+        .route("/.well-known/openid-configuration", web::get().to(oidc::get_discovery))
+        .route("/jwks", web::get().to(oidc::get_jwks))
         .route("/authorize", web::get().to(authorize::get_authorize))
+        .route("/authorize", web::post().to(authorize::post_authorize))
+        .route("/authorize/resume", web::get().to(authorize::get_resume))
+        .route("/authorize/consent", web::post().to(authorize::post_consent))
+        .route("/token", web::post().to(oidc::post_token))
+        .route("/userinfo", web::get().to(oidc::get_userinfo))
+        .route("/userinfo", web::post().to(oidc::post_userinfo))
+        .route("/revoke", web::post().to(oidc::post_revoke))
+        .route("/introspect", web::post().to(oidc::post_introspect))
+        .route("/end_session", web::get().to(logout::get_end_session))
+        .route("/end_session", web::post().to(logout::post_end_session))
+        .route("/end_session/confirm", web::post().to(logout::post_confirm))
         .route("/login", web::get().to(login::get_login))
         .route("/login/password", web::post().to(login::post_password))
         .route("/login/totp", web::post().to(login::post_totp))

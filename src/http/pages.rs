@@ -21,6 +21,8 @@ static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
         ("offer.html", include_str!("../../templates/offer.html")),
         ("codes.html", include_str!("../../templates/codes.html")),
         ("account.html", include_str!("../../templates/account.html")),
+        ("consent.html", include_str!("../../templates/consent.html")),
+        ("logout.html", include_str!("../../templates/logout.html")),
     ])
     .expect("templates parse");
     tera

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod schema;
 pub mod sessions;
 pub mod tenants;
+pub mod tokens;
 pub mod totp;
 pub mod users;
 

@@ -69,3 +69,7 @@ pub fn insert_code(conn: &mut DbConn, code: &AuthorizationCode) -> Result<(), St
     diesel::insert_into(authorization_codes::table).values(code).execute(conn)?;
     Ok(())
 }
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Session>, StoreError> {
+    Ok(sso_sessions::table.find(id).select(Session::as_select()).first(conn).optional()?)
+}

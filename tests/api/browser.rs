@@ -98,8 +98,17 @@ impl Browser {
         Self::page(self.client.get(url).send().await.unwrap()).await
     }
 
+    /// POSTs a form; a redirect to `/authorize/resume` (the end of a login) is followed,
+    /// as a browser would, to the client's redirect or the consent page.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        Self::page(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap()).await
+        let page =
+            Self::page(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap())
+                .await;
+        if page.location.as_deref() == Some("/authorize/resume") {
+            self.get("/authorize/resume").await
+        } else {
+            page
+        }
     }
 
     /// `GET /authorize` for `client_id`, then the sign-in page.

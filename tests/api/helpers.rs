@@ -96,6 +96,7 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         redis_prefix: format!("wwtest:{}:", watchword::auth::random::token(9)),
         secret_keys: Some(TEST_KEYS.to_owned()),
         totp_enabled: true,
+        key_rotation_delay: 86_400,
     }
 }
 

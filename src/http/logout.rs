@@ -1,0 +1,172 @@
+//! RP-Initiated Logout 1.0: `/end_session` ends the SSO session (and its session-bound
+//! refresh-token families), then returns to a registered `post_logout_redirect_uri`.
+//! Without a valid `id_token_hint` the user is asked to confirm, so that a third-party
+//! page cannot sign them out.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use tera::Context;
+use url::Url;
+
+use crate::auth::login::LoginError;
+use crate::http::{cookies, errors, pages};
+use crate::oidc::clients;
+use crate::oidc::tokens::IdClaims;
+use crate::startup::AppState;
+use crate::store::{sessions, tokens};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutParams {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+    csrf: Option<String>,
+}
+
+fn bad_request(message: &str) -> HttpResponse {
+    pages::message(StatusCode::BAD_REQUEST, "This sign-out link is not valid", message, None)
+}
+
+/// What a checked request says: whose session, and where to go afterwards.
+struct Checked {
+    hinted_sid: Option<String>,
+    valid_hint: bool,
+    redirect: Option<String>,
+}
+
+async fn check(state: &AppState, p: &LogoutParams) -> Result<Result<Checked, HttpResponse>, LoginError> {
+    let mut client_id = p.client_id.clone().filter(|c| !c.is_empty());
+    let mut hinted_sid = None;
+    let mut valid_hint = false;
+    if let Some(hint) = p.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
+        let keys = state.keys().await.map_err(|e| LoginError::Internal(e.to_string()))?;
+        // An expired ID token is still a fine hint of who is signing out.
+        let Some(claims) = keys.verify::<IdClaims>(hint, "JWT", true) else {
+            return Ok(Err(bad_request("The sign-out request carries an ID token Watchword did not issue.")));
+        };
+        if claims.issuer().as_str() != state.issuer_str() {
+            return Ok(Err(bad_request("The sign-out request carries an ID token of another issuer.")));
+        }
+        let audience = claims.audiences().first().map(|a| a.as_str().to_owned());
+        if client_id.is_some() && client_id != audience {
+            return Ok(Err(bad_request("client_id does not match the ID token.")));
+        }
+        client_id = audience;
+        hinted_sid = claims.additional_claims().sid.clone();
+        valid_hint = true;
+    }
+    let redirect = match p.post_logout_redirect_uri.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some(uri) => {
+            let Some(id) = client_id else {
+                return Ok(Err(bad_request("A return address needs an id_token_hint or client_id.")));
+            };
+            let client = state.client(&id).await?;
+            let registered = client
+                .as_ref()
+                .is_some_and(|c| clients::post_logout_redirect_uris(c).iter().any(|u| u == uri));
+            if !registered {
+                return Ok(Err(bad_request(
+                    "The application asked to return to an address it has not registered.",
+                )));
+            }
+            let mut url = Url::parse(uri).map_err(|e| LoginError::Internal(e.to_string()))?;
+            if let Some(s) = &p.state {
+                url.query_pairs_mut().append_pair("state", s);
+            }
+            Some(url.to_string())
+        }
+    };
+    Ok(Ok(Checked { hinted_sid, valid_hint, redirect }))
+}
+
+async fn sign_out(state: &AppState, req: &HttpRequest, checked: Checked) -> Result<HttpResponse, LoginError> {
+    let now = state.clock.now();
+    let current = cookies::signed_in(state, req).await?.map(|me| me.session.id);
+    let ids: Vec<String> = current.into_iter().chain(checked.hinted_sid).collect();
+    state
+        .db
+        .run(move |conn| -> Result<(), LoginError> {
+            for id in &ids {
+                sessions::revoke(conn, id, now)?;
+                tokens::revoke_by_session(conn, id, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    let removal = cookies::removal(state, cookies::session_name(state));
+    Ok(match checked.redirect {
+        Some(to) => HttpResponse::Found().cookie(removal).insert_header((LOCATION, to)).finish(),
+        None => {
+            let mut response =
+                pages::message(StatusCode::OK, "Signed out", "You are signed out of Watchword.", None);
+            let _ = response.add_cookie(&removal);
+            response
+        }
+    })
+}
+
+async fn end_session(state: &AppState, req: &HttpRequest, p: LogoutParams) -> HttpResponse {
+    let result = async {
+        let checked = match check(state, &p).await? {
+            Ok(checked) => checked,
+            Err(page) => return Ok(page),
+        };
+        if checked.valid_hint {
+            return sign_out(state, req, checked).await;
+        }
+        // No proof the client sent this: ask the user (nothing to ask without a session).
+        let Some(me) = cookies::signed_in(state, req).await? else {
+            return sign_out(state, req, checked).await;
+        };
+        let mut ctx = Context::new();
+        ctx.insert("csrf", &me.csrf);
+        ctx.insert("error", &None::<&str>);
+        ctx.insert("post_logout_redirect_uri", &p.post_logout_redirect_uri.unwrap_or_default());
+        ctx.insert("state", &p.state.unwrap_or_default());
+        ctx.insert("client_id", &p.client_id.unwrap_or_default());
+        Ok(pages::render(StatusCode::OK, "logout.html", &ctx))
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
+pub async fn get_end_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LogoutParams>,
+) -> HttpResponse {
+    end_session(&state, &req, query.into_inner()).await
+}
+
+pub async fn post_end_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LogoutParams>,
+) -> HttpResponse {
+    end_session(&state, &req, form.into_inner()).await
+}
+
+/// The confirmation form of a sign-out without an ID token hint.
+pub async fn post_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LogoutParams>,
+) -> HttpResponse {
+    let p = form.into_inner();
+    let result = async {
+        if let Some(me) = cookies::signed_in(&state, &req).await?
+            && !cookies::csrf_matches(&me.csrf, p.csrf.as_deref())
+        {
+            return Ok(errors::csrf_refused());
+        }
+        let p = LogoutParams { id_token_hint: None, ..p };
+        match check(&state, &p).await? {
+            Ok(checked) => sign_out(&state, &req, checked).await,
+            Err(page) => Ok(page),
+        }
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}

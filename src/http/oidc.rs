@@ -1,0 +1,356 @@
+//! The OpenID Connect back channel: discovery, JWKS, token, userinfo, revocation
+//! (RFC 7009), introspection (RFC 7662).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use openidconnect::core::{
+    CoreClaimName, CoreClientAuthMethod, CoreGrantType, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{AuthUrl, IssuerUrl, JsonWebKeySetUrl, ResponseTypes, Scope, TokenUrl, UserInfoUrl};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::login::{ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR, secret_hash};
+use crate::http::oauth::{self, authenticate, presented};
+use crate::oidc::authorize::SCOPES;
+use crate::oidc::grants::{self, TokenError, TokenRequest};
+use crate::oidc::tokens::{AccessClaims, has_scope};
+use crate::startup::AppState;
+use crate::store::users::User;
+use crate::store::{tokens, users};
+
+/// `/.well-known/openid-configuration`: what is supported, and nothing else.
+pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
+    let issuer = state.issuer_str().to_owned();
+    let url = |path: &str| format!("{issuer}{path}");
+    let built = (|| -> Result<serde_json::Value, String> {
+        let metadata = CoreProviderMetadata::new(
+            IssuerUrl::new(issuer.clone()).map_err(|e| e.to_string())?,
+            AuthUrl::new(url("/authorize")).map_err(|e| e.to_string())?,
+            JsonWebKeySetUrl::new(url("/jwks")).map_err(|e| e.to_string())?,
+            vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+            vec![CoreSubjectIdentifierType::Public],
+            vec![
+                CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+                CoreJwsSigningAlgorithm::EdDsa,
+            ],
+            Default::default(),
+        )
+        .set_token_endpoint(Some(TokenUrl::new(url("/token")).map_err(|e| e.to_string())?))
+        .set_userinfo_endpoint(Some(UserInfoUrl::new(url("/userinfo")).map_err(|e| e.to_string())?))
+        .set_scopes_supported(Some(SCOPES.iter().map(|s| Scope::new((*s).to_owned())).collect()))
+        .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
+        .set_grant_types_supported(Some(vec![
+            CoreGrantType::AuthorizationCode,
+            CoreGrantType::RefreshToken,
+            CoreGrantType::ClientCredentials,
+        ]))
+        .set_token_endpoint_auth_methods_supported(Some(vec![
+            CoreClientAuthMethod::ClientSecretBasic,
+            CoreClientAuthMethod::ClientSecretPost,
+            CoreClientAuthMethod::None,
+        ]))
+        .set_acr_values_supported(Some(vec![
+            openidconnect::AuthenticationContextClass::new(ACR_SINGLE_FACTOR.to_owned()),
+            openidconnect::AuthenticationContextClass::new(ACR_MULTI_FACTOR.to_owned()),
+        ]))
+        .set_claims_supported(Some(
+            [
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "amr",
+                "acr",
+                "azp",
+                "sid",
+                "at_hash",
+                "name",
+                "preferred_username",
+                "email",
+                "email_verified",
+            ]
+            .iter()
+            .map(|c| CoreClaimName::new((*c).to_owned()))
+            .collect(),
+        ))
+        .set_claims_parameter_supported(Some(true))
+        .set_request_parameter_supported(Some(false))
+        .set_request_uri_parameter_supported(Some(false));
+        let mut value = serde_json::to_value(&metadata).map_err(|e| e.to_string())?;
+        // Fields openidconnect's metadata type has no setter for.
+        let extra = json!({
+            "end_session_endpoint": url("/end_session"),
+            "revocation_endpoint": url("/revoke"),
+            "introspection_endpoint": url("/introspect"),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+            "prompt_values_supported": ["none", "login", "consent"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+            "userinfo_signing_alg_values_supported": [],
+        });
+        if let (Some(target), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                if k == "userinfo_signing_alg_values_supported" {
+                    continue;
+                }
+                target.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(value)
+    })();
+    match built {
+        Ok(value) => {
+            HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(value)
+        }
+        Err(detail) => {
+            tracing::error!(%detail, "discovery document could not be built");
+            HttpResponse::InternalServerError().json(json!({ "error": "server_error" }))
+        }
+    }
+}
+
+pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
+    match state.keys().await {
+        Ok(keys) => {
+            HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=60")).json(&keys.jwks)
+        }
+        Err(err) => oauth::token_error(&TokenError::from(err)),
+    }
+}
+
+pub async fn post_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Result<web::Form<TokenRequest>, actix_web::Error>,
+) -> HttpResponse {
+    let Ok(form) = form else {
+        return oauth::token_error(&TokenError::InvalidRequest("the request body is not a valid form"));
+    };
+    let form = form.into_inner();
+    let result = async {
+        let presented = presented(&req, form.client_id.as_deref(), form.client_secret.as_deref())?;
+        let client = authenticate(&state, &presented).await?;
+        let keys = state.keys().await?;
+        grants::token(&state.db, &keys, state.issuer_str(), &client, form, state.clock.now()).await
+    };
+    match result.await {
+        Ok(tokens) => HttpResponse::Ok().insert_header((header::PRAGMA, "no-cache")).json(tokens),
+        Err(err) => oauth::token_error(&err),
+    }
+}
+
+/// RFC 6750 §3 errors.
+fn bearer_error(status: StatusCode, error: Option<&str>, description: &str) -> HttpResponse {
+    let challenge = match error {
+        Some(e) => format!("Bearer realm=\"watchword\", error=\"{e}\", error_description=\"{description}\""),
+        None => "Bearer realm=\"watchword\"".to_owned(),
+    };
+    let mut response = HttpResponse::build(status)
+        .json(json!({ "error": error.unwrap_or("invalid_request"), "error_description": description }));
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UserinfoForm {
+    access_token: Option<String>,
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+/// A valid, unrevoked access token of a live user, with its claims.
+async fn check_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(AccessClaims, Option<User>)>, TokenError> {
+    let keys = state.keys().await?;
+    let Some(claims) = keys.verify::<AccessClaims>(token, "at+jwt", false) else { return Ok(None) };
+    if claims.iss != state.issuer_str() {
+        return Ok(None);
+    }
+    let Some(family) = claims.fam.clone() else { return Ok(Some((claims, None))) };
+    let sub = claims.sub.clone();
+    let live = state
+        .db
+        .run(move |conn| -> Result<Option<User>, crate::store::StoreError> {
+            if tokens::family_revoked(conn, &family)? {
+                return Ok(None);
+            }
+            Ok(users::find_with_tenant(conn, &sub)?.map(|(u, _)| u).filter(|u| !u.disabled))
+        })
+        .await?;
+    Ok(live.map(|user| (claims, Some(user))))
+}
+
+async fn userinfo(state: &AppState, req: &HttpRequest, body_token: Option<String>) -> HttpResponse {
+    let header_token = bearer(req);
+    let token = match (header_token, body_token.filter(|t| !t.is_empty())) {
+        (Some(_), Some(_)) => {
+            return bearer_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalid_request"),
+                "use one way to send the token",
+            );
+        }
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => return bearer_error(StatusCode::UNAUTHORIZED, None, "an access token is required"),
+    };
+    match check_access_token(state, &token).await {
+        Ok(Some((claims, Some(user)))) => {
+            if !has_scope(&claims.scope, "openid") {
+                return bearer_error(
+                    StatusCode::FORBIDDEN,
+                    Some("insufficient_scope"),
+                    "the token lacks the openid scope",
+                );
+            }
+            let mut body = json!({ "sub": user.id });
+            if has_scope(&claims.scope, "profile") {
+                body["name"] = json!(user.display_name.clone().unwrap_or_else(|| user.username.clone()));
+                body["preferred_username"] = json!(user.username);
+            }
+            if has_scope(&claims.scope, "email")
+                && let Some(email) = &user.email
+            {
+                body["email"] = json!(email);
+                body["email_verified"] = json!(false);
+            }
+            HttpResponse::Ok().json(body)
+        }
+        Ok(_) => bearer_error(
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_token"),
+            "the access token is invalid, expired or revoked",
+        ),
+        Err(err) => oauth::token_error(&err),
+    }
+}
+
+pub async fn get_userinfo(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    userinfo(&state, &req, None).await
+}
+
+pub async fn post_userinfo(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Result<web::Form<UserinfoForm>, actix_web::Error>,
+) -> HttpResponse {
+    let token = form.ok().and_then(|f| f.into_inner().access_token);
+    userinfo(&state, &req, token).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenForm {
+    token: Option<String>,
+    #[expect(dead_code, reason = "accepted per RFC 7009 §2.1; every token type is looked up anyway")]
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// RFC 7009: revokes a refresh token's family, or an access token's grant; always 200
+/// for a token that is unknown or not the client's.
+pub async fn post_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Result<web::Form<TokenForm>, actix_web::Error>,
+) -> HttpResponse {
+    let Ok(form) = form else {
+        return oauth::token_error(&TokenError::InvalidRequest("the request body is not a valid form"));
+    };
+    let form = form.into_inner();
+    let result = async {
+        let client =
+            authenticate(&state, &presented(&req, form.client_id.as_deref(), form.client_secret.as_deref())?)
+                .await?;
+        let token =
+            form.token.filter(|t| !t.is_empty()).ok_or(TokenError::InvalidRequest("token is missing"))?;
+        let now = state.clock.now();
+        let family = match state.keys().await?.verify::<AccessClaims>(&token, "at+jwt", true) {
+            Some(claims) if claims.client_id == client.id => claims.fam,
+            Some(_) => None,
+            None => {
+                let (hash, client_id) = (secret_hash(&token), client.id.clone());
+                state
+                    .db
+                    .run(move |conn| tokens::find(conn, &hash))
+                    .await?
+                    .filter(|row| row.client_id == client_id)
+                    .map(|row| row.family_id)
+            }
+        };
+        if let Some(family) = family {
+            state.db.run(move |conn| tokens::revoke_family(conn, &family, now)).await?;
+        }
+        Ok::<_, TokenError>(())
+    };
+    match result.await {
+        Ok(()) => HttpResponse::Ok().finish(),
+        Err(err) => oauth::token_error(&err),
+    }
+}
+
+/// RFC 7662, for confidential clients.
+pub async fn post_introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Result<web::Form<TokenForm>, actix_web::Error>,
+) -> HttpResponse {
+    let Ok(form) = form else {
+        return oauth::token_error(&TokenError::InvalidRequest("the request body is not a valid form"));
+    };
+    let form = form.into_inner();
+    let result = async {
+        let client =
+            authenticate(&state, &presented(&req, form.client_id.as_deref(), form.client_secret.as_deref())?)
+                .await?;
+        if client.secret_hash.is_none() {
+            return Err(TokenError::InvalidClient);
+        }
+        let token =
+            form.token.filter(|t| !t.is_empty()).ok_or(TokenError::InvalidRequest("token is missing"))?;
+        if let Some((claims, user)) = check_access_token(&state, &token).await? {
+            let mut body = json!({
+                "active": true, "token_type": "Bearer", "scope": claims.scope, "client_id": claims.client_id,
+                "sub": claims.sub, "aud": claims.aud, "iss": claims.iss, "exp": claims.exp, "iat": claims.iat, "jti": claims.jti,
+            });
+            if let Some(user) = user {
+                body["username"] = json!(user.username);
+            }
+            return Ok(body);
+        }
+        let (hash, now) = (secret_hash(&token), state.clock.now());
+        let row = state.db.run(move |conn| tokens::find(conn, &hash)).await?;
+        Ok(match row {
+            Some(row)
+                if row.client_id == client.id
+                    && row.revoked_at.is_none()
+                    && row.rotated_at.is_none()
+                    && row.expires_at > now =>
+            {
+                json!({ "active": true, "token_type": "refresh_token", "scope": row.scope, "client_id": row.client_id,
+                        "sub": row.user_id, "exp": row.expires_at, "iat": row.created_at, "iss": state.issuer_str() })
+            }
+            _ => json!({ "active": false }),
+        })
+    };
+    match result.await {
+        Ok(body) => HttpResponse::Ok().json(body),
+        Err(err) => oauth::token_error(&err),
+    }
+}

@@ -1,0 +1,369 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §6, §4.4; RFC 7636 §4.6): the
+//! authorization code (single use, bound to client, redirect URI and PKCE verifier),
+//! the refresh token (rotation; reuse revokes the family), and client credentials.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::auth::login::secret_hash;
+use crate::oidc::keys::{KeyError, KeySet, SigningAlg};
+use crate::oidc::tokens::{self, Grant, OFFLINE_TTL, TOKEN_TTL, has_scope};
+use crate::store::clients::Client;
+use crate::store::sessions::{self, Session};
+use crate::store::tokens::{self as rows, RefreshToken};
+use crate::store::users::{self, User};
+use crate::store::{Db, DbConn, StoreError, audit};
+
+/// RFC 6749 §5.2 errors (plus the server's own trouble).
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(&'static str),
+    #[error("invalid_client")]
+    InvalidClient,
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(&'static str),
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    #[error("invalid_scope: {0}")]
+    InvalidScope(&'static str),
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error("server error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for TokenError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(m) => Self::Unavailable(m),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for TokenError {
+    fn from(err: diesel::result::Error) -> Self {
+        StoreError::from(err).into()
+    }
+}
+
+impl From<KeyError> for TokenError {
+    fn from(err: KeyError) -> Self {
+        match err {
+            KeyError::Store(s) => s.into(),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The form of a token request.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// RFC 6749 §5.1.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, in constant time.
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+}
+
+/// Everything the signing step needs, gathered by the database step.
+struct Issue {
+    user: User,
+    session: Option<Session>,
+    scope: String,
+    nonce: Option<String>,
+    family_id: String,
+    refresh_token: Option<String>,
+}
+
+#[expect(clippy::too_many_arguments, reason = "one row's worth of fields")]
+fn new_refresh(
+    client: &Client,
+    user_id: &str,
+    session: Option<&Session>,
+    family_id: &str,
+    code_hash: Option<&str>,
+    scope: &str,
+    expires_at: i64,
+    now: i64,
+) -> (String, RefreshToken) {
+    let token = crate::auth::random::token(32);
+    let row = RefreshToken {
+        token_hash: secret_hash(&token),
+        family_id: family_id.to_owned(),
+        client_id: client.id.clone(),
+        user_id: user_id.to_owned(),
+        session_id: session.map(|s| s.id.clone()),
+        auth_code_hash: code_hash.map(str::to_owned),
+        scope: scope.to_owned(),
+        offline: has_scope(scope, "offline_access"),
+        created_at: now,
+        expires_at,
+        rotated_at: None,
+        revoked_at: None,
+    };
+    (token, row)
+}
+
+/// A database step's answer: `Err` aborts the transaction (nothing is written);
+/// `Ok(Err(..))` is a refusal whose writes (a burned code, a revoked family) commit.
+type Step = Result<Result<Issue, TokenError>, StoreError>;
+
+fn refuse(err: TokenError) -> Step {
+    Ok(Err(err))
+}
+
+fn live_user(conn: &mut DbConn, user_id: &str) -> Result<Option<User>, StoreError> {
+    Ok(users::find_with_tenant(conn, user_id)?.map(|(user, _)| user).filter(|u| !u.disabled))
+}
+
+fn redeem_code(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i64) -> Step {
+    let Some(code) = req.code.as_deref().filter(|c| !c.is_empty()) else {
+        return refuse(TokenError::InvalidRequest("code is missing"));
+    };
+    let Some(redirect_uri) = req.redirect_uri.as_deref() else {
+        return refuse(TokenError::InvalidRequest("redirect_uri is missing"));
+    };
+    let hash = secret_hash(code);
+    let Some(row) = rows::find_code(conn, &hash)? else {
+        return refuse(TokenError::InvalidGrant("unknown authorization code"));
+    };
+    if row.client_id != client.id {
+        return refuse(TokenError::InvalidGrant("the code was issued to another client"));
+    }
+    if !rows::consume_code(conn, &hash, now)? {
+        // A second use: someone else may hold the code. Revoke what the first use issued.
+        let revoked = rows::revoke_by_code(conn, &hash, now)?;
+        audit::record(
+            conn,
+            &client.tenant_id,
+            &audit::Origin::default(),
+            Some(&row.user_id),
+            "oauth.code_reused",
+            serde_json::json!({ "client_id": client.id, "revoked_tokens": revoked }),
+            now,
+        )?;
+        return refuse(TokenError::InvalidGrant("the authorization code was already used"));
+    }
+    if row.expires_at <= now {
+        return refuse(TokenError::InvalidGrant("the authorization code has expired"));
+    }
+    if row.redirect_uri != redirect_uri {
+        return refuse(TokenError::InvalidGrant("redirect_uri does not match the authorization request"));
+    }
+    match (row.code_challenge.as_deref(), req.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
+        (Some(_), _) => return refuse(TokenError::InvalidGrant("the PKCE code verifier does not match")),
+        (None, Some(_)) => {
+            return refuse(TokenError::InvalidGrant("no code challenge was sent for this code"));
+        }
+        (None, None) => {}
+    }
+    let Some(user) = live_user(conn, &row.user_id)? else {
+        return refuse(TokenError::InvalidGrant("the user cannot sign in"));
+    };
+    let Some(session) = sessions::find(conn, &row.session_id)?.filter(|s| s.revoked_at.is_none()) else {
+        return refuse(TokenError::InvalidGrant("the sign-in session has ended"));
+    };
+    let family_id = crate::auth::random::token(16);
+    let refresh_token = if client.allow_refresh {
+        let expires =
+            if has_scope(&row.scope, "offline_access") { now + OFFLINE_TTL } else { session.expires_at };
+        let (token, refresh) =
+            new_refresh(client, &user.id, Some(&session), &family_id, Some(&hash), &row.scope, expires, now);
+        rows::insert(conn, &refresh)?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(Ok(Issue {
+        user,
+        session: Some(session),
+        scope: row.scope,
+        nonce: row.nonce,
+        family_id,
+        refresh_token,
+    }))
+}
+
+fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i64) -> Step {
+    let Some(token) = req.refresh_token.as_deref().filter(|t| !t.is_empty()) else {
+        return refuse(TokenError::InvalidRequest("refresh_token is missing"));
+    };
+    let hash = secret_hash(token);
+    let Some(row) = rows::find(conn, &hash)? else {
+        return refuse(TokenError::InvalidGrant("unknown refresh token"));
+    };
+    if row.client_id != client.id {
+        return refuse(TokenError::InvalidGrant("the refresh token was issued to another client"));
+    }
+    if row.revoked_at.is_some() {
+        return refuse(TokenError::InvalidGrant("the refresh token has been revoked"));
+    }
+    if row.rotated_at.is_some() || !rows::rotate(conn, &hash, now)? {
+        // RFC 9700 §4.14.2: a rotated token used again means it leaked; end the family.
+        rows::revoke_family(conn, &row.family_id, now)?;
+        audit::record(
+            conn,
+            &client.tenant_id,
+            &audit::Origin::default(),
+            Some(&row.user_id),
+            "oauth.refresh_reused",
+            serde_json::json!({ "client_id": client.id }),
+            now,
+        )?;
+        return refuse(TokenError::InvalidGrant("the refresh token was already used"));
+    }
+    if row.expires_at <= now {
+        return refuse(TokenError::InvalidGrant("the refresh token has expired"));
+    }
+    let session = match &row.session_id {
+        Some(id) => sessions::find(conn, id)?,
+        None => None,
+    };
+    if !row.offline && session.as_ref().is_none_or(|s| s.revoked_at.is_some() || s.expires_at <= now) {
+        return refuse(TokenError::InvalidGrant("the sign-in session has ended"));
+    }
+    let scope = match req.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => row.scope.clone(),
+        // RFC 6749 §6: a refresh may narrow the scope, never widen it.
+        Some(asked) if asked.split(' ').filter(|s| !s.is_empty()).all(|s| has_scope(&row.scope, s)) => {
+            asked.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+        }
+        Some(_) => return refuse(TokenError::InvalidScope("the requested scope exceeds the original grant")),
+    };
+    let Some(user) = live_user(conn, &row.user_id)? else {
+        return refuse(TokenError::InvalidGrant("the user cannot sign in"));
+    };
+    let (token, refresh) = new_refresh(
+        client,
+        &user.id,
+        session.as_ref(),
+        &row.family_id,
+        row.auth_code_hash.as_deref(),
+        &scope,
+        row.expires_at,
+        now,
+    );
+    rows::insert(conn, &RefreshToken { offline: row.offline, ..refresh })?;
+    Ok(Ok(Issue { user, session, scope, nonce: None, family_id: row.family_id, refresh_token: Some(token) }))
+}
+
+/// Answers a token request from an authenticated `client`; `keys` signs.
+pub async fn token(
+    db: &Db,
+    keys: &KeySet,
+    issuer: &str,
+    client: &Client,
+    req: TokenRequest,
+    now: i64,
+) -> Result<TokenResponse, TokenError> {
+    let grant_type = req.grant_type.clone().ok_or(TokenError::InvalidRequest("grant_type is missing"))?;
+    let issue = match grant_type.as_str() {
+        "authorization_code" => {
+            let client = client.clone();
+            db.run(move |conn| conn.transaction(|conn| redeem_code(conn, &client, &req, now))).await?
+        }
+        "refresh_token" => {
+            if !client.allow_refresh {
+                return Err(TokenError::UnauthorizedClient("this client may not use refresh tokens"));
+            }
+            let client = client.clone();
+            db.run(move |conn| conn.transaction(|conn| redeem_refresh(conn, &client, &req, now))).await?
+        }
+        "client_credentials" => {
+            if client.secret_hash.is_none() {
+                return Err(TokenError::UnauthorizedClient("public clients cannot use client credentials"));
+            }
+            let scope = req.scope.unwrap_or_default();
+            if scope.split(' ').any(|s| matches!(s, "openid" | "offline_access")) {
+                return Err(TokenError::InvalidScope("client credentials carry no user scopes"));
+            }
+            let access_token = tokens::client_access_token(keys, issuer, &client.id, scope.trim(), now)?;
+            return Ok(TokenResponse {
+                access_token,
+                token_type: "Bearer",
+                expires_in: TOKEN_TTL,
+                id_token: None,
+                refresh_token: None,
+                scope,
+            });
+        }
+        _ => return Err(TokenError::UnsupportedGrantType),
+    };
+    let issue = issue?;
+    let (amr, acr, auth_time) = match &issue.session {
+        Some(s) => (s.amr.split(' ').map(str::to_owned).collect(), s.acr.clone(), s.auth_time),
+        None => (vec!["pwd".to_owned()], crate::auth::login::ACR_SINGLE_FACTOR.to_owned(), now),
+    };
+    let grant = Grant {
+        issuer,
+        client_id: &client.id,
+        user: &issue.user,
+        scope: &issue.scope,
+        amr,
+        acr,
+        auth_time,
+        session_id: issue.session.as_ref().map(|s| s.id.as_str()),
+        family_id: &issue.family_id,
+        nonce: issue.nonce.as_deref(),
+    };
+    let access_token = tokens::access_token(keys, &grant, now)?;
+    let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
+    let id_token = has_scope(&issue.scope, "openid")
+        .then(|| tokens::id_token(keys, alg, &grant, &access_token, now))
+        .transpose()?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: TOKEN_TTL,
+        id_token,
+        refresh_token: issue.refresh_token,
+        scope: issue.scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256() {
+        // The pair computed independently with Python's hashlib and base64.
+        let challenge = "DTkdPzcM-m1X8RtDYoMs_18P7vU9_kfAuiOgyFdXPrs";
+        assert!(pkce_matches("dBjftJeZ4CVP-mJ92K9a3Lp5r4fuF5F7pNCZgvcqCx4", challenge));
+        assert!(!pkce_matches("dBjftJeZ4CVP-mJ92K9a3Lp5r4fuF5F7pNCZgvcqCx5", challenge));
+        assert!(!pkce_matches("short", challenge), "verifiers are 43-128 characters");
+    }
+}

@@ -1,0 +1,126 @@
+//! `refresh_tokens` and the consumption of `authorization_codes`: single use by a
+//! conditional UPDATE, rotation, and revocation of whole families.
+
+use diesel::prelude::*;
+
+use super::schema::{authorization_codes, refresh_tokens};
+use super::sessions::AuthorizationCode;
+use super::{DbConn, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshToken {
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub session_id: Option<String>,
+    /// The code whose exchange started this family.
+    pub auth_code_hash: Option<String>,
+    pub scope: String,
+    pub offline: bool,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn find_code(conn: &mut DbConn, code_hash: &str) -> Result<Option<AuthorizationCode>, StoreError> {
+    Ok(authorization_codes::table
+        .find(code_hash)
+        .select(AuthorizationCode::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks the code used; false when it had been used already.
+pub fn consume_code(conn: &mut DbConn, code_hash: &str, now: i64) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        authorization_codes::table
+            .filter(authorization_codes::code_hash.eq(code_hash))
+            .filter(authorization_codes::consumed_at.is_null()),
+    )
+    .set(authorization_codes::consumed_at.eq(now))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn insert(conn: &mut DbConn, token: &RefreshToken) -> Result<(), StoreError> {
+    diesel::insert_into(refresh_tokens::table).values(token).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
+    Ok(refresh_tokens::table.find(token_hash).select(RefreshToken::as_select()).first(conn).optional()?)
+}
+
+/// Marks the token rotated; false when it was rotated or revoked already (a reuse).
+pub fn rotate(conn: &mut DbConn, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .filter(refresh_tokens::rotated_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::rotated_at.eq(now))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
+/// Revokes the families started by the exchange of `code_hash`.
+pub fn revoke_by_code(conn: &mut DbConn, code_hash: &str, now: i64) -> Result<usize, StoreError> {
+    let families: Vec<String> = refresh_tokens::table
+        .filter(refresh_tokens::auth_code_hash.eq(code_hash))
+        .select(refresh_tokens::family_id)
+        .distinct()
+        .load(conn)?;
+    let mut revoked = 0;
+    for family in families {
+        revoked += revoke_family(conn, &family, now)?;
+    }
+    Ok(revoked)
+}
+
+/// Revokes the session-bound (not offline) families of an SSO session.
+pub fn revoke_by_session(conn: &mut DbConn, session_id: &str, now: i64) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq(session_id))
+            .filter(refresh_tokens::offline.eq(false))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
+/// Revokes every family of a user (their secret was revoked, say).
+pub fn revoke_by_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
+/// Whether any token of the family has been revoked (the family then is).
+pub fn family_revoked(conn: &mut DbConn, family_id: &str) -> Result<bool, StoreError> {
+    let count: i64 = refresh_tokens::table
+        .filter(refresh_tokens::family_id.eq(family_id))
+        .filter(refresh_tokens::revoked_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
