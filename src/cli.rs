@@ -14,6 +14,7 @@ use crate::auth::password::Password;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::oidc::clients::{self, NewClient, RedirectUri};
+use crate::oidc::keys::{self, SigningAlg};
 use crate::startup::{self, Application};
 use crate::store::clients::Client;
 use crate::store::tenants::Tenant;
@@ -53,6 +54,21 @@ enum Command {
     /// Manage OIDC clients (relying parties).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List signing keys (next, active, retired) without their private parts.
+    List,
+    /// Publish a next key per algorithm; it starts signing after WATCHWORD_KEY_ROTATION_DELAY.
+    Rotate {
+        /// Rotate only this algorithm.
+        #[arg(long, value_parser = ["RS256", "ES256", "EdDSA"])]
+        alg: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +148,9 @@ struct ClientCreate {
     /// Skip the consent page for this client.
     #[arg(long)]
     trusted: bool,
+    /// The ID token signing algorithm.
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
+    id_token_alg: String,
 }
 
 /// A command's failure: the line to print and the exit code.
@@ -165,7 +184,7 @@ pub fn main() -> ExitCode {
     crate::telemetry::init(matches!(cli.command, Command::Serve));
     let result = match cli.command {
         Command::Serve => serve(&settings),
-        command => with_database(&settings, |db| run(db, command, cli.json)),
+        command => with_database(&settings, |db| run(db, &settings, command, cli.json)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -208,7 +227,7 @@ fn serve(settings: &Settings) -> Result<(), Failure> {
     })
 }
 
-fn run(db: &Db, command: Command, json: bool) -> Result<(), Failure> {
+fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(), Failure> {
     let now = SystemClock.now();
     match command {
         Command::Serve => Ok(()),
@@ -262,6 +281,7 @@ fn run(db: &Db, command: Command, json: bool) -> Result<(), Failure> {
             Ok(())
         }
         Command::Client(ClientCommand::Create(args)) => create_client(db, args, json, now),
+        Command::Keys(command) => keys_command(db, settings, command, json, now),
         Command::Client(ClientCommand::List { tenant }) => {
             let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
             let list = blocking(db, |c| clients::list_clients(c, &slug))?;
@@ -332,6 +352,7 @@ fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<()
         public: args.public,
         require_mfa: args.require_mfa,
         trusted: args.trusted,
+        id_token_alg: SigningAlg::parse(&args.id_token_alg).map_err(Failure::refused)?,
     };
     let created = blocking(db, |c| clients::create_client(c, &new, now))?;
     let out = client_json(&created.client, &tenant, created.secret.as_deref());
@@ -342,6 +363,61 @@ fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<()
         }
         text
     });
+    Ok(())
+}
+
+fn keys_command(
+    db: &Db,
+    settings: &Settings,
+    command: KeysCommand,
+    json: bool,
+    now: i64,
+) -> Result<(), Failure> {
+    let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
+    if let KeysCommand::Rotate { alg } = &command {
+        let algs = match alg {
+            Some(a) => vec![SigningAlg::parse(a).map_err(Failure::refused)?],
+            None => SigningAlg::ALL.to_vec(),
+        };
+        db.run_blocking(|conn| -> Result<(), keys::KeyError> {
+            // Make sure there is an active key to rotate away from, then publish the next.
+            keys::maintain(conn, &keyring, settings.key_rotation_delay, now)?;
+            for alg in algs {
+                keys::create(conn, &keyring, alg, "next", now)?;
+            }
+            Ok(())
+        })
+        .map_err(Failure::refused)?;
+    }
+    let rows = db.run_blocking(keys::list).map_err(Failure::refused)?;
+    let values: Vec<Value> = rows
+        .iter()
+        .map(|k| {
+            json!({ "kid": k.id, "algorithm": k.algorithm, "status": k.status, "created_at": k.created_at,
+                    "activated_at": k.activated_at, "retired_at": k.retired_at })
+        })
+        .collect();
+    let lines = || rows.iter().map(|k| format!("{}\t{}\t{}", k.id, k.algorithm, k.status)).collect();
+    match command {
+        KeysCommand::List => print_list(json, values, lines),
+        KeysCommand::Rotate { .. } => {
+            let note = format!(
+                "published next keys; they sign after {} seconds (WATCHWORD_KEY_ROTATION_DELAY)",
+                settings.key_rotation_delay
+            );
+            if json {
+                println!(
+                    "{}",
+                    json!({ "status": "ok", "keys": values, "activates_after_seconds": settings.key_rotation_delay })
+                );
+            } else {
+                println!("{note}");
+                for line in lines() {
+                    println!("{line}");
+                }
+            }
+        }
+    }
     Ok(())
 }
 

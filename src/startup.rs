@@ -164,6 +164,11 @@ pub fn ephemeral_store(settings: &Settings) -> Result<Ephemeral, EphemeralError>
     })
 }
 
+/// Creates any missing signing key and promotes due ones, before the server answers.
+pub fn prepare_keys(settings: &Settings, db: &Db, keyring: &Keyring, now: i64) -> Result<(), KeyError> {
+    db.run_blocking(|conn| keys::maintain(conn, keyring, settings.key_rotation_delay, now))
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
@@ -183,6 +188,11 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
         let addr =
             listener.local_addr().map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
+        // Keys are made now so the first login pays nothing; if the database is down the
+        // server still starts (and reports not ready), and keys are made on first use.
+        if let Err(err) = prepare_keys(settings, &db, &keyring, clock.now()) {
+            tracing::warn!(error = %err, "signing keys could not be prepared at start");
+        }
         let ephemeral = ephemeral_store(settings)?;
         crate::auth::password::warm_up();
         let state = AppState {

@@ -47,6 +47,7 @@ pub struct NewClient {
     pub public: bool,
     pub require_mfa: bool,
     pub trusted: bool,
+    pub id_token_alg: crate::oidc::keys::SigningAlg,
 }
 
 /// A new client and, for a confidential one, its secret, shown once.
@@ -85,7 +86,7 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
             post_logout_redirect_uris: to_json(&new.post_logout_redirect_uris),
             require_mfa: new.require_mfa,
             trusted: new.trusted,
-            id_token_alg: "RS256".to_owned(),
+            id_token_alg: new.id_token_alg.as_str().to_owned(),
             allow_refresh: true,
             created_at: now,
             updated_at: now,

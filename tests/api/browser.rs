@@ -158,6 +158,7 @@ impl TestApp {
             public,
             require_mfa,
             trusted: true,
+            id_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
         };
         self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()
     }

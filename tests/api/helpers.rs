@@ -70,9 +70,7 @@ pub struct TestApp {
     pub first_run: Option<FirstRun>,
     pub settings: Settings,
     // Dropped last: the database, then the directory holding it.
-    #[expect(dead_code, reason = "held so the database lives as long as the server")]
     pub db: TestDb,
-    #[expect(dead_code, reason = "held so the directory lives as long as the server")]
     pub dir: tempfile::TempDir,
 }
 

@@ -18,6 +18,15 @@ fn assert_redirected(app: &TestApp, page: &Page) -> String {
 
 /// First login of a user who must use TOTP: enrol, save codes, land at the client.
 /// Returns the `otpauth://` URI and the recovery codes.
+pub async fn enrol_for(
+    app: &TestApp,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> (String, Vec<String>) {
+    enrol(app, client_id, username, password).await
+}
+
 async fn enrol(app: &TestApp, client_id: &str, username: &str, password: &str) -> (String, Vec<String>) {
     let browser = Browser::new(app);
     let login = browser.start(client_id).await;

@@ -10,4 +10,10 @@ mod ephemeral;
 mod health;
 mod helpers;
 mod login;
+mod oidc;
 mod serve;
+
+/// The server's current time.
+pub fn login_now(app: &helpers::TestApp) -> i64 {
+    app.clock_now()
+}
