@@ -131,7 +131,7 @@ async fn full_flow(
     let bye = browser
         .get(&format!(
             "/end_session?id_token_hint={}&post_logout_redirect_uri={}&state=bye1",
-            id_token.to_string(),
+            id_token,
             crate::browser::urlencode("https://rp.example/bye")
         ))
         .await;
