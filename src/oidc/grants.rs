@@ -217,6 +217,21 @@ fn redeem_code(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i64)
     }))
 }
 
+/// RFC 9700 §4.14.2: a rotated refresh token used again means it leaked; end the family.
+fn reused(conn: &mut DbConn, client: &Client, row: &RefreshToken, now: i64) -> Step {
+    rows::revoke_family(conn, &row.family_id, now)?;
+    audit::record(
+        conn,
+        &client.tenant_id,
+        &audit::Origin::default(),
+        Some(&row.user_id),
+        "oauth.refresh_reused",
+        serde_json::json!({ "client_id": client.id }),
+        now,
+    )?;
+    refuse(TokenError::InvalidGrant("the refresh token was already used"))
+}
+
 fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i64) -> Step {
     let Some(token) = req.refresh_token.as_deref().filter(|t| !t.is_empty()) else {
         return refuse(TokenError::InvalidRequest("refresh_token is missing"));
@@ -231,19 +246,8 @@ fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i
     if row.revoked_at.is_some() {
         return refuse(TokenError::InvalidGrant("the refresh token has been revoked"));
     }
-    if row.rotated_at.is_some() || !rows::rotate(conn, &hash, now)? {
-        // RFC 9700 §4.14.2: a rotated token used again means it leaked; end the family.
-        rows::revoke_family(conn, &row.family_id, now)?;
-        audit::record(
-            conn,
-            &client.tenant_id,
-            &audit::Origin::default(),
-            Some(&row.user_id),
-            "oauth.refresh_reused",
-            serde_json::json!({ "client_id": client.id }),
-            now,
-        )?;
-        return refuse(TokenError::InvalidGrant("the refresh token was already used"));
+    if row.rotated_at.is_some() {
+        return reused(conn, client, &row, now);
     }
     if row.expires_at <= now {
         return refuse(TokenError::InvalidGrant("the refresh token has expired"));
@@ -266,6 +270,10 @@ fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i
     let Some(user) = live_user(conn, &row.user_id)? else {
         return refuse(TokenError::InvalidGrant("the user cannot sign in"));
     };
+    // Checked last, so that a refused request leaves the token usable; a lost race is a reuse.
+    if !rows::rotate(conn, &hash, now)? {
+        return reused(conn, client, &row, now);
+    }
     let (token, refresh) = new_refresh(
         client,
         &user.id,

@@ -6,6 +6,7 @@
 mod account;
 mod browser;
 mod cli;
+mod conformance;
 mod ephemeral;
 mod health;
 mod helpers;
