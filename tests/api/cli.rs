@@ -263,3 +263,57 @@ fn bad_settings_are_one_line_with_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("config file bad.toml"), "{}", stderr(&out));
 }
+
+#[test]
+fn keys_are_listed_and_rotated_and_clients_choose_their_algorithm() {
+    let f = Fixture::new();
+    let cli = f.cli();
+    cli.json(&["tenant", "create", "acme"]);
+    assert_eq!(cli.json(&["keys", "list"]), Value::Array(vec![]));
+    let rotated = cli.json(&["keys", "rotate"]);
+    let keys = rotated["keys"].as_array().unwrap();
+    let count = |status: &str| keys.iter().filter(|k| k["status"] == status).count();
+    assert_eq!((count("active"), count("next")), (3, 3), "{rotated}");
+    assert_eq!(rotated["activates_after_seconds"], 86_400);
+    let out = cli.run(&["keys", "rotate", "--alg", "ES256"]);
+    assert!(stdout(&out).contains("published next keys"), "{}", stdout(&out));
+    let list = cli.json(&["keys", "list"]);
+    let es_next = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["algorithm"] == "ES256" && k["status"] == "next")
+        .count();
+    assert_eq!(es_next, 2);
+    assert!(!list.to_string().contains("private"), "no private parts listed");
+    let text = stdout(&cli.run(&["keys", "list"]));
+    assert!(text.contains("\tEdDSA\tactive"), "{text}");
+    assert_eq!(cli.run(&["keys", "rotate", "--alg", "HS256"]).status.code(), Some(2));
+
+    let ed = cli.json(&[
+        "client",
+        "create",
+        "--tenant",
+        "acme",
+        "--name",
+        "Ed",
+        "--redirect-uri",
+        "https://ed.example/cb",
+        "--id-token-alg",
+        "EdDSA",
+    ]);
+    assert_eq!(ed["id_token_alg"], "EdDSA");
+    let out = cli.run(&[
+        "client",
+        "create",
+        "--tenant",
+        "acme",
+        "--name",
+        "X",
+        "--redirect-uri",
+        "https://x.example/cb",
+        "--id-token-alg",
+        "none",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "alg none is not a choice");
+}
