@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::ephemeral::limiter::{Limits, Rule};
 use crate::store::DatabaseUrl;
 
 /// Everything the server and the CLI are configured with.
@@ -26,6 +27,8 @@ pub struct Settings {
     pub totp_enabled: bool,
     /// Seconds between `keys rotate` publishing a key and that key signing.
     pub key_rotation_delay: i64,
+    /// Attempt budgets (password per username and per IP, TOTP per user).
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Settings {
@@ -40,6 +43,7 @@ impl std::fmt::Debug for Settings {
             .field("secret_keys", &self.secret_keys.as_ref().map(|_| "(set)"))
             .field("totp_enabled", &self.totp_enabled)
             .field("key_rotation_delay", &self.key_rotation_delay)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -69,6 +73,20 @@ struct FileSettings {
     secret_keys: Option<String>,
     totp_enabled: Option<bool>,
     key_rotation_delay: Option<i64>,
+    limits: Option<FileLimits>,
+}
+
+/// `[limits]` in the file; each also `WATCHWORD_LIMIT_<NAME>` in the environment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    password_free_attempts: Option<i64>,
+    password_max_delay: Option<i64>,
+    ip_failures: Option<i64>,
+    ip_window: Option<i64>,
+    totp_failures: Option<i64>,
+    totp_window: Option<i64>,
+    totp_lock: Option<i64>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "watchword.toml";
@@ -137,6 +155,7 @@ impl Settings {
             })?,
             None => file.key_rotation_delay.unwrap_or(86_400),
         };
+        let limits = read_limits(&env, file.limits.unwrap_or_default())?;
         Ok(Self {
             listen,
             issuer,
@@ -147,6 +166,7 @@ impl Settings {
             secret_keys,
             totp_enabled,
             key_rotation_delay,
+            limits,
         })
     }
 
@@ -157,6 +177,52 @@ impl Settings {
             Url::parse(&format!("http://{bound}")).unwrap()
         })
     }
+}
+
+fn read_limits(env: &impl Fn(&str) -> Option<String>, file: FileLimits) -> Result<Limits, ConfigError> {
+    let number = |name: &str, from_file: Option<i64>, default: i64, min: i64| -> Result<i64, ConfigError> {
+        let setting = format!("WATCHWORD_LIMIT_{name}");
+        match env(&setting).filter(|v| !v.is_empty()) {
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= min)
+                .ok_or_else(|| bad(&setting, format!("'{raw}' is not a whole number of at least {min}"))),
+            None => Ok(from_file.unwrap_or(default)).and_then(|n| {
+                if n >= min {
+                    Ok(n)
+                } else {
+                    Err(bad(&format!("limits.{}", name.to_lowercase()), format!("must be at least {min}")))
+                }
+            }),
+        }
+    };
+    let d = Limits::default();
+    let as_u32 = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    let password_free =
+        number("PASSWORD_FREE_ATTEMPTS", file.password_free_attempts, i64::from(d.password_user.free), 1)?;
+    let password_max = number("PASSWORD_MAX_DELAY", file.password_max_delay, d.password_user.max, 1)?;
+    let ip_failures = number("IP_FAILURES", file.ip_failures, i64::from(d.password_ip.free) + 1, 1)?;
+    let ip_window = number("IP_WINDOW", file.ip_window, d.password_ip.window, 1)?;
+    let totp_failures = number("TOTP_FAILURES", file.totp_failures, i64::from(d.totp_user.free) + 1, 1)?;
+    let totp_window = number("TOTP_WINDOW", file.totp_window, d.totp_user.window, 1)?;
+    let totp_lock = number("TOTP_LOCK", file.totp_lock, d.totp_user.base, 1)?;
+    Ok(Limits {
+        password_user: Rule { free: as_u32(password_free), max: password_max, ..d.password_user },
+        // The attempt that spends the last of the budget starts the block.
+        password_ip: Rule {
+            free: as_u32(ip_failures - 1),
+            window: ip_window,
+            base: ip_window,
+            max: ip_window,
+        },
+        totp_user: Rule {
+            free: as_u32(totp_failures - 1),
+            window: totp_window,
+            base: totp_lock,
+            max: totp_lock,
+        },
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -194,6 +260,7 @@ mod tests {
         assert_eq!(s.issuer_for(s.listen).as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.database_url, DatabaseUrl::Sqlite("./watchword-data/watchword.db".into()));
         assert!(s.redis_url.is_none() && s.secret_keys.is_none());
+        assert_eq!(s.limits, Limits::default(), "the documented defaults");
     }
 
     #[test]
@@ -210,6 +277,7 @@ mod tests {
             ("WATCHWORD_REDIS_URL", "localhost:6379"),
             ("WATCHWORD_SECRET_KEYS", "k1:short"),
             ("WATCHWORD_TOTP_ENABLED", "maybe"),
+            ("WATCHWORD_LIMIT_TOTP_FAILURES", "0"),
         ] {
             let err = load(&[(name, value)]).err().unwrap();
             assert_eq!(err.setting, name, "{err}");

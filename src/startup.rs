@@ -10,10 +10,12 @@ use diesel::Connection;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
+use crate::auth::credentials::Guard;
 use crate::auth::keyring::{Keyring, KeyringError};
 use crate::auth::password::Password;
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::ephemeral::limiter::Limits;
 use crate::ephemeral::{Ephemeral, EphemeralError, MemoryStore, RedisStore};
 use crate::oidc::clients::ClientCache;
 use crate::oidc::keys::{self, KeyCache, KeyError, KeySet};
@@ -35,9 +37,15 @@ pub struct AppState {
     pub clients: ClientCache,
     /// Seconds a published `next` signing key waits before it signs.
     pub key_rotation_delay: i64,
+    pub limits: Limits,
 }
 
 impl AppState {
+    /// What second-factor and password checks need.
+    pub fn guard(&self) -> Guard<'_> {
+        Guard { db: &self.db, ephemeral: &self.ephemeral, keyring: &self.keyring, limits: &self.limits }
+    }
+
     /// The issuer as it appears in tokens and metadata (no trailing slash).
     pub fn issuer_str(&self) -> &str {
         self.issuer.as_str().trim_end_matches('/')
@@ -205,6 +213,7 @@ impl Application {
             keys: KeyCache::new(60),
             clients: ClientCache::new(30),
             key_rotation_delay: settings.key_rotation_delay,
+            limits: settings.limits,
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {

@@ -9,6 +9,7 @@ use crate::auth::login::LoginError;
 use crate::auth::recovery;
 use crate::auth::totp::{self, TotpAlgorithm, TotpCode, TotpParams, TotpSecret};
 use crate::ephemeral::Ephemeral;
+use crate::ephemeral::limiter::{Decision, Limits};
 use crate::store::audit::{self, Origin};
 use crate::store::tenants::Tenant;
 use crate::store::totp::{self as rows, Credential};
@@ -115,8 +116,7 @@ async fn record(
     Ok(())
 }
 
-/// Verifies a code against the user's active credential, with audit events.
-pub async fn verify_active(
+async fn verify_active_inner(
     db: &Db,
     ephemeral: &Ephemeral,
     keyring: &Keyring,
@@ -227,9 +227,7 @@ pub enum Confirmation {
     },
 }
 
-/// Activates the pending credential on its first right code (replacing any active
-/// one), and issues recovery codes when the tenant allows them.
-pub async fn confirm_pending(
+async fn confirm_pending_inner(
     db: &Db,
     ephemeral: &Ephemeral,
     keyring: &Keyring,
@@ -296,8 +294,7 @@ pub async fn confirm_pending(
     Ok(if activated { Confirmation::Activated { recovery_codes: codes } } else { Confirmation::Invalid })
 }
 
-/// Spends one recovery code of the user; false when it is not an unused code of theirs.
-pub async fn use_recovery_code(
+async fn use_recovery_code_inner(
     db: &Db,
     user_id: &str,
     raw: &str,
@@ -422,4 +419,93 @@ pub async fn start_replacement(
     let id = user_id.to_owned();
     db.run(move |conn| rows::delete_pending(conn, &id).map_err(LoginError::from)).await?;
     pending_enrolment(db, keyring, user_id, origin, now).await
+}
+
+/// What every second-factor check needs: storage, the attempt limiter and the keyring.
+#[derive(Debug, Clone, Copy)]
+pub struct Guard<'a> {
+    pub db: &'a Db,
+    pub ephemeral: &'a Ephemeral,
+    pub keyring: &'a Keyring,
+    pub limits: &'a Limits,
+}
+
+fn attempts_key(user_id: &str) -> String {
+    format!("attempts:totp:{user_id}")
+}
+
+/// Counts a second-factor attempt before it is checked: refused (429) once the user's
+/// budget is spent. Returns the lock this attempt started, if any.
+async fn spend(guard: Guard<'_>, user_id: &str, now: i64) -> Result<i64, LoginError> {
+    match guard.ephemeral.hit(&attempts_key(user_id), &guard.limits.totp_user, now).await? {
+        Decision::Refused { retry_after } => Err(LoginError::Throttled { retry_after }),
+        Decision::Allowed { blocked_until, .. } => Ok(blocked_until),
+    }
+}
+
+/// After the check: a success clears the count; a failure that started the lock is
+/// recorded (and, since the password was right, so is its likely compromise).
+async fn settle(
+    guard: Guard<'_>,
+    user_id: &str,
+    ok: bool,
+    lock: i64,
+    origin: &Origin,
+    now: i64,
+) -> Result<(), LoginError> {
+    if ok {
+        guard.ephemeral.delete(&attempts_key(user_id)).await?;
+    } else if lock > 0 {
+        let subject = load(guard.db, user_id).await?;
+        let detail = json!({ "locked_until": lock });
+        record(guard.db, &subject, origin, "totp.locked", detail.clone(), now).await?;
+        record(guard.db, &subject, origin, "password.likely_compromised", detail, now).await?;
+    }
+    Ok(())
+}
+
+/// Verifies a code against the user's active credential, with the attempt limit and
+/// audit events.
+pub async fn verify_active(
+    guard: Guard<'_>,
+    user_id: &str,
+    raw: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<CodeCheck, LoginError> {
+    let lock = spend(guard, user_id, now).await?;
+    let check =
+        verify_active_inner(guard.db, guard.ephemeral, guard.keyring, user_id, raw, origin, now).await?;
+    settle(guard, user_id, check == CodeCheck::Valid, lock, origin, now).await?;
+    Ok(check)
+}
+
+/// Activates the pending credential on its first right code (replacing any active
+/// one), and issues recovery codes when the tenant allows them.
+pub async fn confirm_pending(
+    guard: Guard<'_>,
+    user_id: &str,
+    raw: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Confirmation, LoginError> {
+    let lock = spend(guard, user_id, now).await?;
+    let result =
+        confirm_pending_inner(guard.db, guard.ephemeral, guard.keyring, user_id, raw, origin, now).await?;
+    settle(guard, user_id, result != Confirmation::Invalid, lock, origin, now).await?;
+    Ok(result)
+}
+
+/// Spends one recovery code of the user; false when it is not an unused code of theirs.
+pub async fn use_recovery_code(
+    guard: Guard<'_>,
+    user_id: &str,
+    raw: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<bool, LoginError> {
+    let lock = spend(guard, user_id, now).await?;
+    let used = use_recovery_code_inner(guard.db, user_id, raw, origin, now).await?;
+    settle(guard, user_id, used, lock, origin, now).await?;
+    Ok(used)
 }

@@ -5,8 +5,10 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::auth::credentials::Guard;
 use crate::auth::flow::{Amr, LoginState, PasswordCheck};
 use crate::auth::password::{self, Password, Verification};
+use crate::ephemeral::limiter::Decision;
 use crate::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::audit::{self, Origin};
 use crate::store::sessions::{self, Session};
@@ -31,6 +33,9 @@ pub enum LoginError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Too many attempts: refused without a check; try again after this many seconds.
+    #[error("too many attempts; retry after {retry_after} s")]
+    Throttled { retry_after: i64 },
 }
 
 impl From<StoreError> for LoginError {
@@ -135,7 +140,7 @@ pub fn secret_hash(secret: &str) -> String {
 
 /// Checks a username and password in `tenant_id` and decides, by policy, what comes
 /// next. Unknown users cost one dummy hash, so timing does not tell them apart.
-pub async fn check_password(
+async fn check_password_inner(
     db: &Db,
     flow: &Flow,
     username: String,
@@ -202,6 +207,69 @@ pub async fn check_password(
         Ok(PasswordCheck::Right { user_id: user.id, has_active_totp, requirement: policy::resolve(&facts) })
     })
     .await
+}
+
+/// One submitted sign-in form.
+#[derive(Debug)]
+pub struct Attempt {
+    pub username: String,
+    pub password: String,
+    pub origin: Origin,
+}
+
+/// Checks a username and password with the attempt limits: per (tenant, username) —
+/// known or not, so throttling tells nothing — and per client IP, both counted before
+/// the check. A success clears the username's count and gives the IP its attempt back.
+pub async fn check_password(
+    guard: Guard<'_>,
+    flow: &Flow,
+    attempt: Attempt,
+    totp_globally_enabled: bool,
+    now: i64,
+) -> Result<PasswordCheck, LoginError> {
+    let user_key = format!("attempts:pw:{}:{}", flow.tenant_id, attempt.username.trim().to_lowercase());
+    let ip_key = attempt.origin.ip.as_ref().map(|ip| format!("attempts:ip:{ip}"));
+    if let Some(ip_key) = &ip_key
+        && let Decision::Refused { retry_after } =
+            guard.ephemeral.hit(ip_key, &guard.limits.password_ip, now).await?
+    {
+        return Err(LoginError::Throttled { retry_after });
+    }
+    let started = match guard.ephemeral.hit(&user_key, &guard.limits.password_user, now).await? {
+        Decision::Refused { retry_after } => return Err(LoginError::Throttled { retry_after }),
+        Decision::Allowed { count, .. } => count == guard.limits.password_user.free + 1,
+    };
+    let (origin, tenant_id) = (attempt.origin.clone(), flow.tenant_id.clone());
+    let check = check_password_inner(
+        guard.db,
+        flow,
+        attempt.username,
+        attempt.password,
+        totp_globally_enabled,
+        attempt.origin,
+        now,
+    )
+    .await?;
+    match &check {
+        PasswordCheck::Right { .. } => {
+            guard.ephemeral.delete(&user_key).await?;
+            if let Some(ip_key) = &ip_key {
+                guard.ephemeral.forgive(ip_key, &guard.limits.password_ip, now).await?;
+            }
+        }
+        PasswordCheck::Wrong if started => {
+            // The first delayed attempt: worth an audit line (no username: it may be a typo'd password).
+            let detail = serde_json::json!({ "free_attempts": guard.limits.password_user.free });
+            guard
+                .db
+                .run(move |conn| {
+                    audit::record(conn, &tenant_id, &origin, None, "password.throttled", detail, now)
+                })
+                .await?;
+        }
+        PasswordCheck::Wrong => {}
+    }
+    Ok(check)
 }
 
 /// A finished login: the new SSO session and the cookie value that names it.

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::limiter::{self, CounterState, Decision, Rule, keep_for};
+
 /// Value and expiry time (Unix seconds) per key.
 type Entries = HashMap<String, (Vec<u8>, i64)>;
 
@@ -60,6 +62,38 @@ impl MemoryStore {
                 true
             }
         })
+    }
+}
+
+impl MemoryStore {
+    fn read(map: &Entries, key: &str, now: i64) -> Option<CounterState> {
+        map.get(key).filter(|(_, exp)| *exp > now).and_then(|(bytes, _)| serde_json::from_slice(bytes).ok())
+    }
+
+    fn save(map: &mut Entries, key: &str, state: &CounterState, rule: &Rule, now: i64) {
+        let bytes = serde_json::to_vec(state).unwrap_or_default();
+        map.insert(key.to_owned(), (bytes, Self::expires(keep_for(state, rule, now), now)));
+    }
+
+    /// Read, step and write under one lock: atomic, like the Redis script.
+    pub fn hit(&self, key: &str, rule: &Rule, now: i64) -> Decision {
+        self.with(|map| {
+            let (next, decision) = limiter::step(Self::read(map, key, now), rule, now);
+            Self::save(map, key, &next, rule, now);
+            decision
+        })
+    }
+
+    pub fn forgive(&self, key: &str, rule: &Rule, now: i64) {
+        self.with(|map| {
+            if let Some(mut state) = Self::read(map, key, now) {
+                state.count = state.count.saturating_sub(1);
+                if state.count <= rule.free {
+                    state.blocked_until = 0;
+                }
+                Self::save(map, key, &state, rule, now);
+            }
+        });
     }
 }
 

@@ -2,6 +2,7 @@
 //! replay marks. In-process memory is the embedded default (valid for one instance
 //! only); the Redis store implements the same operations for many instances.
 
+pub mod limiter;
 pub mod memory;
 pub mod redis;
 
@@ -70,6 +71,30 @@ impl Ephemeral {
         match self {
             Self::Memory(m) => Ok(m.claim(key, ttl_secs, now)),
             Self::Redis(r) => r.claim(key, ttl_secs).await,
+        }
+    }
+
+    /// Counts an attempt against `key` and decides, atomically (see [`limiter`]).
+    pub async fn hit(
+        &self,
+        key: &str,
+        rule: &limiter::Rule,
+        now: i64,
+    ) -> Result<limiter::Decision, EphemeralError> {
+        match self {
+            Self::Memory(m) => Ok(m.hit(key, rule, now)),
+            Self::Redis(r) => r.hit(key, rule, now).await,
+        }
+    }
+
+    /// Takes back one counted attempt (a success that should not spend a budget).
+    pub async fn forgive(&self, key: &str, rule: &limiter::Rule, now: i64) -> Result<(), EphemeralError> {
+        match self {
+            Self::Memory(m) => {
+                m.forgive(key, rule, now);
+                Ok(())
+            }
+            Self::Redis(r) => r.forgive(key, rule, now).await,
         }
     }
 

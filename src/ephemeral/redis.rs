@@ -77,3 +77,79 @@ impl RedisStore {
         self.query::<String>(&redis::cmd("PING")).await.map(|_| ())
     }
 }
+
+/// The limiter step of [`super::limiter::step`] as one Lua script, so it is atomic in
+/// Redis: KEYS[1] a hash {c, s, b}; ARGV now, free, window, base, max.
+const HIT: &str = r#"
+local now, free, window, base, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local c = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
+local s = tonumber(redis.call('HGET', KEYS[1], 's') or tostring(now))
+local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')
+if b > now then return {0, b - now, c} end
+if now >= s + window then c = 0; s = now; b = 0 end
+c = c + 1
+if c > free then
+  local block = base * (2 ^ math.min(c - free - 1, 40))
+  if block > max then block = max end
+  b = now + block
+else
+  b = 0
+end
+redis.call('HSET', KEYS[1], 'c', c, 's', s, 'b', b)
+local keep = math.max(s + window, b) - now
+if keep < 1 then keep = 1 end
+redis.call('EXPIRE', KEYS[1], keep)
+return {1, b, c}
+"#;
+
+/// Takes back one attempt: KEYS[1]; ARGV free.
+const FORGIVE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local c = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
+if c > 0 then c = c - 1 end
+redis.call('HSET', KEYS[1], 'c', c)
+if c <= tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'b', 0) end
+return c
+"#;
+
+impl RedisStore {
+    pub async fn hit(
+        &self,
+        key: &str,
+        rule: &super::limiter::Rule,
+        now: i64,
+    ) -> Result<super::limiter::Decision, EphemeralError> {
+        let script = redis::Script::new(HIT);
+        let mut invocation = script.key(self.key(key));
+        invocation.arg(now).arg(rule.free).arg(rule.window).arg(rule.base).arg(rule.max);
+        let mut conn = self.conn.clone();
+        let reply: (i64, i64, i64) =
+            match tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async(&mut conn)).await {
+                Ok(result) => result.map_err(unavailable)?,
+                Err(_) => return Err(unavailable("redis call timed out")),
+            };
+        Ok(match reply {
+            (1, blocked_until, count) => super::limiter::Decision::Allowed {
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                blocked_until,
+            },
+            (_, retry_after, _) => super::limiter::Decision::Refused { retry_after },
+        })
+    }
+
+    pub async fn forgive(
+        &self,
+        key: &str,
+        rule: &super::limiter::Rule,
+        _now: i64,
+    ) -> Result<(), EphemeralError> {
+        let script = redis::Script::new(FORGIVE);
+        let mut invocation = script.key(self.key(key));
+        invocation.arg(rule.free);
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async::<i64>(&mut conn)).await {
+            Ok(result) => result.map(|_| ()).map_err(unavailable),
+            Err(_) => Err(unavailable("redis call timed out")),
+        }
+    }
+}

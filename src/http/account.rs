@@ -148,16 +148,7 @@ pub async fn post_replace(
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
-        let check = credentials::verify_active(
-            &state.db,
-            &state.ephemeral,
-            &state.keyring,
-            &me.user.id,
-            &code,
-            &origin,
-            now,
-        )
-        .await?;
+        let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
         if check != CodeCheck::Valid {
             return account_page(&state, &me, Some("Invalid code")).await;
         }
@@ -212,17 +203,7 @@ pub async fn post_confirm(
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
-        match credentials::confirm_pending(
-            &state.db,
-            &state.ephemeral,
-            &state.keyring,
-            &me.user.id,
-            &code,
-            &origin,
-            now,
-        )
-        .await?
-        {
+        match credentials::confirm_pending(state.guard(), &me.user.id, &code, &origin, now).await? {
             Confirmation::Invalid => enrol_page(&state, &req, &me, Some("Invalid code")).await,
             Confirmation::Activated { recovery_codes: Some(codes) } => Ok(codes_page(&me, &codes)),
             Confirmation::Activated { recovery_codes: None } => Ok(see_other("/account")),

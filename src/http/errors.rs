@@ -22,6 +22,24 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             response
         }
+        LoginError::Throttled { retry_after } => {
+            let minutes = (retry_after + 59) / 60;
+            let wait = if *retry_after < 60 {
+                format!("{retry_after} seconds")
+            } else {
+                format!("{minutes} minutes")
+            };
+            let mut response = pages::message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                &format!("Too many attempts. Please wait {wait} before trying again."),
+                None,
+            );
+            if let Ok(value) = HeaderValue::from_str(&retry_after.max(&1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
         LoginError::Internal(detail) => {
             tracing::error!(%detail, "internal error");
             pages::message(

@@ -228,16 +228,12 @@ pub async fn post_password(
         }
         let now = state.clock.now();
         let username = form.username.trim().to_owned();
-        let check = login::check_password(
-            &state.db,
-            &cur.flow,
-            username.clone(),
-            form.password,
-            state.totp_enabled,
-            origin(&req, None),
-            now,
-        )
-        .await?;
+        let attempt = login::Attempt {
+            username: username.clone(),
+            password: form.password,
+            origin: origin(&req, None),
+        };
+        let check = login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await?;
         let view = View { error: Some(INVALID_PASSWORD), username: Some(username), ..View::default() };
         advance(&state, &req, cur, LoginInput::Password(check), view).await
     };
@@ -265,16 +261,8 @@ pub async fn post_totp(
             return Ok(see_other("/login"));
         };
         let now = state.clock.now();
-        let check = credentials::verify_active(
-            &state.db,
-            &state.ephemeral,
-            &state.keyring,
-            user_id,
-            &form.code,
-            &origin(&req, None),
-            now,
-        )
-        .await?;
+        let check =
+            credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await?;
         let view = View { error: Some(INVALID_CODE), ..View::default() };
         advance(&state, &req, cur, LoginInput::Totp { valid: check == CodeCheck::Valid }, view).await
     };
@@ -296,7 +284,8 @@ pub async fn post_recovery(
         };
         let now = state.clock.now();
         let valid =
-            credentials::use_recovery_code(&state.db, user_id, &form.code, &origin(&req, None), now).await?;
+            credentials::use_recovery_code(state.guard(), user_id, &form.code, &origin(&req, None), now)
+                .await?;
         let view = View { error: Some(INVALID_CODE), recovery: true, ..View::default() };
         advance(&state, &req, cur, LoginInput::RecoveryCode { valid }, view).await
     };
@@ -315,16 +304,9 @@ pub async fn post_enrol(
         };
         let LoginState::Enrolling { user_id, .. } = &cur.flow.state else { return Ok(see_other("/login")) };
         let now = state.clock.now();
-        let confirmation = credentials::confirm_pending(
-            &state.db,
-            &state.ephemeral,
-            &state.keyring,
-            user_id,
-            &form.code,
-            &origin(&req, None),
-            now,
-        )
-        .await?;
+        let confirmation =
+            credentials::confirm_pending(state.guard(), user_id, &form.code, &origin(&req, None), now)
+                .await?;
         let (input, codes) = match confirmation {
             Confirmation::Invalid => (LoginInput::EnrolmentCode { valid: false, codes_issued: false }, None),
             Confirmation::Activated { recovery_codes } => (

@@ -95,6 +95,7 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         secret_keys: Some(TEST_KEYS.to_owned()),
         totp_enabled: true,
         key_rotation_delay: 86_400,
+        limits: watchword::ephemeral::limiter::Limits::default(),
     }
 }
 
