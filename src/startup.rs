@@ -192,6 +192,18 @@ impl Application {
         keyring: Keyring,
         clock: SharedClock,
     ) -> Result<Self, StartupError> {
+        let ephemeral = ephemeral_store(settings)?;
+        Self::build_with(settings, db, keyring, clock, ephemeral)
+    }
+
+    /// As [`Application::build`] with a given ephemeral store (instances that share one).
+    pub fn build_with(
+        settings: &Settings,
+        db: Db,
+        keyring: Keyring,
+        clock: SharedClock,
+        ephemeral: Ephemeral,
+    ) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(settings.listen)
             .map_err(|source| StartupError::Bind { addr: settings.listen, source })?;
         let addr =
@@ -201,7 +213,6 @@ impl Application {
         if let Err(err) = prepare_keys(settings, &db, &keyring, clock.now()) {
             tracing::warn!(error = %err, "signing keys could not be prepared at start");
         }
-        let ephemeral = ephemeral_store(settings)?;
         crate::auth::password::warm_up();
         let state = AppState {
             issuer: settings.issuer_for(addr),

@@ -87,6 +87,11 @@ impl Browser {
         Self { client: http_client(), base: app.address.clone() }
     }
 
+    /// The same browser (same cookies) talking to another instance.
+    pub fn at(&self, base: &str) -> Self {
+        Self { client: self.client.clone(), base: base.to_owned() }
+    }
+
     async fn page(res: reqwest::Response) -> Page {
         let status = res.status().as_u16();
         let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned());

@@ -32,3 +32,70 @@ async fn put_get_delete_and_exclusive_claims() {
     }
     assert_eq!(winners, 1);
 }
+
+/// The limiter primitive, with the test's own clock, on whichever store is configured.
+#[tokio::test]
+async fn the_limiter_counts_before_checking_and_blocks_by_the_given_clock() {
+    use watchword::ephemeral::limiter::{Decision, Limits};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let settings = test_settings(dir.path(), &db);
+    let store = watchword::startup::ephemeral_store(&settings).unwrap();
+    let limits = Limits::default();
+    let t = 1_800_000_000;
+
+    // Password: five free, then 1 s, 2 s, 4 s between attempts.
+    let pw = &limits.password_user;
+    for n in 1..=5 {
+        assert_eq!(store.hit("pw:a", pw, t).await.unwrap(), Decision::Allowed { count: n, blocked_until: 0 });
+    }
+    assert_eq!(store.hit("pw:a", pw, t).await.unwrap(), Decision::Allowed { count: 6, blocked_until: t + 1 });
+    assert_eq!(store.hit("pw:a", pw, t).await.unwrap(), Decision::Refused { retry_after: 1 });
+    assert_eq!(
+        store.hit("pw:a", pw, t + 1).await.unwrap(),
+        Decision::Allowed { count: 7, blocked_until: t + 3 }
+    );
+    assert_eq!(store.hit("pw:a", pw, t + 2).await.unwrap(), Decision::Refused { retry_after: 1 });
+    assert_eq!(
+        store.hit("pw:a", pw, t + 3).await.unwrap(),
+        Decision::Allowed { count: 8, blocked_until: t + 7 }
+    );
+    store.delete("pw:a").await.unwrap();
+    assert_eq!(
+        store.hit("pw:a", pw, t + 3).await.unwrap(),
+        Decision::Allowed { count: 1, blocked_until: 0 },
+        "reset"
+    );
+
+    // TOTP: twenty parallel attempts, five get through, the fifth starts a 15-minute lock.
+    let rule = limits.totp_user;
+    let attempts = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.hit("totp:u", &rule, t).await.unwrap() })
+    });
+    let mut allowed = Vec::new();
+    for attempt in attempts {
+        if let Decision::Allowed { count, blocked_until } = attempt.await.unwrap() {
+            allowed.push((count, blocked_until));
+        }
+    }
+    allowed.sort();
+    assert_eq!(allowed, [(1, 0), (2, 0), (3, 0), (4, 0), (5, t + 900)]);
+    assert_eq!(store.hit("totp:u", &rule, t + 899).await.unwrap(), Decision::Refused { retry_after: 1 });
+    assert_eq!(
+        store.hit("totp:u", &rule, t + 900).await.unwrap(),
+        Decision::Allowed { count: 1, blocked_until: 0 }
+    );
+
+    // Forgiving gives one attempt back (and lifts a block it no longer justifies).
+    let ip = Limits::default().password_ip;
+    for _ in 0..100 {
+        store.hit("ip:1", &ip, t).await.unwrap();
+    }
+    assert!(matches!(store.hit("ip:1", &ip, t).await.unwrap(), Decision::Refused { .. }));
+    store.forgive("ip:1", &ip, t).await.unwrap();
+    assert_eq!(
+        store.hit("ip:1", &ip, t).await.unwrap(),
+        Decision::Allowed { count: 100, blocked_until: t + 900 }
+    );
+}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use watchword::clock::FixedClock;
 use watchword::config::Settings;
+use watchword::ephemeral::Ephemeral;
 use watchword::startup::{self, Application, FirstRun};
 use watchword::store::{DatabaseUrl, Db};
 
@@ -66,6 +67,8 @@ pub struct TestApp {
     pub clock: FixedClock,
     /// A handle on the server's database, for seeding and checking rows.
     pub store: Db,
+    /// The server's ephemeral store (shared with any second instance).
+    pub ephemeral: Ephemeral,
     pub client: reqwest::Client,
     pub first_run: Option<FirstRun>,
     pub settings: Settings,
@@ -116,10 +119,37 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let store = startup::open_database(&settings).expect("database");
     let first_run = startup::bootstrap(&store, T0).expect("bootstrap");
     let clock = FixedClock::at(T0);
-    let app = Application::build(&settings, store.clone(), keyring, Arc::new(clock.clone())).expect("build");
+    let ephemeral = startup::ephemeral_store(&settings).expect("ephemeral store");
+    let app = Application::build_with(
+        &settings,
+        store.clone(),
+        keyring,
+        Arc::new(clock.clone()),
+        ephemeral.clone(),
+    )
+    .expect("build");
     let address = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, clock, store, client: http_client(), first_run, settings, db, dir }
+    TestApp { address, clock, store, ephemeral, client: http_client(), first_run, settings, db, dir }
+}
+
+impl TestApp {
+    /// Another instance over the same database and clock: with Redis configured it
+    /// connects to Redis itself (under the same prefix); in memory it shares the store.
+    pub fn second_instance(&self) -> String {
+        let keyring = startup::load_keyring(&self.settings).expect("keyring");
+        let store = startup::open_database(&self.settings).expect("database");
+        let ephemeral = match &self.settings.redis_url {
+            Some(_) => startup::ephemeral_store(&self.settings).expect("redis"),
+            None => self.ephemeral.clone(),
+        };
+        let app =
+            Application::build_with(&self.settings, store, keyring, Arc::new(self.clock.clone()), ephemeral)
+                .expect("build");
+        let address = format!("http://{}", app.addr());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
 }
 
 /// Runs the real `watchword` binary with this test's database and data dir.

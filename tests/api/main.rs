@@ -6,10 +6,12 @@
 mod account;
 mod browser;
 mod cli;
+mod cluster;
 mod conformance;
 mod ephemeral;
 mod health;
 mod helpers;
+mod limits;
 mod login;
 mod oidc;
 mod serve;

@@ -1,0 +1,142 @@
+//! Brute-force limits through the real server: password delays per username, the TOTP
+//! lock per user (with its audit events), parallel guesses, and the per-IP budget.
+
+use crate::browser::{Browser, Page, oathtool};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+async fn try_password(app: &TestApp, client_id: &str, username: &str, password: &str) -> Page {
+    let browser = Browser::new(app);
+    let login = browser.start(client_id).await;
+    browser.password(&login, username, password).await
+}
+
+#[tokio::test]
+async fn wrong_passwords_past_five_wait_longer_and_longer_and_a_success_resets() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let client = app.client("acme", false, false);
+    app.user("acme", "tina", "pw-tina", false);
+    let id = &client.client.id;
+    for _ in 0..6 {
+        assert!(try_password(&app, id, "tina", "wrong").await.has("Invalid username or password"));
+    }
+    let refused = try_password(&app, id, "TINA", "pw-tina").await;
+    assert_eq!(refused.status, 429, "even the right password waits: {}", refused.body);
+    assert!(refused.has("Too many attempts"));
+    app.clock.advance(1);
+    assert!(try_password(&app, id, "tina", "wrong").await.has("Invalid username or password"));
+    assert_eq!(try_password(&app, id, "tina", "pw-tina").await.status, 429, "now 2 s");
+    app.clock.advance(2);
+    let ok = try_password(&app, id, "tina", "pw-tina").await;
+    assert_eq!(ok.status, 302, "{}", ok.body);
+    // Reset by the success: five free attempts again.
+    for _ in 0..5 {
+        assert_eq!(try_password(&app, id, "tina", "wrong").await.status, 200);
+    }
+    // Unknown usernames are throttled the same way.
+    for _ in 0..6 {
+        assert_eq!(try_password(&app, id, "nobody", "wrong").await.status, 200);
+    }
+    assert_eq!(try_password(&app, id, "nobody", "wrong").await.status, 429);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_lock_the_totp_step_for_fifteen_minutes() {
+    let app = spawn_app().await;
+    let client = app.client("acme", false, false);
+    let user = app.user("acme", "uma", "pw-uma", true);
+    let id = &client.client.id;
+    let (otpauth, _) = crate::login::enrol_for(&app, id, "uma", "pw-uma").await;
+    // Five flows, one wrong code each.
+    for n in 0..5 {
+        let browser = Browser::new(&app);
+        let login = browser.start(id).await;
+        let page = browser.password(&login, "uma", "pw-uma").await;
+        let wrong = browser.code(&page, "/login/totp", "000000").await;
+        assert!(wrong.has("Invalid code"), "attempt {n}: {}", wrong.body);
+    }
+    let browser = Browser::new(&app);
+    let login = browser.start(id).await;
+    let page = browser.password(&login, "uma", "pw-uma").await;
+    app.clock.advance(30);
+    let locked = browser.code(&page, "/login/totp", &oathtool(&otpauth, crate::login_now(&app))).await;
+    assert_eq!(locked.status, 429, "locked even for the right code");
+    let events = app.events_of(&user);
+    assert!(
+        events.iter().any(|e| e == "totp.locked")
+            && events.iter().any(|e| e == "password.likely_compromised"),
+        "{events:?}"
+    );
+    app.clock.advance(900);
+    // After the lock, a fresh flow signs in.
+    let browser = Browser::new(&app);
+    let login = browser.start(id).await;
+    let page = browser.password(&login, "uma", "pw-uma").await;
+    app.clock.advance(30);
+    let ok = browser.code(&page, "/login/totp", &oathtool(&otpauth, crate::login_now(&app))).await;
+    assert_eq!(ok.status, 302, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn twenty_parallel_wrong_codes_get_at_most_five_guesses() {
+    let app = spawn_app().await;
+    let client = app.client("acme", false, false);
+    app.user("acme", "vic", "pw-vic", true);
+    let id = client.client.id.clone();
+    crate::login::enrol_for(&app, &id, "vic", "pw-vic").await;
+    let mut pages = Vec::new();
+    for _ in 0..20 {
+        let browser = Browser::new(&app);
+        let login = browser.start(&id).await;
+        let page = browser.password(&login, "vic", "pw-vic").await;
+        pages.push((browser, page));
+    }
+    let guesses = pages.iter().enumerate().map(|(i, (browser, page))| {
+        let code = format!("{:06}", 100_000 + i);
+        async move { browser.code(page, "/login/totp", &code).await }
+    });
+    let results = futures_join_all(guesses).await;
+    let checked = results.iter().filter(|p| p.has("Invalid code")).count();
+    let refused = results.iter().filter(|p| p.status == 429).count();
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert_eq!(checked + refused, 20);
+}
+
+/// Runs futures concurrently on this task (no extra dependency).
+async fn futures_join_all<F: std::future::Future<Output = Page>>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<Page> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut done: Vec<Option<Page>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, fut) in pinned.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(page) => done[i] = Some(page),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    done.into_iter().map(Option::unwrap).collect()
+}
+
+#[tokio::test]
+async fn one_address_gets_a_budget_of_failures_across_usernames() {
+    let app = spawn_app_with(|s| {
+        s.limits.password_ip.free = 2;
+    })
+    .await;
+    let client = app.client("acme", false, false);
+    let id = &client.client.id;
+    for name in ["a1", "a2", "a3"] {
+        assert_eq!(try_password(&app, id, name, "wrong").await.status, 200, "{name}");
+    }
+    let refused = try_password(&app, id, "a4", "wrong").await;
+    assert_eq!(refused.status, 429);
+    app.clock.advance(900);
+    assert_eq!(try_password(&app, id, "a5", "wrong").await.status, 200, "a new window");
+}
