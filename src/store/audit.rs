@@ -68,3 +68,25 @@ pub fn record(
         },
     )
 }
+
+/// Events of a tenant, newest first, optionally about one user and of one kind.
+pub fn search(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    target: Option<&str>,
+    event: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut query = audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id))
+        .select(AuditEvent::as_select())
+        .into_boxed();
+    if let Some(target) = target {
+        query = query.filter(audit_events::target_user_id.eq(target.to_owned()));
+    }
+    if let Some(event) = event {
+        query = query.filter(audit_events::event.eq(event.to_owned()));
+    }
+    Ok(query.order((audit_events::created_at.desc(), audit_events::id.desc())).limit(limit).offset(offset).load(conn)?)
+}

@@ -73,3 +73,12 @@ pub fn insert_code(conn: &mut DbConn, code: &AuthorizationCode) -> Result<(), St
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Session>, StoreError> {
     Ok(sso_sessions::table.find(id).select(Session::as_select()).first(conn).optional()?)
 }
+
+/// Ends every live session of a user.
+pub fn revoke_all_for_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        sso_sessions::table.filter(sso_sessions::user_id.eq(user_id)).filter(sso_sessions::revoked_at.is_null()),
+    )
+    .set(sso_sessions::revoked_at.eq(now))
+    .execute(conn)?)
+}

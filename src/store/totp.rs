@@ -136,3 +136,19 @@ pub fn unused_recovery_codes(conn: &mut DbConn, user_id: &str) -> Result<i64, St
         .count()
         .get_result(conn)?)
 }
+
+/// Removes every credential and recovery code of a user; returns how many credentials.
+pub fn delete_all(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreError> {
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
+    Ok(diesel::delete(totp_credentials::table.filter(totp_credentials::user_id.eq(user_id))).execute(conn)?)
+}
+
+/// (user, status, activated_at) of every credential in a tenant, in one query.
+pub fn statuses_in_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<(String, String, Option<i64>)>, StoreError> {
+    use super::schema::users;
+    Ok(totp_credentials::table
+        .inner_join(users::table)
+        .filter(users::tenant_id.eq(tenant_id))
+        .select((totp_credentials::user_id, totp_credentials::status, totp_credentials::activated_at))
+        .load(conn)?)
+}

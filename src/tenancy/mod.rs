@@ -1,6 +1,8 @@
 //! Tenants, the user tree inside each tenant, permissions, and (growing here) the
 //! resolution of TOTP policy. Inputs are parsed into types at the edge.
 
+pub mod admin;
+pub mod permissions;
 pub mod policy;
 pub mod service;
 

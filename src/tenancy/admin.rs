@@ -1,0 +1,403 @@
+//! Tenant administration by parent users: the domain behind the admin pages, the admin
+//! API and the operator CLI. Every act checks [`permissions::check`] over the tenant's
+//! tree (loaded in one query) and writes its audit event in the same transaction.
+
+use diesel::Connection;
+use serde::Serialize;
+use serde_json::json;
+
+use super::permissions::{self, Action, Actor, Denied, Tree};
+use super::{Permission, Username};
+use crate::auth::password::{self, Password};
+use crate::store::audit::{self, AuditEvent, Origin};
+use crate::store::tenants::{self, Tenant};
+use crate::store::users::{self, User};
+use crate::store::{DbConn, StoreError, new_id, sessions, tokens, totp};
+use crate::tenancy::UserKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("no such user")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("username '{0}' is already taken in this tenant")]
+    Duplicate(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for AdminError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+/// A signed-in administrator and the tree of its tenant.
+pub struct Admin {
+    pub user: User,
+    pub tree: Tree,
+}
+
+impl Admin {
+    pub fn load(conn: &mut DbConn, user: User) -> Result<Self, AdminError> {
+        let tree = Tree::new(users::tree(conn, &user.tenant_id)?);
+        Ok(Self { user, tree })
+    }
+
+    fn actor(&self) -> Actor<'_> {
+        Actor {
+            id: &self.user.id,
+            permission: Permission::parse(&self.user.permission).unwrap_or(Permission::None),
+            is_root: self.user.parent_id.is_none(),
+        }
+    }
+
+    pub fn may(&self, action: Action, target: Option<&str>) -> Result<(), Denied> {
+        permissions::check(&self.tree, self.actor(), action, target)
+    }
+
+    pub fn permission(&self) -> Permission {
+        self.actor().permission
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.user.parent_id.is_none()
+    }
+}
+
+/// A user as administrators see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub parent_id: Option<String>,
+    pub kind: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub permission: String,
+    /// "none", "pending" or "active".
+    pub totp_status: String,
+    pub totp_activated_at: Option<i64>,
+    pub totp_enforced: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+fn view(user: &User, statuses: &[(String, String, Option<i64>)]) -> UserView {
+    let mine: Vec<&(String, String, Option<i64>)> = statuses.iter().filter(|(u, _, _)| *u == user.id).collect();
+    let active = mine.iter().find(|(_, s, _)| s == totp::ACTIVE);
+    let status = if active.is_some() {
+        "active"
+    } else if mine.iter().any(|(_, s, _)| s == totp::PENDING) {
+        "pending"
+    } else {
+        "none"
+    };
+    UserView {
+        id: user.id.clone(),
+        username: user.username.clone(),
+        parent_id: user.parent_id.clone(),
+        kind: user.kind.clone(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        permission: user.permission.clone(),
+        totp_status: status.to_owned(),
+        totp_activated_at: active.and_then(|(_, _, at)| *at),
+        totp_enforced: user.totp_required,
+        disabled: user.disabled,
+        created_at: user.created_at,
+    }
+}
+
+/// One page of the actor's descendants, filtered by a username fragment.
+#[derive(Debug, Serialize)]
+pub struct UserPage {
+    pub users: Vec<UserView>,
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+pub const PER_PAGE: usize = 50;
+
+pub fn list_users(conn: &mut DbConn, admin: &Admin, search: Option<&str>, page: usize) -> Result<UserPage, AdminError> {
+    if admin.permission() < Permission::Read {
+        return Err(Denied::Permission.into());
+    }
+    let needle = search.map(str::to_lowercase).filter(|s| !s.is_empty());
+    let all = users::list_by_tenant(conn, &admin.user.tenant_id)?;
+    let statuses = totp::statuses_in_tenant(conn, &admin.user.tenant_id)?;
+    let below: Vec<&User> = all
+        .iter()
+        .filter(|u| admin.tree.is_below(&u.id, &admin.user.id))
+        .filter(|u| needle.as_ref().is_none_or(|n| u.username_key.contains(n.as_str())))
+        .collect();
+    let page = page.max(1);
+    let users = below.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).map(|u| view(u, &statuses)).collect();
+    Ok(UserPage { users, total: below.len(), page, per_page: PER_PAGE })
+}
+
+fn target(conn: &mut DbConn, admin: &Admin, action: Action, id: &str) -> Result<User, AdminError> {
+    admin.may(action, Some(id))?;
+    match users::find_with_tenant(conn, id)? {
+        Some((user, _)) if user.tenant_id == admin.user.tenant_id => Ok(user),
+        _ => Err(AdminError::NotFound),
+    }
+}
+
+pub fn get_user(conn: &mut DbConn, admin: &Admin, id: &str) -> Result<UserView, AdminError> {
+    let user = target(conn, admin, Action::Read, id)?;
+    let statuses = totp::statuses_in_tenant(conn, &admin.user.tenant_id)?;
+    Ok(view(&user, &statuses))
+}
+
+fn record(conn: &mut DbConn, admin: &Admin, origin: &Origin, target: &str, event: &str, detail: serde_json::Value, now: i64) -> Result<(), AdminError> {
+    let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
+    audit::record(conn, &admin.user.tenant_id, &origin, Some(target), event, detail, now)?;
+    Ok(())
+}
+
+/// Ends everything the user is signed in with: SSO sessions and refresh-token families.
+fn sign_out_everywhere(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), StoreError> {
+    sessions::revoke_all_for_user(conn, user_id, now)?;
+    tokens::revoke_by_user(conn, user_id, now)?;
+    Ok(())
+}
+
+/// Deletes the target's TOTP credential and recovery codes and signs it out everywhere;
+/// its next login enrols a new secret when policy requires TOTP.
+pub fn revoke_totp(conn: &mut DbConn, admin: &Admin, id: &str, reason: &str, origin: &Origin, now: i64) -> Result<(), AdminError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > 500 {
+        return Err(AdminError::Invalid("give a reason (up to 500 characters)".into()));
+    }
+    let user = target(conn, admin, Action::RevokeTotp, id)?;
+    conn.transaction(|conn| {
+        let removed = totp::delete_all(conn, &user.id)?;
+        sign_out_everywhere(conn, &user.id, now)?;
+        record(conn, admin, origin, &user.id, "totp.revoked", json!({ "reason": reason, "credentials": removed }), now)
+    })
+}
+
+pub fn set_enforcement(conn: &mut DbConn, admin: &Admin, id: &str, on: bool, origin: &Origin, now: i64) -> Result<(), AdminError> {
+    let user = target(conn, admin, if on { Action::EnforceOn } else { Action::EnforceOff }, id)?;
+    conn.transaction(|conn| {
+        users::set_totp_required(conn, &user.id, on, now)?;
+        let event = if on { "totp.enforcement_on" } else { "totp.enforcement_off" };
+        record(conn, admin, origin, &user.id, event, json!({}), now)
+    })
+}
+
+pub fn set_disabled(conn: &mut DbConn, admin: &Admin, id: &str, disabled: bool, origin: &Origin, now: i64) -> Result<(), AdminError> {
+    let user = target(conn, admin, if disabled { Action::Disable } else { Action::Enable }, id)?;
+    conn.transaction(|conn| {
+        users::set_disabled(conn, &user.id, disabled, now)?;
+        if disabled {
+            sign_out_everywhere(conn, &user.id, now)?;
+        }
+        record(conn, admin, origin, &user.id, if disabled { "user.disabled" } else { "user.enabled" }, json!({}), now)
+    })
+}
+
+/// A child user to create.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct NewChild {
+    pub username: String,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default = "internal")]
+    pub kind: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub totp_required: bool,
+    #[serde(default = "none")]
+    pub permission: String,
+}
+
+fn internal() -> String {
+    "internal".into()
+}
+
+fn none() -> String {
+    "none".into()
+}
+
+/// Creates a user below the actor (or below one of its descendants) with a one-time
+/// password, returned once. A child never gets more permission than its creator.
+pub fn create_child(conn: &mut DbConn, admin: &Admin, new: &NewChild, origin: &Origin, now: i64) -> Result<(User, String), AdminError> {
+    let parent_id = new.parent_id.clone().unwrap_or_else(|| admin.user.id.clone());
+    admin.may(Action::CreateChild, Some(&parent_id))?;
+    let username = Username::parse(&new.username).map_err(AdminError::Invalid)?;
+    let kind = UserKind::parse(&new.kind).map_err(AdminError::Invalid)?;
+    let permission = Permission::parse(&new.permission).map_err(AdminError::Invalid)?;
+    if permission > admin.permission() {
+        return Err(AdminError::Invalid("a new user cannot have more permission than you".into()));
+    }
+    let one_time = crate::auth::random::password();
+    let hash = password::hash(&Password::parse(one_time.clone()).map_err(|e| AdminError::Invalid(e.to_string()))?)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let user = User {
+        id: new_id(),
+        tenant_id: admin.user.tenant_id.clone(),
+        parent_id: Some(parent_id),
+        username: username.as_str().to_owned(),
+        username_key: username.key(),
+        email: new.email.clone().filter(|e| !e.trim().is_empty()),
+        display_name: new.display_name.clone().filter(|d| !d.trim().is_empty()),
+        kind: kind.as_str().to_owned(),
+        password_hash: hash,
+        totp_required: new.totp_required,
+        permission: permission.as_str().to_owned(),
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+    };
+    conn.transaction(|conn| {
+        users::insert(conn, &user).map_err(|e| match e {
+            StoreError::Conflict => AdminError::Duplicate(user.username.clone()),
+            other => other.into(),
+        })?;
+        record(conn, admin, origin, &user.id, "user.created", json!({ "username": user.username }), now)
+    })?;
+    Ok((user, one_time))
+}
+
+/// The TOTP policy fields of a tenant.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct PolicyView {
+    pub enabled: bool,
+    pub enforce_internal: bool,
+    pub enforce_external: bool,
+    pub prompt_new_users: bool,
+    pub algorithm: String,
+    pub digits: i32,
+    pub period: i32,
+    pub skew: i32,
+    pub recovery_codes_allowed: bool,
+}
+
+impl PolicyView {
+    pub fn of(t: &Tenant) -> Self {
+        Self {
+            enabled: t.totp_enabled,
+            enforce_internal: t.enforce_internal,
+            enforce_external: t.enforce_external,
+            prompt_new_users: t.prompt_new_users,
+            algorithm: t.totp_algorithm.clone(),
+            digits: t.totp_digits,
+            period: t.totp_period,
+            skew: t.totp_skew,
+            recovery_codes_allowed: t.recovery_codes_allowed,
+        }
+    }
+
+    /// Checks the values and writes them into `tenant`.
+    pub fn apply(&self, tenant: &mut Tenant) -> Result<(), AdminError> {
+        let algorithm = crate::auth::totp::TotpAlgorithm::parse(&self.algorithm).map_err(AdminError::Invalid)?;
+        if !(6..=8).contains(&self.digits) {
+            return Err(AdminError::Invalid("digits must be 6, 7 or 8".into()));
+        }
+        if self.period != 30 && self.period != 60 {
+            return Err(AdminError::Invalid("period must be 30 or 60 seconds".into()));
+        }
+        if !(0..=2).contains(&self.skew) {
+            return Err(AdminError::Invalid("skew must be 0, 1 or 2 steps".into()));
+        }
+        tenant.totp_enabled = self.enabled;
+        tenant.enforce_internal = self.enforce_internal;
+        tenant.enforce_external = self.enforce_external;
+        tenant.prompt_new_users = self.prompt_new_users;
+        tenant.totp_algorithm = algorithm.as_str().to_owned();
+        tenant.totp_digits = self.digits;
+        tenant.totp_period = self.period;
+        tenant.totp_skew = self.skew;
+        tenant.recovery_codes_allowed = self.recovery_codes_allowed;
+        Ok(())
+    }
+}
+
+pub fn get_policy(conn: &mut DbConn, admin: &Admin) -> Result<PolicyView, AdminError> {
+    if admin.permission() < Permission::Read {
+        return Err(Denied::Permission.into());
+    }
+    let tenant = tenants::find(conn, &admin.user.tenant_id)?.ok_or(AdminError::NotFound)?;
+    Ok(PolicyView::of(&tenant))
+}
+
+pub fn update_policy(conn: &mut DbConn, admin: &Admin, policy: &PolicyView, origin: &Origin, now: i64) -> Result<PolicyView, AdminError> {
+    admin.may(Action::EditPolicy, None)?;
+    let mut tenant = tenants::find(conn, &admin.user.tenant_id)?.ok_or(AdminError::NotFound)?;
+    let before = PolicyView::of(&tenant);
+    policy.apply(&mut tenant)?;
+    conn.transaction(|conn| {
+        tenants::save_policy(conn, &tenant, now)?;
+        let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
+        audit::record(conn, &tenant.id, &origin, None, "tenant.policy_changed", json!({ "before": before, "after": policy }), now)?;
+        Ok::<_, AdminError>(())
+    })?;
+    Ok(PolicyView::of(&tenant))
+}
+
+/// Audit events the actor may read: the whole tenant for a root user, else the events
+/// about its descendants.
+pub fn audit_log(conn: &mut DbConn, admin: &Admin, user: Option<&str>, event: Option<&str>, page: usize) -> Result<Vec<AuditEvent>, AdminError> {
+    if admin.permission() < Permission::Read {
+        return Err(Denied::Permission.into());
+    }
+    if let Some(user) = user
+        && !admin.is_root()
+    {
+        admin.may(Action::Read, Some(user))?;
+    }
+    let page = page.max(1);
+    let offset = i64::try_from((page - 1) * PER_PAGE).unwrap_or(0);
+    let limit = i64::try_from(PER_PAGE).unwrap_or(50);
+    if admin.is_root() || user.is_some() {
+        return Ok(audit::search(conn, &admin.user.tenant_id, user, event, limit, offset)?);
+    }
+    // Not a root: filter to events about descendants (fetch a generous window, then filter).
+    let all = audit::search(conn, &admin.user.tenant_id, None, event, limit * 20, 0)?;
+    Ok(all
+        .into_iter()
+        .filter(|e| e.target_user_id.as_deref().is_some_and(|t| admin.tree.is_below(t, &admin.user.id)))
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .collect())
+}
+
+/// The operator's revocation (CLI): no actor, the same effects and audit event.
+pub fn revoke_totp_as_operator(conn: &mut DbConn, tenant: &Tenant, username: &Username, reason: &str, now: i64) -> Result<(), AdminError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AdminError::Invalid("give a reason with --reason".into()));
+    }
+    let user = users::find_by_username_key(conn, &tenant.id, &username.key())?.ok_or(AdminError::NotFound)?;
+    conn.transaction(|conn| {
+        let removed = totp::delete_all(conn, &user.id)?;
+        sign_out_everywhere(conn, &user.id, now)?;
+        let detail = json!({ "reason": reason, "credentials": removed, "via": "cli" });
+        audit::record(conn, &tenant.id, &Origin::default(), Some(&user.id), "totp.revoked", detail, now)?;
+        Ok(())
+    })
+}
+
+/// The operator's policy change (CLI).
+pub fn update_policy_as_operator(conn: &mut DbConn, tenant: &Tenant, policy: &PolicyView, now: i64) -> Result<PolicyView, AdminError> {
+    let mut tenant = tenant.clone();
+    let before = PolicyView::of(&tenant);
+    policy.apply(&mut tenant)?;
+    conn.transaction(|conn| {
+        tenants::save_policy(conn, &tenant, now)?;
+        let detail = json!({ "before": before, "after": policy, "via": "cli" });
+        audit::record(conn, &tenant.id, &Origin::default(), None, "tenant.policy_changed", detail, now)?;
+        Ok::<_, AdminError>(())
+    })?;
+    Ok(PolicyView::of(&tenant))
+}
