@@ -20,7 +20,7 @@ use crate::store::clients::Client;
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
 use crate::store::{Db, DbConn};
-use crate::tenancy::{self, NewUser, Permission, Slug, TenancyError, UserKind, Username};
+use crate::tenancy::{self, NewUser, Permission, Slug, TenancyError, UserKind, Username, admin};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -81,6 +81,33 @@ enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Show or change a tenant's TOTP policy.
+    Policy(PolicyArgs),
+}
+
+#[derive(Debug, Args)]
+struct PolicyArgs {
+    #[arg(long)]
+    tenant: String,
+    /// TOTP at all in this tenant.
+    #[arg(long, value_parser = ["on", "off"])]
+    enabled: Option<String>,
+    #[arg(long, value_parser = ["on", "off"])]
+    enforce_internal: Option<String>,
+    #[arg(long, value_parser = ["on", "off"])]
+    enforce_external: Option<String>,
+    #[arg(long, value_parser = ["on", "off"])]
+    prompt_new_users: Option<String>,
+    #[arg(long, value_parser = ["SHA1", "SHA256", "SHA512"])]
+    algorithm: Option<String>,
+    #[arg(long)]
+    digits: Option<i32>,
+    #[arg(long)]
+    period: Option<i32>,
+    #[arg(long)]
+    skew: Option<i32>,
+    #[arg(long, value_parser = ["on", "off"])]
+    recovery_codes: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +118,15 @@ enum UserCommand {
     List {
         #[arg(long)]
         tenant: String,
+    },
+    /// Revoke a user's TOTP secret (and sign it out everywhere).
+    RevokeTotp {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -253,6 +289,27 @@ fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(),
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(db, args, json, now),
+        Command::User(UserCommand::RevokeTotp { tenant, username, reason }) => {
+            let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
+            let username = Username::parse(&username).map_err(Failure::refused)?;
+            let tenant = blocking(db, |c| tenancy::service::find_tenant(c, &slug))?;
+            db.run_blocking(|c| admin::revoke_totp_as_operator(c, &tenant, &username, &reason, now))
+                .map_err(|e| match e {
+                    admin::AdminError::NotFound => Failure::refused(format!(
+                        "unknown user '{}' in tenant '{}'",
+                        username.as_str(),
+                        slug.as_str()
+                    )),
+                    other => Failure::refused(other),
+                })?;
+            print(
+                json,
+                json!({ "status": "revoked", "tenant": slug.as_str(), "username": username.as_str() }),
+                || format!("revoked the TOTP secret of {} and signed it out everywhere", username.as_str()),
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Policy(args)) => tenant_policy(db, args, json, now),
         Command::User(UserCommand::List { tenant }) => {
             let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
             let users = blocking(db, |c| tenancy::list_users(c, &slug))?;
@@ -362,6 +419,46 @@ fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<()
             text.push_str(&format!("\nclient_secret (shown once): {secret}"));
         }
         text
+    });
+    Ok(())
+}
+
+fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), Failure> {
+    let slug = Slug::parse(&args.tenant).map_err(Failure::refused)?;
+    let tenant = blocking(db, |c| tenancy::service::find_tenant(c, &slug))?;
+    let mut policy = admin::PolicyView::of(&tenant);
+    let on = |v: &Option<String>, current: bool| v.as_deref().map_or(current, |v| v == "on");
+    policy.enabled = on(&args.enabled, policy.enabled);
+    policy.enforce_internal = on(&args.enforce_internal, policy.enforce_internal);
+    policy.enforce_external = on(&args.enforce_external, policy.enforce_external);
+    policy.prompt_new_users = on(&args.prompt_new_users, policy.prompt_new_users);
+    policy.recovery_codes_allowed = on(&args.recovery_codes, policy.recovery_codes_allowed);
+    policy.algorithm = args.algorithm.unwrap_or(policy.algorithm);
+    policy.digits = args.digits.unwrap_or(policy.digits);
+    policy.period = args.period.unwrap_or(policy.period);
+    policy.skew = args.skew.unwrap_or(policy.skew);
+    let changed = policy != admin::PolicyView::of(&tenant);
+    let policy = if changed {
+        db.run_blocking(|c| admin::update_policy_as_operator(c, &tenant, &policy, now))
+            .map_err(Failure::refused)?
+    } else {
+        policy
+    };
+    let value = serde_json::to_value(&policy).map_err(Failure::refused)?;
+    print(json, json!({ "tenant": slug.as_str(), "totp_policy": value }), || {
+        format!(
+            "{}: enabled={} enforce_internal={} enforce_external={} prompt_new_users={} algorithm={} digits={} period={} skew={} recovery_codes={}",
+            slug.as_str(),
+            policy.enabled,
+            policy.enforce_internal,
+            policy.enforce_external,
+            policy.prompt_new_users,
+            policy.algorithm,
+            policy.digits,
+            policy.period,
+            policy.skew,
+            policy.recovery_codes_allowed
+        )
     });
     Ok(())
 }

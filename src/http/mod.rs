@@ -1,14 +1,15 @@
 //! actix handlers only: parse the request, call one domain function, map the result.
 
 mod account;
+mod api;
 mod authorize;
 pub mod cookies;
 mod errors;
 mod health;
-mod login;
+pub(crate) mod login;
 mod logout;
 mod oauth;
-mod oidc;
+pub(crate) mod oidc;
 pub mod pages;
 
 use actix_web::http::header;
@@ -69,7 +70,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/totp/confirm", web::post().to(account::post_confirm))
         .route("/account/recovery-codes", web::post().to(account::post_recovery_codes))
         .route("/account/codes-saved", web::post().to(account::post_codes_saved))
-        .route("/account/logout", web::post().to(account::post_logout));
+        .route("/account/logout", web::post().to(account::post_logout))
+        .route("/api/v1/openapi.json", web::get().to(api::get_openapi))
+        .route("/api/v1/users", web::get().to(api::get_users))
+        .route("/api/v1/users", web::post().to(api::post_users))
+        .route("/api/v1/users/{id}", web::get().to(api::get_user))
+        .route("/api/v1/users/{id}/revoke-totp", web::post().to(api::post_revoke_totp))
+        .route("/api/v1/users/{id}/totp-enforcement", web::put().to(api::put_enforcement))
+        .route("/api/v1/users/{id}/disabled", web::put().to(api::put_disabled))
+        .route("/api/v1/tenant/policy", web::get().to(api::get_policy))
+        .route("/api/v1/tenant/policy", web::put().to(api::put_policy))
+        .route("/api/v1/audit", web::get().to(api::get_audit));
 }
 
 /// Headers on every response: no framing, no sniffing, no referrer leaks, and a CSP

@@ -174,7 +174,7 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 }
 
 /// A valid, unrevoked access token of a live user, with its claims.
-async fn check_access_token(
+pub(crate) async fn check_access_token(
     state: &AppState,
     token: &str,
 ) -> Result<Option<(AccessClaims, Option<User>)>, TokenError> {

@@ -12,7 +12,7 @@ use crate::store::schema::consents;
 use crate::store::sessions::{self, AuthorizationCode, Session};
 
 /// Scopes Watchword grants; others are dropped from a request.
-pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "watchword:admin"];
 
 /// Every parameter of an authorization request, as sent (GET query or POST form).
 #[derive(Debug, Clone, Default, Deserialize)]

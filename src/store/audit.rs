@@ -88,5 +88,9 @@ pub fn search(
     if let Some(event) = event {
         query = query.filter(audit_events::event.eq(event.to_owned()));
     }
-    Ok(query.order((audit_events::created_at.desc(), audit_events::id.desc())).limit(limit).offset(offset).load(conn)?)
+    Ok(query
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?)
 }

@@ -77,7 +77,9 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Session>, StoreError> 
 /// Ends every live session of a user.
 pub fn revoke_all_for_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
     Ok(diesel::update(
-        sso_sessions::table.filter(sso_sessions::user_id.eq(user_id)).filter(sso_sessions::revoked_at.is_null()),
+        sso_sessions::table
+            .filter(sso_sessions::user_id.eq(user_id))
+            .filter(sso_sessions::revoked_at.is_null()),
     )
     .set(sso_sessions::revoked_at.eq(now))
     .execute(conn)?)

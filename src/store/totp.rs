@@ -144,7 +144,10 @@ pub fn delete_all(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreError>
 }
 
 /// (user, status, activated_at) of every credential in a tenant, in one query.
-pub fn statuses_in_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<(String, String, Option<i64>)>, StoreError> {
+pub fn statuses_in_tenant(
+    conn: &mut DbConn,
+    tenant_id: &str,
+) -> Result<Vec<(String, String, Option<i64>)>, StoreError> {
     use super::schema::users;
     Ok(totp_credentials::table
         .inner_join(users::table)

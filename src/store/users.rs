@@ -80,10 +80,18 @@ pub fn set_last_login(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), 
 
 /// Every (user, parent) pair of a tenant, for permission checks in memory.
 pub fn tree(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
-    Ok(users::table.filter(users::tenant_id.eq(tenant_id)).select((users::id, users::parent_id)).load(conn)?)
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .select((users::id, users::parent_id))
+        .load(conn)?)
 }
 
-pub fn set_totp_required(conn: &mut DbConn, user_id: &str, required: bool, now: i64) -> Result<(), StoreError> {
+pub fn set_totp_required(
+    conn: &mut DbConn,
+    user_id: &str,
+    required: bool,
+    now: i64,
+) -> Result<(), StoreError> {
     diesel::update(users::table.find(user_id))
         .set((users::totp_required.eq(required), users::updated_at.eq(now)))
         .execute(conn)?;

@@ -87,7 +87,8 @@ pub struct UserView {
 }
 
 fn view(user: &User, statuses: &[(String, String, Option<i64>)]) -> UserView {
-    let mine: Vec<&(String, String, Option<i64>)> = statuses.iter().filter(|(u, _, _)| *u == user.id).collect();
+    let mine: Vec<&(String, String, Option<i64>)> =
+        statuses.iter().filter(|(u, _, _)| *u == user.id).collect();
     let active = mine.iter().find(|(_, s, _)| s == totp::ACTIVE);
     let status = if active.is_some() {
         "active"
@@ -123,7 +124,12 @@ pub struct UserPage {
 
 pub const PER_PAGE: usize = 50;
 
-pub fn list_users(conn: &mut DbConn, admin: &Admin, search: Option<&str>, page: usize) -> Result<UserPage, AdminError> {
+pub fn list_users(
+    conn: &mut DbConn,
+    admin: &Admin,
+    search: Option<&str>,
+    page: usize,
+) -> Result<UserPage, AdminError> {
     if admin.permission() < Permission::Read {
         return Err(Denied::Permission.into());
     }
@@ -154,7 +160,15 @@ pub fn get_user(conn: &mut DbConn, admin: &Admin, id: &str) -> Result<UserView, 
     Ok(view(&user, &statuses))
 }
 
-fn record(conn: &mut DbConn, admin: &Admin, origin: &Origin, target: &str, event: &str, detail: serde_json::Value, now: i64) -> Result<(), AdminError> {
+fn record(
+    conn: &mut DbConn,
+    admin: &Admin,
+    origin: &Origin,
+    target: &str,
+    event: &str,
+    detail: serde_json::Value,
+    now: i64,
+) -> Result<(), AdminError> {
     let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
     audit::record(conn, &admin.user.tenant_id, &origin, Some(target), event, detail, now)?;
     Ok(())
@@ -169,7 +183,14 @@ fn sign_out_everywhere(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(),
 
 /// Deletes the target's TOTP credential and recovery codes and signs it out everywhere;
 /// its next login enrols a new secret when policy requires TOTP.
-pub fn revoke_totp(conn: &mut DbConn, admin: &Admin, id: &str, reason: &str, origin: &Origin, now: i64) -> Result<(), AdminError> {
+pub fn revoke_totp(
+    conn: &mut DbConn,
+    admin: &Admin,
+    id: &str,
+    reason: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<(), AdminError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > 500 {
         return Err(AdminError::Invalid("give a reason (up to 500 characters)".into()));
@@ -178,11 +199,26 @@ pub fn revoke_totp(conn: &mut DbConn, admin: &Admin, id: &str, reason: &str, ori
     conn.transaction(|conn| {
         let removed = totp::delete_all(conn, &user.id)?;
         sign_out_everywhere(conn, &user.id, now)?;
-        record(conn, admin, origin, &user.id, "totp.revoked", json!({ "reason": reason, "credentials": removed }), now)
+        record(
+            conn,
+            admin,
+            origin,
+            &user.id,
+            "totp.revoked",
+            json!({ "reason": reason, "credentials": removed }),
+            now,
+        )
     })
 }
 
-pub fn set_enforcement(conn: &mut DbConn, admin: &Admin, id: &str, on: bool, origin: &Origin, now: i64) -> Result<(), AdminError> {
+pub fn set_enforcement(
+    conn: &mut DbConn,
+    admin: &Admin,
+    id: &str,
+    on: bool,
+    origin: &Origin,
+    now: i64,
+) -> Result<(), AdminError> {
     let user = target(conn, admin, if on { Action::EnforceOn } else { Action::EnforceOff }, id)?;
     conn.transaction(|conn| {
         users::set_totp_required(conn, &user.id, on, now)?;
@@ -191,14 +227,29 @@ pub fn set_enforcement(conn: &mut DbConn, admin: &Admin, id: &str, on: bool, ori
     })
 }
 
-pub fn set_disabled(conn: &mut DbConn, admin: &Admin, id: &str, disabled: bool, origin: &Origin, now: i64) -> Result<(), AdminError> {
+pub fn set_disabled(
+    conn: &mut DbConn,
+    admin: &Admin,
+    id: &str,
+    disabled: bool,
+    origin: &Origin,
+    now: i64,
+) -> Result<(), AdminError> {
     let user = target(conn, admin, if disabled { Action::Disable } else { Action::Enable }, id)?;
     conn.transaction(|conn| {
         users::set_disabled(conn, &user.id, disabled, now)?;
         if disabled {
             sign_out_everywhere(conn, &user.id, now)?;
         }
-        record(conn, admin, origin, &user.id, if disabled { "user.disabled" } else { "user.enabled" }, json!({}), now)
+        record(
+            conn,
+            admin,
+            origin,
+            &user.id,
+            if disabled { "user.disabled" } else { "user.enabled" },
+            json!({}),
+            now,
+        )
     })
 }
 
@@ -230,7 +281,13 @@ fn none() -> String {
 
 /// Creates a user below the actor (or below one of its descendants) with a one-time
 /// password, returned once. A child never gets more permission than its creator.
-pub fn create_child(conn: &mut DbConn, admin: &Admin, new: &NewChild, origin: &Origin, now: i64) -> Result<(User, String), AdminError> {
+pub fn create_child(
+    conn: &mut DbConn,
+    admin: &Admin,
+    new: &NewChild,
+    origin: &Origin,
+    now: i64,
+) -> Result<(User, String), AdminError> {
     let parent_id = new.parent_id.clone().unwrap_or_else(|| admin.user.id.clone());
     admin.may(Action::CreateChild, Some(&parent_id))?;
     let username = Username::parse(&new.username).map_err(AdminError::Invalid)?;
@@ -240,8 +297,9 @@ pub fn create_child(conn: &mut DbConn, admin: &Admin, new: &NewChild, origin: &O
         return Err(AdminError::Invalid("a new user cannot have more permission than you".into()));
     }
     let one_time = crate::auth::random::password();
-    let hash = password::hash(&Password::parse(one_time.clone()).map_err(|e| AdminError::Invalid(e.to_string()))?)
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let hash =
+        password::hash(&Password::parse(one_time.clone()).map_err(|e| AdminError::Invalid(e.to_string()))?)
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
     let user = User {
         id: new_id(),
         tenant_id: admin.user.tenant_id.clone(),
@@ -300,7 +358,8 @@ impl PolicyView {
 
     /// Checks the values and writes them into `tenant`.
     pub fn apply(&self, tenant: &mut Tenant) -> Result<(), AdminError> {
-        let algorithm = crate::auth::totp::TotpAlgorithm::parse(&self.algorithm).map_err(AdminError::Invalid)?;
+        let algorithm =
+            crate::auth::totp::TotpAlgorithm::parse(&self.algorithm).map_err(AdminError::Invalid)?;
         if !(6..=8).contains(&self.digits) {
             return Err(AdminError::Invalid("digits must be 6, 7 or 8".into()));
         }
@@ -331,7 +390,13 @@ pub fn get_policy(conn: &mut DbConn, admin: &Admin) -> Result<PolicyView, AdminE
     Ok(PolicyView::of(&tenant))
 }
 
-pub fn update_policy(conn: &mut DbConn, admin: &Admin, policy: &PolicyView, origin: &Origin, now: i64) -> Result<PolicyView, AdminError> {
+pub fn update_policy(
+    conn: &mut DbConn,
+    admin: &Admin,
+    policy: &PolicyView,
+    origin: &Origin,
+    now: i64,
+) -> Result<PolicyView, AdminError> {
     admin.may(Action::EditPolicy, None)?;
     let mut tenant = tenants::find(conn, &admin.user.tenant_id)?.ok_or(AdminError::NotFound)?;
     let before = PolicyView::of(&tenant);
@@ -339,7 +404,15 @@ pub fn update_policy(conn: &mut DbConn, admin: &Admin, policy: &PolicyView, orig
     conn.transaction(|conn| {
         tenants::save_policy(conn, &tenant, now)?;
         let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
-        audit::record(conn, &tenant.id, &origin, None, "tenant.policy_changed", json!({ "before": before, "after": policy }), now)?;
+        audit::record(
+            conn,
+            &tenant.id,
+            &origin,
+            None,
+            "tenant.policy_changed",
+            json!({ "before": before, "after": policy }),
+            now,
+        )?;
         Ok::<_, AdminError>(())
     })?;
     Ok(PolicyView::of(&tenant))
@@ -347,7 +420,13 @@ pub fn update_policy(conn: &mut DbConn, admin: &Admin, policy: &PolicyView, orig
 
 /// Audit events the actor may read: the whole tenant for a root user, else the events
 /// about its descendants.
-pub fn audit_log(conn: &mut DbConn, admin: &Admin, user: Option<&str>, event: Option<&str>, page: usize) -> Result<Vec<AuditEvent>, AdminError> {
+pub fn audit_log(
+    conn: &mut DbConn,
+    admin: &Admin,
+    user: Option<&str>,
+    event: Option<&str>,
+    page: usize,
+) -> Result<Vec<AuditEvent>, AdminError> {
     if admin.permission() < Permission::Read {
         return Err(Denied::Permission.into());
     }
@@ -373,7 +452,13 @@ pub fn audit_log(conn: &mut DbConn, admin: &Admin, user: Option<&str>, event: Op
 }
 
 /// The operator's revocation (CLI): no actor, the same effects and audit event.
-pub fn revoke_totp_as_operator(conn: &mut DbConn, tenant: &Tenant, username: &Username, reason: &str, now: i64) -> Result<(), AdminError> {
+pub fn revoke_totp_as_operator(
+    conn: &mut DbConn,
+    tenant: &Tenant,
+    username: &Username,
+    reason: &str,
+    now: i64,
+) -> Result<(), AdminError> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(AdminError::Invalid("give a reason with --reason".into()));
@@ -389,7 +474,12 @@ pub fn revoke_totp_as_operator(conn: &mut DbConn, tenant: &Tenant, username: &Us
 }
 
 /// The operator's policy change (CLI).
-pub fn update_policy_as_operator(conn: &mut DbConn, tenant: &Tenant, policy: &PolicyView, now: i64) -> Result<PolicyView, AdminError> {
+pub fn update_policy_as_operator(
+    conn: &mut DbConn,
+    tenant: &Tenant,
+    policy: &PolicyView,
+    now: i64,
+) -> Result<PolicyView, AdminError> {
     let mut tenant = tenant.clone();
     let before = PolicyView::of(&tenant);
     policy.apply(&mut tenant)?;

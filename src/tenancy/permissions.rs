@@ -25,8 +25,16 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 8] =
-        [Self::Read, Self::CreateChild, Self::RevokeTotp, Self::EnforceOn, Self::EnforceOff, Self::Disable, Self::Enable, Self::EditPolicy];
+    pub const ALL: [Self; 8] = [
+        Self::Read,
+        Self::CreateChild,
+        Self::RevokeTotp,
+        Self::EnforceOn,
+        Self::EnforceOff,
+        Self::Disable,
+        Self::Enable,
+        Self::EditPolicy,
+    ];
 
     fn needs(self) -> Permission {
         match self {
@@ -139,7 +147,15 @@ mod tests {
     fn the_full_matrix() {
         let tree = tree();
         // (target, is it below p?) — "x" is a user of another tenant.
-        let targets = [("p", false), ("root", false), ("c", true), ("g", true), ("s", false), ("oc", false), ("x", false)];
+        let targets = [
+            ("p", false),
+            ("root", false),
+            ("c", true),
+            ("g", true),
+            ("s", false),
+            ("oc", false),
+            ("x", false),
+        ];
         for permission in Permission::ALL {
             let actor = Actor { id: "p", permission: *permission, is_root: false };
             for action in Action::ALL {
@@ -177,7 +193,8 @@ mod tests {
         let mut below: Vec<&str> = tree.descendants("p").collect();
         below.sort();
         assert_eq!(below, ["c", "g"]);
-        let cyclic = Tree::new([("a".to_owned(), Some("b".to_owned())), ("b".to_owned(), Some("a".to_owned()))]);
+        let cyclic =
+            Tree::new([("a".to_owned(), Some("b".to_owned())), ("b".to_owned(), Some("a".to_owned()))]);
         assert!(!cyclic.is_below("a", "z"), "a cycle ends the walk");
     }
 }

@@ -1,0 +1,266 @@
+//! The JSON admin API under `/api/v1/`, authorized by a Watchword access token with
+//! scope `watchword:admin` from a TOTP sign-in, acting as the token's user under the same
+//! permission rules as the admin pages. Errors: `{"error": {"code", "message"}}`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::http::login::origin;
+use crate::http::oidc::check_access_token;
+use crate::oidc::tokens::has_scope;
+use crate::startup::AppState;
+use crate::store::StoreError;
+use crate::tenancy::admin::{self, Admin, AdminError, NewChild, PolicyView};
+
+pub const ADMIN_SCOPE: &str = "watchword:admin";
+
+fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let mut response =
+        HttpResponse::build(status).json(json!({ "error": { "code": code, "message": message } }));
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"watchword\""));
+    }
+    response
+}
+
+fn admin_error(err: &AdminError) -> HttpResponse {
+    match err {
+        AdminError::Denied(denied) => error(StatusCode::FORBIDDEN, "forbidden", &denied.to_string()),
+        AdminError::NotFound => error(StatusCode::NOT_FOUND, "not_found", "no such user"),
+        AdminError::Invalid(message) => error(StatusCode::BAD_REQUEST, "invalid_request", message),
+        AdminError::Duplicate(_) => error(StatusCode::CONFLICT, "conflict", &err.to_string()),
+        AdminError::Store(StoreError::Unavailable(detail)) => {
+            tracing::warn!(%detail, "admin API: database unavailable");
+            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly")
+        }
+        AdminError::Store(other) => {
+            tracing::error!(error = %other, "admin API: internal error");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        }
+    }
+}
+
+/// The administrator behind the request's bearer token, or the error response.
+async fn authorize(state: &AppState, req: &HttpRequest) -> Result<Admin, HttpResponse> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned())
+        .ok_or_else(|| {
+            error(StatusCode::UNAUTHORIZED, "unauthorized", "a bearer access token is required")
+        })?;
+    let checked = check_access_token(state, &token)
+        .await
+        .map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly"))?;
+    let Some((claims, Some(user))) = checked else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the access token is invalid, expired or revoked",
+        ));
+    };
+    if !has_scope(&claims.scope, ADMIN_SCOPE) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token lacks the watchword:admin scope",
+        ));
+    }
+    if !claims.amr.as_ref().is_some_and(|amr| amr.iter().any(|a| a == "otp")) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "mfa_required",
+            "administration needs a sign-in with a TOTP code",
+        ));
+    }
+    state.db.run(move |conn| Admin::load(conn, user)).await.map_err(|e| admin_error(&e))
+}
+
+/// Runs `f` as the authorized administrator, on the blocking pool.
+async fn as_admin<T, F>(state: &AppState, req: &HttpRequest, status: StatusCode, f: F) -> HttpResponse
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&mut crate::store::DbConn, &Admin) -> Result<T, AdminError> + Send + 'static,
+{
+    let admin = match authorize(state, req).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    match state.db.run(move |conn| f(conn, &admin)).await {
+        Ok(body) => HttpResponse::build(status).json(body),
+        Err(err) => admin_error(&err),
+    }
+}
+
+fn bad_body(err: &actix_web::Error) -> HttpResponse {
+    error(StatusCode::BAD_REQUEST, "invalid_request", &format!("the JSON body could not be read: {err}"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    page: Option<usize>,
+}
+
+pub async fn get_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> HttpResponse {
+    let ListQuery { q, page } = query.into_inner();
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        admin::list_users(conn, admin, q.as_deref(), page.unwrap_or(1))
+    })
+    .await
+}
+
+pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let id = path.into_inner();
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| admin::get_user(conn, admin, &id)).await
+}
+
+pub async fn post_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Result<web::Json<NewChild>, actix_web::Error>,
+) -> HttpResponse {
+    let new = match body {
+        Ok(body) => body.into_inner(),
+        Err(err) => return bad_body(&err),
+    };
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    as_admin(&state, &req, StatusCode::CREATED, move |conn, admin| {
+        let (user, password) = admin::create_child(conn, admin, &new, &origin, now)?;
+        let view = admin::get_user(conn, admin, &user.id)?;
+        Ok(json!({ "user": view, "one_time_password": password }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeBody {
+    reason: String,
+}
+
+pub async fn post_revoke_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Result<web::Json<RevokeBody>, actix_web::Error>,
+) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body.into_inner(),
+        Err(err) => return bad_body(&err),
+    };
+    let (id, origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        admin::revoke_totp(conn, admin, &id, &body.reason, &origin, now)?;
+        admin::get_user(conn, admin, &id)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnforcementBody {
+    enforced: bool,
+}
+
+pub async fn put_enforcement(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Result<web::Json<EnforcementBody>, actix_web::Error>,
+) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body.into_inner(),
+        Err(err) => return bad_body(&err),
+    };
+    let (id, origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        admin::set_enforcement(conn, admin, &id, body.enforced, &origin, now)?;
+        admin::get_user(conn, admin, &id)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DisabledBody {
+    disabled: bool,
+}
+
+pub async fn put_disabled(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Result<web::Json<DisabledBody>, actix_web::Error>,
+) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body.into_inner(),
+        Err(err) => return bad_body(&err),
+    };
+    let (id, origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        admin::set_disabled(conn, admin, &id, body.disabled, &origin, now)?;
+        admin::get_user(conn, admin, &id)
+    })
+    .await
+}
+
+pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    as_admin(&state, &req, StatusCode::OK, |conn, admin| admin::get_policy(conn, admin)).await
+}
+
+pub async fn put_policy(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Result<web::Json<PolicyView>, actix_web::Error>,
+) -> HttpResponse {
+    let policy = match body {
+        Ok(body) => body.into_inner(),
+        Err(err) => return bad_body(&err),
+    };
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        admin::update_policy(conn, admin, &policy, &origin, now)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    user: Option<String>,
+    event: Option<String>,
+    page: Option<usize>,
+}
+
+pub async fn get_audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<AuditQuery>,
+) -> HttpResponse {
+    let AuditQuery { user, event, page } = query.into_inner();
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        let events = admin::audit_log(conn, admin, user.as_deref(), event.as_deref(), page.unwrap_or(1))?;
+        Ok(events
+            .into_iter()
+            .map(|e| {
+                json!({ "id": e.id, "event": e.event, "actor": e.actor_user_id, "target": e.target_user_id,
+                        "detail": serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or_default(),
+                        "ip": e.ip, "at": e.created_at })
+            })
+            .collect::<Vec<_>>())
+    })
+    .await
+}
+
+pub async fn get_openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(include_str!("openapi.json"))
+}
