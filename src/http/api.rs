@@ -139,8 +139,7 @@ pub async fn post_users(
     let (origin, now) = (origin(&req, None), state.clock.now());
     as_admin(&state, &req, StatusCode::CREATED, move |conn, admin| {
         let (user, password) = admin::create_child(conn, admin, &new, &origin, now)?;
-        let view = admin::get_user(conn, admin, &user.id)?;
-        Ok(json!({ "user": view, "one_time_password": password }))
+        Ok(json!({ "user": admin::new_user_view(&user), "one_time_password": password }))
     })
     .await
 }

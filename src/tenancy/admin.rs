@@ -113,6 +113,11 @@ fn view(user: &User, statuses: &[(String, String, Option<i64>)]) -> UserView {
     }
 }
 
+/// The view of a user just created (no credentials yet).
+pub fn new_user_view(user: &User) -> UserView {
+    view(user, &[])
+}
+
 /// One page of the actor's descendants, filtered by a username fragment.
 #[derive(Debug, Serialize)]
 pub struct UserPage {

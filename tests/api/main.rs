@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod account;
+mod admin_api;
 mod browser;
 mod cli;
 mod cluster;
