@@ -214,7 +214,7 @@ pub async fn put_disabled(
 }
 
 pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    as_admin(&state, &req, StatusCode::OK, |conn, admin| admin::get_policy(conn, admin)).await
+    as_admin(&state, &req, StatusCode::OK, admin::get_policy).await
 }
 
 pub async fn put_policy(

@@ -165,7 +165,7 @@ mod tests {
                         Err(Denied::NotRoot)
                     } else if target == "p" && action != Action::CreateChild {
                         Err(Denied::Itself)
-                    } else if !below && !(target == "p" && action == Action::CreateChild) {
+                    } else if !(below || (target == "p" && action == Action::CreateChild)) {
                         Err(Denied::OutsideSubtree)
                     } else if *permission < action.needs() {
                         Err(Denied::Permission)
