@@ -87,6 +87,12 @@ pub struct Flow {
     /// `prompt=consent`: ask even when consent was given before.
     #[serde(default)]
     pub consent_asked: bool,
+    /// For a sign-in without a client: where to go afterwards (a local path).
+    #[serde(default)]
+    pub return_to: Option<String>,
+    /// A second factor is needed whatever the policy (admin pages).
+    #[serde(default)]
+    pub step_up: bool,
     pub created_at: i64,
 }
 
@@ -105,6 +111,8 @@ impl Flow {
             state: LoginState::AwaitingPassword { failures: 0 },
             session_id: None,
             consent_asked: false,
+            return_to: None,
+            step_up: false,
             created_at: now,
         }
     }
@@ -150,7 +158,7 @@ async fn check_password_inner(
     now: i64,
 ) -> Result<PasswordCheck, LoginError> {
     let tenant_id = flow.tenant_id.clone();
-    let client_requires_mfa = flow.request.as_ref().is_some_and(|r| r.require_mfa);
+    let client_requires_mfa = flow.step_up || flow.request.as_ref().is_some_and(|r| r.require_mfa);
     db.run(move |conn| {
         let key = username.trim().to_lowercase();
         let user = if key.is_empty() { None } else { users::find_by_username_key(conn, &tenant_id, &key)? };

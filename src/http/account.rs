@@ -37,7 +37,7 @@ fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
 }
 
-fn format_time(unix: i64) -> (String, String) {
+pub(crate) fn format_time(unix: i64) -> (String, String) {
     let dt = actix_web::cookie::time::OffsetDateTime::from_unix_timestamp(unix)
         .unwrap_or(actix_web::cookie::time::OffsetDateTime::UNIX_EPOCH);
     let iso = format!(

@@ -172,10 +172,12 @@ async fn advance(
             let session_cookie = cookies::make(state, cookies::session_name(state), done.session_token);
             if cur.flow.request.is_none() {
                 login::delete_flow(&state.ephemeral, &cur.id).await?;
+                // Only local paths: the flow was made by us, but never redirect off-site.
+                let to = cur.flow.return_to.clone().filter(|p| p.starts_with('/') && !p.starts_with("//"));
                 return Ok(HttpResponse::SeeOther()
                     .cookie(cookies::removal(state, cookies::flow_name(state)))
                     .cookie(session_cookie)
-                    .insert_header((LOCATION, "/account"))
+                    .insert_header((LOCATION, to.unwrap_or_else(|| "/account".to_owned())))
                     .finish());
             }
             // The authorization goes on (consent, then the code) with the new session.

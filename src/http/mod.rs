@@ -1,6 +1,7 @@
 //! actix handlers only: parse the request, call one domain function, map the result.
 
-mod account;
+pub(crate) mod account;
+mod admin;
 mod api;
 mod authorize;
 pub mod cookies;
@@ -71,6 +72,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/recovery-codes", web::post().to(account::post_recovery_codes))
         .route("/account/codes-saved", web::post().to(account::post_codes_saved))
         .route("/account/logout", web::post().to(account::post_logout))
+        .route("/admin", web::get().to(admin::get_users))
+        .route("/admin/users/new", web::get().to(admin::get_new))
+        .route("/admin/users/new", web::post().to(admin::post_new))
+        .route("/admin/users/{id}", web::get().to(admin::get_user))
+        .route("/admin/users/{id}/revoke", web::get().to(admin::get_revoke))
+        .route("/admin/users/{id}/revoke", web::post().to(admin::post_revoke))
+        .route("/admin/users/{id}/enforcement", web::post().to(admin::post_enforcement))
+        .route("/admin/users/{id}/disabled", web::post().to(admin::post_disabled))
+        .route("/admin/policy", web::get().to(admin::get_policy))
+        .route("/admin/policy", web::post().to(admin::post_policy))
+        .route("/admin/audit", web::get().to(admin::get_audit))
         .route("/api/v1/openapi.json", web::get().to(api::get_openapi))
         .route("/api/v1/users", web::get().to(api::get_users))
         .route("/api/v1/users", web::post().to(api::post_users))

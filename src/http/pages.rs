@@ -23,6 +23,12 @@ static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
         ("account.html", include_str!("../../templates/account.html")),
         ("consent.html", include_str!("../../templates/consent.html")),
         ("logout.html", include_str!("../../templates/logout.html")),
+        ("admin_users.html", include_str!("../../templates/admin_users.html")),
+        ("admin_user.html", include_str!("../../templates/admin_user.html")),
+        ("admin_revoke.html", include_str!("../../templates/admin_revoke.html")),
+        ("admin_new.html", include_str!("../../templates/admin_new.html")),
+        ("admin_policy.html", include_str!("../../templates/admin_policy.html")),
+        ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
     ])
     .expect("templates parse");
     tera

@@ -326,21 +326,59 @@ fn operators_change_policy_and_revoke_secrets_from_the_cli() {
     cli.json(&["user", "create", "--tenant", "acme", "--username", "zoe"]);
     let shown = cli.json(&["tenant", "policy", "--tenant", "acme"]);
     assert_eq!(shown["totp_policy"]["enforce_internal"], false);
-    let changed = cli.json(&["tenant", "policy", "--tenant", "acme", "--enforce-internal", "on", "--algorithm", "SHA256",
-                             "--digits", "8", "--period", "60", "--prompt-new-users", "off"]);
+    let changed = cli.json(&[
+        "tenant",
+        "policy",
+        "--tenant",
+        "acme",
+        "--enforce-internal",
+        "on",
+        "--algorithm",
+        "SHA256",
+        "--digits",
+        "8",
+        "--period",
+        "60",
+        "--prompt-new-users",
+        "off",
+    ]);
     let p = &changed["totp_policy"];
-    assert_eq!((p["enforce_internal"].as_bool(), p["algorithm"].as_str(), p["digits"].as_i64(), p["period"].as_i64()),
-               (Some(true), Some("SHA256"), Some(8), Some(60)));
+    assert_eq!(
+        (
+            p["enforce_internal"].as_bool(),
+            p["algorithm"].as_str(),
+            p["digits"].as_i64(),
+            p["period"].as_i64()
+        ),
+        (Some(true), Some("SHA256"), Some(8), Some(60))
+    );
     assert_eq!(p["prompt_new_users"], false);
     let text = stdout(&cli.run(&["tenant", "policy", "--tenant", "acme"]));
     assert!(text.contains("enforce_internal=true") && text.contains("algorithm=SHA256"), "{text}");
-    assert_refused(&cli.run(&["tenant", "policy", "--tenant", "acme", "--digits", "9"]), "digits must be 6, 7 or 8");
-    assert_refused(&cli.run(&["tenant", "policy", "--tenant", "acme", "--period", "45"]), "period must be 30 or 60");
+    assert_refused(
+        &cli.run(&["tenant", "policy", "--tenant", "acme", "--digits", "9"]),
+        "digits must be 6, 7 or 8",
+    );
+    assert_refused(
+        &cli.run(&["tenant", "policy", "--tenant", "acme", "--period", "45"]),
+        "period must be 30 or 60",
+    );
     assert_refused(&cli.run(&["tenant", "policy", "--tenant", "nope"]), "unknown tenant 'nope'");
-    assert_eq!(cli.json(&["tenant", "policy", "--tenant", "acme"])["totp_policy"]["digits"], 8, "refusals changed nothing");
+    assert_eq!(
+        cli.json(&["tenant", "policy", "--tenant", "acme"])["totp_policy"]["digits"],
+        8,
+        "refusals changed nothing"
+    );
 
-    let revoked = cli.json(&["user", "revoke-totp", "--tenant", "acme", "--username", "ZOE", "--reason", "lost phone"]);
+    let revoked =
+        cli.json(&["user", "revoke-totp", "--tenant", "acme", "--username", "ZOE", "--reason", "lost phone"]);
     assert_eq!(revoked["status"], "revoked");
-    assert_refused(&cli.run(&["user", "revoke-totp", "--tenant", "acme", "--username", "ghost", "--reason", "x"]), "unknown user 'ghost'");
-    assert_refused(&cli.run(&["user", "revoke-totp", "--tenant", "acme", "--username", "zoe", "--reason", " "]), "give a reason");
+    assert_refused(
+        &cli.run(&["user", "revoke-totp", "--tenant", "acme", "--username", "ghost", "--reason", "x"]),
+        "unknown user 'ghost'",
+    );
+    assert_refused(
+        &cli.run(&["user", "revoke-totp", "--tenant", "acme", "--username", "zoe", "--reason", " "]),
+        "give a reason",
+    );
 }

@@ -5,6 +5,7 @@
 
 mod account;
 mod admin_api;
+mod admin_pages;
 mod browser;
 mod cli;
 mod cluster;

@@ -1,0 +1,446 @@
+//! The admin pages at `/admin`: a parent user manages the users below it. They need a
+//! session signed in with a TOTP code (`otp` in its `amr`); any other session is sent
+//! through the TOTP step first (step-up), without asking for the password again.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use tera::Context;
+
+use crate::auth::flow::{Amr, LoginState};
+use crate::auth::login::{Flow, LoginError};
+use crate::http::cookies::{self, SignedIn};
+use crate::http::login::origin;
+use crate::http::{authorize, errors, pages};
+use crate::startup::AppState;
+use crate::store::{StoreError, tenants, totp};
+use crate::tenancy::Permission;
+use crate::tenancy::admin::{self, Admin, AdminError, NewChild, PolicyView};
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
+}
+
+fn admin_error(err: &AdminError) -> HttpResponse {
+    match err {
+        AdminError::Denied(denied) => pages::message(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            &denied.to_string(),
+            Some(("/admin", "Back to users")),
+        ),
+        AdminError::NotFound => pages::message(
+            StatusCode::NOT_FOUND,
+            "No such user",
+            "That user does not exist.",
+            Some(("/admin", "Back to users")),
+        ),
+        AdminError::Invalid(message) | AdminError::Duplicate(message) => pages::message(
+            StatusCode::BAD_REQUEST,
+            "Please check your input",
+            message,
+            Some(("/admin", "Back to users")),
+        ),
+        AdminError::Store(StoreError::Unavailable(m)) => {
+            errors::login_error(&LoginError::Unavailable(m.clone()))
+        }
+        AdminError::Store(other) => errors::login_error(&LoginError::Internal(other.to_string())),
+    }
+}
+
+/// The administrator of this request, or where to send the browser instead.
+async fn admin_session(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Result<(SignedIn, Admin), HttpResponse>, LoginError> {
+    let now = state.clock.now();
+    let Some(me) = cookies::signed_in(state, req).await? else {
+        // Not signed in: sign in (password, then a code) and come back.
+        let tenant = state.db.run(|conn| tenants::find_by_slug(conn, "default")).await?;
+        let Some(tenant) = tenant else { return Ok(Err(see_other("/account"))) };
+        let mut flow = Flow::new(tenant.id, None, None, now);
+        flow.return_to = Some("/admin".into());
+        flow.step_up = true;
+        return Ok(Err(authorize::start_flow(state, flow).await));
+    };
+    let with_otp = Amr::from_stored(&me.session.amr) == Some(Amr::PwdOtp);
+    if !with_otp {
+        // Step-up: the session proves the password; ask for a code (or an enrolment).
+        let user_id = me.user.id.clone();
+        let active = state
+            .db
+            .run(move |conn| {
+                totp::for_user(conn, &user_id).map(|c| c.iter().any(|c| c.status == totp::ACTIVE))
+            })
+            .await?;
+        let mut flow = Flow::new(me.user.tenant_id.clone(), None, Some(me.user.username.clone()), now);
+        flow.state = if active {
+            LoginState::AwaitingTotp { user_id: me.user.id.clone(), failures: 0 }
+        } else {
+            LoginState::Enrolling { user_id: me.user.id.clone(), required: true, failures: 0 }
+        };
+        flow.return_to = Some("/admin".into());
+        flow.step_up = true;
+        return Ok(Err(authorize::start_flow(state, flow).await));
+    }
+    let user = me.user.clone();
+    let admin = state.db.run(move |conn| Admin::load(conn, user)).await.map_err(|e| match e {
+        AdminError::Store(s) => LoginError::from(s),
+        other => LoginError::Internal(other.to_string()),
+    })?;
+    if admin.permission() < Permission::Read {
+        return Ok(Err(pages::message(
+            StatusCode::FORBIDDEN,
+            "Not an administrator",
+            "Your account does not manage other users.",
+            Some(("/account", "Your account")),
+        )));
+    }
+    Ok(Ok((me, admin)))
+}
+
+/// Runs `f` for the administrator; POSTs must carry the session's CSRF token.
+async fn with_admin<F>(state: &AppState, req: &HttpRequest, csrf: Option<Option<&str>>, f: F) -> HttpResponse
+where
+    F: AsyncFnOnce(SignedIn, Admin) -> Result<HttpResponse, AdminError>,
+{
+    let (me, admin) = match admin_session(state, req).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(response)) => return response,
+        Err(err) => return errors::login_error(&err),
+    };
+    if let Some(submitted) = csrf
+        && !cookies::csrf_matches(&me.csrf, submitted)
+    {
+        return errors::csrf_refused();
+    }
+    f(me, admin).await.unwrap_or_else(|e| admin_error(&e))
+}
+
+/// Runs a domain function on the blocking pool with the administrator.
+async fn run<T: Send + 'static>(
+    state: &AppState,
+    admin: Admin,
+    f: impl FnOnce(&mut crate::store::DbConn, &Admin) -> Result<T, AdminError> + Send + 'static,
+) -> Result<(T, Admin), AdminError> {
+    state.db.run(move |conn| f(conn, &admin).map(|t| (t, admin))).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    page: Option<usize>,
+}
+
+pub async fn get_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> HttpResponse {
+    let ListQuery { q, page } = query.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let search = q.clone();
+        let (list, admin) =
+            run(&state, admin, move |c, a| admin::list_users(c, a, search.as_deref(), page.unwrap_or(1)))
+                .await?;
+        let mut ctx = Context::new();
+        ctx.insert("csrf", &me.csrf);
+        ctx.insert("error", &None::<&str>);
+        ctx.insert("q", &q.unwrap_or_default());
+        ctx.insert("users", &list.users);
+        ctx.insert("total", &list.total);
+        ctx.insert("page", &list.page);
+        ctx.insert("has_next", &(list.page * list.per_page < list.total));
+        ctx.insert("can_create", &(admin.permission() >= Permission::Create));
+        ctx.insert("is_root_admin", &(admin.is_root() && admin.permission() == Permission::Admin));
+        Ok(pages::render(StatusCode::OK, "admin_users.html", &ctx))
+    })
+    .await
+}
+
+pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let id = path.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let (user, _) = run(&state, admin, move |c, a| admin::get_user(c, a, &id)).await?;
+        let mut ctx = Context::new();
+        ctx.insert("csrf", &me.csrf);
+        ctx.insert("error", &None::<&str>);
+        ctx.insert(
+            "activated",
+            &user
+                .totp_activated_at
+                .map(|t| format!("since {}", crate::http::account::format_time(t).1))
+                .unwrap_or_default(),
+        );
+        ctx.insert("u", &user);
+        Ok(pages::render(StatusCode::OK, "admin_user.html", &ctx))
+    })
+    .await
+}
+
+pub async fn get_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let target = id.clone();
+        let (user, admin) = run(&state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
+        // Show the confirmation only to someone allowed to confirm it.
+        admin.may(crate::tenancy::permissions::Action::RevokeTotp, Some(&id))?;
+        let mut ctx = Context::new();
+        ctx.insert("csrf", &me.csrf);
+        ctx.insert("error", &None::<&str>);
+        ctx.insert("id", &user.id);
+        ctx.insert("username", &user.username);
+        Ok(pages::render(StatusCode::OK, "admin_revoke.html", &ctx))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn post_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<RevokeForm>,
+) -> HttpResponse {
+    let (id, form) = (path.into_inner(), form.into_inner());
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    with_admin(&state, &req, Some(form.csrf.as_deref()), async |_, admin| {
+        let target = id.clone();
+        run(&state, admin, move |c, a| admin::revoke_totp(c, a, &target, &form.reason, &origin, now)).await?;
+        Ok(see_other(&format!("/admin/users/{id}")))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnforcementForm {
+    csrf: Option<String>,
+    enforced: Option<String>,
+}
+
+pub async fn post_enforcement(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<EnforcementForm>,
+) -> HttpResponse {
+    let (id, form) = (path.into_inner(), form.into_inner());
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    let on = form.enforced.as_deref() == Some("on");
+    with_admin(&state, &req, Some(form.csrf.as_deref()), async |_, admin| {
+        let target = id.clone();
+        run(&state, admin, move |c, a| admin::set_enforcement(c, a, &target, on, &origin, now)).await?;
+        Ok(see_other(&format!("/admin/users/{id}")))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DisabledForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    disabled: String,
+}
+
+pub async fn post_disabled(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<DisabledForm>,
+) -> HttpResponse {
+    let (id, form) = (path.into_inner(), form.into_inner());
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    let disabled = form.disabled == "true";
+    with_admin(&state, &req, Some(form.csrf.as_deref()), async |_, admin| {
+        let target = id.clone();
+        run(&state, admin, move |c, a| admin::set_disabled(c, a, &target, disabled, &origin, now)).await?;
+        Ok(see_other(&format!("/admin/users/{id}")))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewQuery {
+    parent: Option<String>,
+}
+
+fn new_user_page(me: &SignedIn, parent: &str, created: Option<(&str, &str)>) -> HttpResponse {
+    let mut ctx = Context::new();
+    ctx.insert("csrf", &me.csrf);
+    ctx.insert("error", &None::<&str>);
+    ctx.insert("parent", parent);
+    ctx.insert("created", &created.map(|c| c.0));
+    ctx.insert("password", &created.map(|c| c.1));
+    pages::render(StatusCode::OK, "admin_new.html", &ctx)
+}
+
+pub async fn get_new(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<NewQuery>,
+) -> HttpResponse {
+    let parent = query.into_inner().parent;
+    with_admin(&state, &req, None, async |me, admin| {
+        let parent = parent.unwrap_or_else(|| admin.user.id.clone());
+        admin.may(crate::tenancy::permissions::Action::CreateChild, Some(&parent))?;
+        Ok(new_user_page(&me, &parent, None))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    username: String,
+    parent_id: Option<String>,
+    #[serde(default)]
+    kind: String,
+    email: Option<String>,
+    #[serde(default)]
+    permission: String,
+    totp_required: Option<String>,
+}
+
+pub async fn post_new(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<NewForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    with_admin(&state, &req, Some(form.csrf.as_deref()), async |me, admin| {
+        let new = NewChild {
+            username: form.username,
+            parent_id: form.parent_id.filter(|p| !p.is_empty()),
+            kind: if form.kind.is_empty() { "internal".into() } else { form.kind },
+            email: form.email,
+            display_name: None,
+            totp_required: form.totp_required.as_deref() == Some("on"),
+            permission: if form.permission.is_empty() { "none".into() } else { form.permission },
+        };
+        let ((user, password), _) =
+            run(&state, admin, move |c, a| admin::create_child(c, a, &new, &origin, now)).await?;
+        Ok(new_user_page(&me, "", Some((&user.username, &password))))
+    })
+    .await
+}
+
+fn policy_page(me: &SignedIn, policy: &PolicyView, saved: bool) -> HttpResponse {
+    let mut ctx = Context::new();
+    ctx.insert("csrf", &me.csrf);
+    ctx.insert("error", &None::<&str>);
+    ctx.insert("saved", &saved);
+    ctx.insert("p", policy);
+    let checkboxes = vec![
+        ("enabled", "TOTP enabled in this organisation", policy.enabled),
+        ("enforce_internal", "Enforce for internal users", policy.enforce_internal),
+        ("enforce_external", "Enforce for external users", policy.enforce_external),
+        ("prompt_new_users", "Prompt new users to set up TOTP", policy.prompt_new_users),
+        ("recovery_codes_allowed", "Allow recovery codes", policy.recovery_codes_allowed),
+    ];
+    ctx.insert("checkboxes", &checkboxes);
+    pages::render(StatusCode::OK, "admin_policy.html", &ctx)
+}
+
+pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    with_admin(&state, &req, None, async |me, admin| {
+        admin.may(crate::tenancy::permissions::Action::EditPolicy, None)?;
+        let (policy, _) = run(&state, admin, admin::get_policy).await?;
+        Ok(policy_page(&me, &policy, false))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PolicyForm {
+    csrf: Option<String>,
+    enabled: Option<String>,
+    enforce_internal: Option<String>,
+    enforce_external: Option<String>,
+    prompt_new_users: Option<String>,
+    recovery_codes_allowed: Option<String>,
+    #[serde(default)]
+    algorithm: String,
+    #[serde(default)]
+    digits: String,
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    skew: String,
+}
+
+pub async fn post_policy(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<PolicyForm>,
+) -> HttpResponse {
+    let f = form.into_inner();
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    with_admin(&state, &req, Some(f.csrf.as_deref()), async |me, admin| {
+        let number = |raw: &str, name: &str| {
+            raw.trim().parse::<i32>().map_err(|_| AdminError::Invalid(format!("{name} must be a number")))
+        };
+        let on = |v: &Option<String>| v.as_deref() == Some("on");
+        let policy = PolicyView {
+            enabled: on(&f.enabled),
+            enforce_internal: on(&f.enforce_internal),
+            enforce_external: on(&f.enforce_external),
+            prompt_new_users: on(&f.prompt_new_users),
+            recovery_codes_allowed: on(&f.recovery_codes_allowed),
+            algorithm: f.algorithm.clone(),
+            digits: number(&f.digits, "digits")?,
+            period: number(&f.period, "period")?,
+            skew: number(&f.skew, "skew")?,
+        };
+        let (saved, _) =
+            run(&state, admin, move |c, a| admin::update_policy(c, a, &policy, &origin, now)).await?;
+        Ok(policy_page(&me, &saved, true))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    user: Option<String>,
+    event: Option<String>,
+    page: Option<usize>,
+}
+
+pub async fn get_audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<AuditQuery>,
+) -> HttpResponse {
+    let AuditQuery { user, event, page } = query.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
+        let (events, _) = run(&state, admin, move |c, a| admin::audit_log(c, a, u.as_deref(), e.as_deref(), page.unwrap_or(1))).await?;
+        let rows: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| {
+                serde_json::json!({ "at": e.created_at, "event": e.event, "actor": e.actor_user_id.clone().unwrap_or_else(|| "system".into()),
+                                    "target": e.target_user_id.clone().unwrap_or_default(), "detail": e.detail, "ip": e.ip.clone().unwrap_or_default() })
+            })
+            .collect();
+        let mut ctx = Context::new();
+        ctx.insert("csrf", &me.csrf);
+        ctx.insert("error", &None::<&str>);
+        ctx.insert("events", &rows);
+        ctx.insert("user", &user.unwrap_or_default());
+        ctx.insert("event", &event.unwrap_or_default());
+        Ok(pages::render(StatusCode::OK, "admin_audit.html", &ctx))
+    })
+    .await
+}

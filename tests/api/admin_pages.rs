@@ -1,0 +1,162 @@
+//! The admin pages through the real server: step-up to a TOTP session, the permission
+//! matrix as page actions, and the pages' own flows (revoke with a reason, create a user).
+
+use crate::browser::{Browser, oathtool};
+use crate::helpers::{TestApp, spawn_app};
+
+/// Signs `username` in at the account page, then steps up at `/admin` (enrolling TOTP).
+async fn admin_browser(app: &TestApp, username: &str) -> Browser {
+    let browser = Browser::new(app);
+    browser.get("/account?tenant=acme").await;
+    let login = browser.get("/login").await;
+    let done = browser.password(&login, username, &format!("pw-{username}")).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
+    // A password-only session is sent through the TOTP step (here: enrolment) first.
+    let step_up = browser.get("/admin").await;
+    assert_eq!(step_up.location.as_deref(), Some("/login"), "{}", step_up.body);
+    let enrol = browser.get("/login").await;
+    assert!(enrol.has("Set up your authenticator app"), "{}", enrol.body);
+    assert!(!enrol.has("name=\"password\""), "no second password prompt");
+    let codes = browser.code(&enrol, "/login/enrol", &oathtool(&enrol.otpauth(), app.clock_now())).await;
+    let back = browser.post("/login/codes", &[("csrf", &codes.csrf())]).await;
+    assert_eq!(back.location.as_deref(), Some("/admin"), "{}", back.body);
+    browser
+}
+
+/// (action, path, form fields, permission needed)
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str);
+
+#[tokio::test]
+async fn the_permission_matrix_through_the_pages() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let root = app.child("acme", "root", None, "admin");
+    let p = app.child("acme", "p", Some(&root), "admin");
+    let c = app.child("acme", "c", Some(&p), "none");
+    let g = app.child("acme", "g", Some(&c), "none");
+    let s = app.child("acme", "s", Some(&root), "none");
+    let o = app.child("acme", "o", Some(&root), "none");
+    let oc = app.child("acme", "oc", Some(&o), "none");
+    let x = app.child("other", "x", None, "admin");
+    let browser = admin_browser(&app, "p").await;
+    let csrf = browser.get("/account").await.csrf();
+
+    let targets = [
+        ("self", &p, false),
+        ("parent", &root, false),
+        ("child", &c, true),
+        ("grandchild", &g, true),
+        ("sibling", &s, false),
+        ("other subtree", &oc, false),
+        ("other tenant", &x, false),
+    ];
+    let rank = |p: &str| ["none", "read", "create", "admin"].iter().position(|x| *x == p).unwrap();
+    let mut n = 0;
+    for permission in ["none", "read", "create", "admin"] {
+        app.set_permission(&p, permission);
+        let list = browser.get("/admin").await;
+        if permission == "none" {
+            assert_eq!(list.status, 403);
+        } else {
+            assert!(
+                list.has(">c</a>") && list.has(">g</a>") && !list.has(">s</a>") && !list.has(">root</a>"),
+                "{}",
+                list.body
+            );
+        }
+        for (name, id, below) in &targets {
+            n += 1;
+            let username = format!("n{n}");
+            let cases: [Case<'_>; 7] = [
+                ("read", format!("/admin/users/{id}"), vec![], "read"),
+                ("revoke", format!("/admin/users/{id}/revoke"), vec![("reason", "matrix")], "create"),
+                ("enforce on", format!("/admin/users/{id}/enforcement"), vec![("enforced", "on")], "create"),
+                ("enforce off", format!("/admin/users/{id}/enforcement"), vec![], "admin"),
+                ("disable", format!("/admin/users/{id}/disabled"), vec![("disabled", "true")], "admin"),
+                ("enable", format!("/admin/users/{id}/disabled"), vec![("disabled", "false")], "admin"),
+                (
+                    "create child",
+                    "/admin/users/new".into(),
+                    vec![("parent_id", id.as_str()), ("username", &username)],
+                    "create",
+                ),
+            ];
+            for (action, path, fields, needs) in cases {
+                let allowed = (*below || (action == "create child" && *name == "self"))
+                    && rank(permission) >= rank(needs);
+                let page = if action == "read" {
+                    browser.get(&path).await
+                } else {
+                    let mut form = vec![("csrf", csrf.as_str())];
+                    form.extend(fields);
+                    browser.post(&path, &form).await
+                };
+                let ok = matches!(page.status, 200 | 303);
+                assert_eq!(ok, allowed, "{permission} {action} on {name}: {} {}", page.status, page.body);
+                if !allowed {
+                    assert!(page.status == 403, "{permission} {action} on {name}: {}", page.status);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let boss = app.child("acme", "boss", None, "admin");
+    let kid = app.child("acme", "kid", Some(&boss), "none");
+    let _ = app.admin_token("kid").await; // the kid enrols TOTP
+    let browser = admin_browser(&app, "boss").await;
+    let detail = browser.get(&format!("/admin/users/{kid}")).await;
+    assert!(detail.has("Activated") && detail.has("Revoke TOTP secret"), "{}", detail.body);
+    let confirm = browser.get(&format!("/admin/users/{kid}/revoke")).await;
+    assert!(confirm.has("Reason"), "{}", confirm.body);
+    let missing = browser
+        .post(&format!("/admin/users/{kid}/revoke"), &[("csrf", &confirm.csrf()), ("reason", "")])
+        .await;
+    assert_eq!(missing.status, 400);
+    let forged =
+        browser.post(&format!("/admin/users/{kid}/revoke"), &[("csrf", "forged"), ("reason", "x")]).await;
+    assert_eq!(forged.status, 403);
+    let done = browser
+        .post(&format!("/admin/users/{kid}/revoke"), &[("csrf", &confirm.csrf()), ("reason", "lost phone")])
+        .await;
+    assert_eq!(done.status, 303);
+    assert!(browser.get(&format!("/admin/users/{kid}")).await.has("Not enrolled"));
+    let audit = browser.get(&format!("/admin/audit?user={kid}")).await;
+    assert!(audit.has("totp.revoked") && audit.has("lost phone") && audit.has(&boss), "{}", audit.body);
+    // A user's own detail page offers no revocation of itself.
+    let own = browser.get(&format!("/admin/users/{boss}")).await;
+    assert_eq!(own.status, 403);
+
+    // Create a child with a one-time password shown once; the policy page saves.
+    let new = browser.get("/admin/users/new").await;
+    let created = browser
+        .post(
+            "/admin/users/new",
+            &[("csrf", &new.csrf()), ("username", "fresh"), ("kind", "external"), ("permission", "none")],
+        )
+        .await;
+    assert!(created.has("one-time password"), "{}", created.body);
+    let policy = browser.get("/admin/policy").await;
+    assert!(policy.has("Enforce for internal users"), "{}", policy.body);
+    let saved = browser
+        .post(
+            "/admin/policy",
+            &[
+                ("csrf", &policy.csrf()),
+                ("enabled", "on"),
+                ("enforce_external", "on"),
+                ("algorithm", "SHA256"),
+                ("digits", "8"),
+                ("period", "30"),
+                ("skew", "1"),
+            ],
+        )
+        .await;
+    assert!(saved.has("Saved."), "{}", saved.body);
+    assert_eq!(app.tenant("acme").totp_algorithm, "SHA256");
+    assert!(app.tenant("acme").enforce_external && !app.tenant("acme").enforce_internal);
+}
