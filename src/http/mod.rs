@@ -36,7 +36,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         };
         actix_web::error::InternalError::from_response(err, response).into()
     });
+    // An unreadable query string (say, page=abc) gets a readable page too.
+    let query = web::QueryConfig::default().error_handler(|err, _req| {
+        actix_web::error::InternalError::from_response(err, errors::bad_form()).into()
+    });
     cfg.app_data(form)
+        .app_data(query)
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT))
         .app_data(web::PayloadConfig::new(JSON_LIMIT))
         .route("/healthz", web::get().to(health::get_healthz))

@@ -71,3 +71,30 @@ async fn readyz_reports_an_unreachable_redis_as_503() {
     assert_eq!(body["ephemeral"], "unavailable");
     assert_eq!(body["database"], "ok");
 }
+
+#[tokio::test]
+async fn oversized_and_malformed_input_gets_a_readable_page_not_a_500() {
+    let app = spawn_app().await;
+    let big = "x".repeat(64 * 1024);
+    let res = app
+        .client
+        .post(format!("{}/login/password", app.address))
+        .form(&[("csrf", "x"), ("username", big.as_str()), ("password", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert!(res.text().await.unwrap().contains("too large"));
+    let res = app.client.get(format!("{}/admin?page=abc", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("Something is wrong with that form"));
+    let res = app
+        .client
+        .post(format!("{}/login/totp", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf=%zz&code=%%%")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+}
