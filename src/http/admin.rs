@@ -14,6 +14,7 @@ use crate::http::cookies::{self, SignedIn};
 use crate::http::login::origin;
 use crate::http::{authorize, errors, pages};
 use crate::startup::AppState;
+use crate::store::audit::Origin;
 use crate::store::{StoreError, tenants, totp};
 use crate::tenancy::Permission;
 use crate::tenancy::admin::{self, Admin, AdminError, NewChild, PolicyView};
@@ -213,11 +214,30 @@ pub async fn post_revoke(
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
 ) -> HttpResponse {
-    let (id, form) = (path.into_inner(), form.into_inner());
-    let (origin, now) = (origin(&req, None), state.clock.now());
-    with_admin(&state, &req, Some(form.csrf.as_deref()), async |_, admin| {
+    let form = form.into_inner();
+    act_and_show(&state, &req, path.into_inner(), form.csrf, move |c, a, id, origin, now| {
+        admin::revoke_totp(c, a, id, &form.reason, origin, now)
+    })
+    .await
+}
+
+/// A POSTed act on one user; then back to that user's page.
+async fn act_and_show<F>(
+    state: &AppState,
+    req: &HttpRequest,
+    id: String,
+    csrf: Option<String>,
+    act: F,
+) -> HttpResponse
+where
+    F: FnOnce(&mut crate::store::DbConn, &Admin, &str, &Origin, i64) -> Result<(), AdminError>
+        + Send
+        + 'static,
+{
+    let (origin, now) = (origin(req, None), state.clock.now());
+    with_admin(state, req, Some(csrf.as_deref()), async |_, admin| {
         let target = id.clone();
-        run(&state, admin, move |c, a| admin::revoke_totp(c, a, &target, &form.reason, &origin, now)).await?;
+        run(state, admin, move |c, a| act(c, a, &target, &origin, now)).await?;
         Ok(see_other(&format!("/admin/users/{id}")))
     })
     .await
@@ -235,13 +255,10 @@ pub async fn post_enforcement(
     path: web::Path<String>,
     form: web::Form<EnforcementForm>,
 ) -> HttpResponse {
-    let (id, form) = (path.into_inner(), form.into_inner());
-    let (origin, now) = (origin(&req, None), state.clock.now());
+    let form = form.into_inner();
     let on = form.enforced.as_deref() == Some("on");
-    with_admin(&state, &req, Some(form.csrf.as_deref()), async |_, admin| {
-        let target = id.clone();
-        run(&state, admin, move |c, a| admin::set_enforcement(c, a, &target, on, &origin, now)).await?;
-        Ok(see_other(&format!("/admin/users/{id}")))
+    act_and_show(&state, &req, path.into_inner(), form.csrf, move |c, a, id, origin, now| {
+        admin::set_enforcement(c, a, id, on, origin, now)
     })
     .await
 }
@@ -259,13 +276,10 @@ pub async fn post_disabled(
     path: web::Path<String>,
     form: web::Form<DisabledForm>,
 ) -> HttpResponse {
-    let (id, form) = (path.into_inner(), form.into_inner());
-    let (origin, now) = (origin(&req, None), state.clock.now());
+    let form = form.into_inner();
     let disabled = form.disabled == "true";
-    with_admin(&state, &req, Some(form.csrf.as_deref()), async |_, admin| {
-        let target = id.clone();
-        run(&state, admin, move |c, a| admin::set_disabled(c, a, &target, disabled, &origin, now)).await?;
-        Ok(see_other(&format!("/admin/users/{id}")))
+    act_and_show(&state, &req, path.into_inner(), form.csrf, move |c, a, id, origin, now| {
+        admin::set_disabled(c, a, id, disabled, origin, now)
     })
     .await
 }

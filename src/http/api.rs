@@ -13,6 +13,7 @@ use crate::http::oidc::check_access_token;
 use crate::oidc::tokens::has_scope;
 use crate::startup::AppState;
 use crate::store::StoreError;
+use crate::store::audit::Origin;
 use crate::tenancy::admin::{self, Admin, AdminError, NewChild, PolicyView};
 
 pub const ADMIN_SCOPE: &str = "watchword:admin";
@@ -144,6 +145,32 @@ pub async fn post_users(
     .await
 }
 
+/// An act on one user with a JSON body; answers with the user as it is afterwards.
+async fn act_on_user<B, F>(
+    state: &AppState,
+    req: &HttpRequest,
+    id: String,
+    body: Result<web::Json<B>, actix_web::Error>,
+    act: F,
+) -> HttpResponse
+where
+    B: Send + 'static,
+    F: FnOnce(&mut crate::store::DbConn, &Admin, &str, B, &Origin, i64) -> Result<(), AdminError>
+        + Send
+        + 'static,
+{
+    let body = match body {
+        Ok(body) => body.into_inner(),
+        Err(err) => return bad_body(&err),
+    };
+    let (origin, now) = (origin(req, None), state.clock.now());
+    as_admin(state, req, StatusCode::OK, move |conn, admin| {
+        act(conn, admin, &id, body, &origin, now)?;
+        admin::get_user(conn, admin, &id)
+    })
+    .await
+}
+
 #[derive(Debug, Deserialize)]
 pub struct RevokeBody {
     reason: String,
@@ -155,14 +182,8 @@ pub async fn post_revoke_totp(
     path: web::Path<String>,
     body: Result<web::Json<RevokeBody>, actix_web::Error>,
 ) -> HttpResponse {
-    let body = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
-    let (id, origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
-    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
-        admin::revoke_totp(conn, admin, &id, &body.reason, &origin, now)?;
-        admin::get_user(conn, admin, &id)
+    act_on_user(&state, &req, path.into_inner(), body, |conn, admin, id, body: RevokeBody, origin, now| {
+        admin::revoke_totp(conn, admin, id, &body.reason, origin, now)
     })
     .await
 }
@@ -178,15 +199,15 @@ pub async fn put_enforcement(
     path: web::Path<String>,
     body: Result<web::Json<EnforcementBody>, actix_web::Error>,
 ) -> HttpResponse {
-    let body = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
-    let (id, origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
-    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
-        admin::set_enforcement(conn, admin, &id, body.enforced, &origin, now)?;
-        admin::get_user(conn, admin, &id)
-    })
+    act_on_user(
+        &state,
+        &req,
+        path.into_inner(),
+        body,
+        |conn, admin, id, body: EnforcementBody, origin, now| {
+            admin::set_enforcement(conn, admin, id, body.enforced, origin, now)
+        },
+    )
     .await
 }
 
@@ -201,14 +222,8 @@ pub async fn put_disabled(
     path: web::Path<String>,
     body: Result<web::Json<DisabledBody>, actix_web::Error>,
 ) -> HttpResponse {
-    let body = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
-    let (id, origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
-    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
-        admin::set_disabled(conn, admin, &id, body.disabled, &origin, now)?;
-        admin::get_user(conn, admin, &id)
+    act_on_user(&state, &req, path.into_inner(), body, |conn, admin, id, body: DisabledBody, origin, now| {
+        admin::set_disabled(conn, admin, id, body.disabled, origin, now)
     })
     .await
 }
