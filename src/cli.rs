@@ -19,7 +19,7 @@ use crate::startup::{self, Application};
 use crate::store::clients::Client;
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
-use crate::store::{Db, DbConn};
+use crate::store::{Db, DbConn, rewrap};
 use crate::tenancy::{self, NewUser, Permission, Slug, TenancyError, UserKind, Username, admin};
 
 #[derive(Debug, Parser)]
@@ -57,6 +57,15 @@ enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the secrets keyring.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every TOTP secret and signing key under the newest keyring key.
+    Reencrypt,
 }
 
 #[derive(Debug, Subcommand)]
@@ -339,6 +348,24 @@ fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(),
         }
         Command::Client(ClientCommand::Create(args)) => create_client(db, args, json, now),
         Command::Keys(command) => keys_command(db, settings, command, json, now),
+        Command::Secrets(SecretsCommand::Reencrypt) => {
+            let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
+            let done =
+                db.run_blocking(|conn| rewrap::rewrap_all(conn, &keyring)).map_err(Failure::refused)?;
+            print(
+                json,
+                json!({ "key_id": keyring.current_key_id(), "totp_secrets": done.totp_secrets, "signing_keys": done.signing_keys }),
+                || {
+                    format!(
+                        "re-encrypted {} TOTP secrets and {} signing keys under key {}",
+                        done.totp_secrets,
+                        done.signing_keys,
+                        keyring.current_key_id()
+                    )
+                },
+            );
+            Ok(())
+        }
         Command::Client(ClientCommand::List { tenant }) => {
             let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
             let list = blocking(db, |c| clients::list_clients(c, &slug))?;

@@ -18,7 +18,7 @@ use crate::store::{Db, DbConn, StoreError, new_id, users};
 
 /// What a credential row's secret is bound to: a ciphertext moved to another row or
 /// user does not decrypt.
-fn aad(credential_id: &str, user_id: &str) -> Vec<u8> {
+pub fn aad(credential_id: &str, user_id: &str) -> Vec<u8> {
     format!("totp:{credential_id}:{user_id}").into_bytes()
 }
 

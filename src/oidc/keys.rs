@@ -95,7 +95,7 @@ pub struct KeyRow {
     pub retired_at: Option<i64>,
 }
 
-fn aad(kid: &str) -> Vec<u8> {
+pub fn aad(kid: &str) -> Vec<u8> {
     format!("signing-key:{kid}").into_bytes()
 }
 

@@ -382,3 +382,59 @@ fn operators_change_policy_and_revoke_secrets_from_the_cli() {
         "give a reason",
     );
 }
+
+#[tokio::test]
+async fn secrets_are_reencrypted_under_the_newest_key_and_keep_working() {
+    use crate::browser::{Browser, REDIRECT, oathtool};
+    use crate::helpers::{TEST_KEYS, spawn_app};
+    let app = spawn_app().await;
+    let client = app.client("acme", false, false);
+    app.user("acme", "rae", "pw-rae", true);
+    let (otpauth, _) = crate::login::enrol_for(&app, &client.client.id, "rae", "pw-rae").await;
+    let new_key = "test2:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+    let cli = Cli { data_dir: app.settings.data_dir.as_path(), database_url: &app.db.url };
+    let both = format!("{new_key},{TEST_KEYS}");
+    let run = |keys: &str| {
+        let out = cli
+            .command(&["secrets", "reencrypt", "--json"])
+            .env("WATCHWORD_SECRET_KEYS", keys)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let done = run(&both);
+    assert_eq!(
+        (done["totp_secrets"].as_u64(), done["signing_keys"].as_u64(), done["key_id"].as_str()),
+        (Some(1), Some(3), Some("test2"))
+    );
+    assert_eq!(run(&both)["totp_secrets"], 0, "nothing left under the old key");
+    // Under the old key alone nothing decrypts any more: a refusal, and nothing written.
+    let out =
+        cli.command(&["secrets", "reencrypt"]).env("WATCHWORD_SECRET_KEYS", TEST_KEYS).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot be decrypted"), "{}", stderr(&out));
+
+    // An instance that knows only the new key signs in with the same TOTP secret.
+    let mut settings = app.settings.clone();
+    settings.secret_keys = Some(new_key.to_owned());
+    let address = app.instance_with(&settings);
+    app.clock.advance(30);
+    let browser = Browser::new(&app).at(&address);
+    let start = browser
+        .get(&format!(
+            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s",
+            client.client.id,
+            crate::browser::urlencode(REDIRECT)
+        ))
+        .await;
+    assert_eq!(start.status, 303);
+    let page = browser.password(&browser.get("/login").await, "rae", "pw-rae").await;
+    let done = browser.code(&page, "/login/totp", &oathtool(&otpauth, app.clock_now())).await;
+    assert!(
+        done.location.as_deref().is_some_and(|l| l.starts_with(REDIRECT)),
+        "{} {}",
+        done.status,
+        done.body
+    );
+}

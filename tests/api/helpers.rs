@@ -137,7 +137,12 @@ impl TestApp {
     /// Another instance over the same database and clock: with Redis configured it
     /// connects to Redis itself (under the same prefix); in memory it shares the store.
     pub fn second_instance(&self) -> String {
-        let keyring = startup::load_keyring(&self.settings).expect("keyring");
+        self.instance_with(&self.settings)
+    }
+
+    /// Another instance over the same database, clock and ephemeral store, with `settings`.
+    pub fn instance_with(&self, settings: &Settings) -> String {
+        let keyring = startup::load_keyring(settings).expect("keyring");
         let store = startup::open_database(&self.settings).expect("database");
         let ephemeral = match &self.settings.redis_url {
             Some(_) => startup::ephemeral_store(&self.settings).expect("redis"),
