@@ -29,6 +29,8 @@ pub struct Settings {
     pub key_rotation_delay: i64,
     /// Attempt budgets (password per username and per IP, TOTP per user).
     pub limits: Limits,
+    /// Behind a proxy that overwrites `X-Forwarded-For`: take client addresses from it.
+    pub trust_forwarded: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -44,6 +46,7 @@ impl std::fmt::Debug for Settings {
             .field("totp_enabled", &self.totp_enabled)
             .field("key_rotation_delay", &self.key_rotation_delay)
             .field("limits", &self.limits)
+            .field("trust_forwarded", &self.trust_forwarded)
             .finish()
     }
 }
@@ -72,6 +75,7 @@ struct FileSettings {
     redis_prefix: Option<String>,
     secret_keys: Option<String>,
     totp_enabled: Option<bool>,
+    trust_forwarded: Option<bool>,
     key_rotation_delay: Option<i64>,
     limits: Option<FileLimits>,
 }
@@ -141,14 +145,17 @@ impl Settings {
             crate::auth::keyring::Keyring::parse(spec)
                 .map_err(|e| bad("WATCHWORD_SECRET_KEYS", e.to_string()))?;
         }
-        let totp_enabled = match env("WATCHWORD_TOTP_ENABLED").filter(|v| !v.is_empty()) {
-            Some(raw) => match raw.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => true,
-                "false" | "0" | "no" | "off" => false,
-                _ => return Err(bad("WATCHWORD_TOTP_ENABLED", format!("'{raw}' is not true or false"))),
-            },
-            None => file.totp_enabled.unwrap_or(true),
-        };
+        let switch =
+            |name: &str, from_file: Option<bool>, default: bool| match env(name).filter(|v| !v.is_empty()) {
+                Some(raw) => match raw.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => Ok(true),
+                    "false" | "0" | "no" | "off" => Ok(false),
+                    _ => Err(bad(name, format!("'{raw}' is not true or false"))),
+                },
+                None => Ok(from_file.unwrap_or(default)),
+            };
+        let totp_enabled = switch("WATCHWORD_TOTP_ENABLED", file.totp_enabled, true)?;
+        let trust_forwarded = switch("WATCHWORD_TRUST_FORWARDED", file.trust_forwarded, false)?;
         let key_rotation_delay = match env("WATCHWORD_KEY_ROTATION_DELAY").filter(|v| !v.is_empty()) {
             Some(raw) => raw.parse::<i64>().ok().filter(|d| *d >= 0).ok_or_else(|| {
                 bad("WATCHWORD_KEY_ROTATION_DELAY", format!("'{raw}' is not a number of seconds"))
@@ -167,6 +174,7 @@ impl Settings {
             totp_enabled,
             key_rotation_delay,
             limits,
+            trust_forwarded,
         })
     }
 

@@ -38,6 +38,8 @@ pub struct AppState {
     /// Seconds a published `next` signing key waits before it signs.
     pub key_rotation_delay: i64,
     pub limits: Limits,
+    /// Take the client address from `X-Forwarded-For` (a proxy in front overwrites it).
+    pub trust_forwarded: bool,
 }
 
 impl AppState {
@@ -225,6 +227,7 @@ impl Application {
             clients: ClientCache::new(30),
             key_rotation_delay: settings.key_rotation_delay,
             limits: settings.limits,
+            trust_forwarded: settings.trust_forwarded,
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {

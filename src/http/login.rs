@@ -31,8 +31,25 @@ async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Current>,
     Ok(login::load_flow(&state.ephemeral, &id, state.clock.now()).await?.map(|flow| Current { id, flow }))
 }
 
+/// Who acts and from where. The client address is the TCP peer, or — only when the
+/// operator says a proxy in front overwrites it — the first `X-Forwarded-For` hop.
 pub fn origin(req: &HttpRequest, actor: Option<&str>) -> Origin {
-    Origin { actor_user_id: actor.map(str::to_owned), ip: req.peer_addr().map(|a| a.ip().to_string()) }
+    let trust_forwarded = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.trust_forwarded);
+    let forwarded = trust_forwarded
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()?
+                .trim()
+                .parse::<std::net::IpAddr>()
+                .ok()
+        })
+        .flatten();
+    let ip = forwarded.or_else(|| req.peer_addr().map(|a| a.ip()));
+    Origin { actor_user_id: actor.map(str::to_owned), ip: ip.map(|ip| ip.to_string()) }
 }
 
 fn see_other(location: &str) -> HttpResponse {

@@ -324,7 +324,17 @@ pub async fn post_introspect(
         }
         let token =
             form.token.filter(|t| !t.is_empty()).ok_or(TokenError::InvalidRequest("token is missing"))?;
-        if let Some((claims, user)) = check_access_token(&state, &token).await? {
+        // Access tokens of this client's tenant only: a client of one organisation learns
+        // nothing about another's tokens.
+        let same_tenant = |claims: &AccessClaims| {
+            let (state, id) = (state.clone(), claims.client_id.clone());
+            async move {
+                Ok::<_, TokenError>(state.client(&id).await?.is_some_and(|c| c.tenant_id == client.tenant_id))
+            }
+        };
+        if let Some((claims, user)) = check_access_token(&state, &token).await?
+            && same_tenant(&claims).await?
+        {
             let mut body = json!({
                 "active": true, "token_type": "Bearer", "scope": claims.scope, "client_id": claims.client_id,
                 "sub": claims.sub, "aud": claims.aud, "iss": claims.iss, "exp": claims.exp, "iat": claims.iat, "jti": claims.jti,

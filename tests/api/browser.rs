@@ -116,6 +116,20 @@ impl Browser {
         }
     }
 
+    /// POSTs a form with an extra header (and follows nothing).
+    pub async fn post_with(&self, path: &str, form: &[(&str, &str)], header: (&str, &str)) -> Page {
+        Self::page(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header(header.0, header.1)
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     /// `GET /authorize` for `client_id`, then the sign-in page.
     pub async fn start(&self, client_id: &str) -> Page {
         let start = self

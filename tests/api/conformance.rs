@@ -510,6 +510,16 @@ async fn refresh_narrows_scope_never_widens_and_revoke_and_introspect_work() {
     assert_eq!(introspect(access.clone()).await["active"], true);
     assert_eq!(introspect(newest.clone()).await["token_type"], "refresh_token");
     assert_eq!(introspect("nonsense".into()).await, serde_json::json!({ "active": false }));
+    // A client of another tenant learns nothing about this tenant's tokens.
+    let stranger = app.client("globex", false, false);
+    let res = http_client()
+        .post(format!("{}/introspect", app.address))
+        .basic_auth(&stranger.client.id, stranger.secret.as_deref())
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap(), serde_json::json!({ "active": false }));
 
     let revoke = http_client()
         .post(format!("{}/revoke", app.address))

@@ -99,6 +99,7 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         totp_enabled: true,
         key_rotation_delay: 86_400,
         limits: watchword::ephemeral::limiter::Limits::default(),
+        trust_forwarded: false,
     }
 }
 

@@ -140,3 +140,35 @@ async fn one_address_gets_a_budget_of_failures_across_usernames() {
     app.clock.advance(900);
     assert_eq!(try_password(&app, id, "a5", "wrong").await.status, 200, "a new window");
 }
+
+/// The address recorded for the last `password.failed` event.
+fn last_failure_ip(app: &TestApp) -> Option<String> {
+    use diesel::prelude::*;
+    use watchword::store::schema::audit_events;
+    app.store
+        .run_blocking(|c| -> Result<Option<String>, watchword::store::StoreError> {
+            Ok(audit_events::table
+                .filter(audit_events::event.eq("password.failed"))
+                .order(audit_events::id.desc())
+                .select(audit_events::ip)
+                .first(c)?)
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    for trusted in [false, true] {
+        let app = spawn_app_with(|s| s.trust_forwarded = trusted).await;
+        let client = app.client("acme", false, false);
+        let browser = Browser::new(&app);
+        let login = browser.start(&client.client.id).await;
+        let form = [("csrf", login.csrf()), ("username", "nobody".into()), ("password", "wrong".into())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page =
+            browser.post_with("/login/password", &form, ("x-forwarded-for", "203.0.113.9, 10.0.0.1")).await;
+        assert_eq!(page.status, 200);
+        let expected = if trusted { "203.0.113.9" } else { "127.0.0.1" };
+        assert_eq!(last_failure_ip(&app).as_deref(), Some(expected), "trusted={trusted}");
+    }
+}
