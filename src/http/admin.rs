@@ -10,6 +10,7 @@ use tera::Context;
 
 use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::{Flow, LoginError};
+use crate::http::api::{AuditQuery, ListQuery};
 use crate::http::cookies::{self, SignedIn};
 use crate::http::login::origin;
 use crate::http::{authorize, errors, pages};
@@ -126,12 +127,6 @@ async fn run<T: Send + 'static>(
     f: impl FnOnce(&mut crate::store::DbConn, &Admin) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<(T, Admin), AdminError> {
     state.db.run(move |conn| f(conn, &admin).map(|t| (t, admin))).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    q: Option<String>,
-    page: Option<usize>,
 }
 
 pub async fn get_users(
@@ -423,13 +418,6 @@ pub async fn post_policy(
         Ok(policy_page(&me, &saved, true))
     })
     .await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct AuditQuery {
-    user: Option<String>,
-    event: Option<String>,
-    page: Option<usize>,
 }
 
 pub async fn get_audit(

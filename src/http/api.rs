@@ -105,10 +105,11 @@ fn bad_body(err: &actix_web::Error) -> HttpResponse {
     error(StatusCode::BAD_REQUEST, "invalid_request", &format!("the JSON body could not be read: {err}"))
 }
 
+/// `?q=&page=` of a user listing (API and pages).
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
-    q: Option<String>,
-    page: Option<usize>,
+    pub q: Option<String>,
+    pub page: Option<usize>,
 }
 
 pub async fn get_users(
@@ -248,11 +249,12 @@ pub async fn put_policy(
     .await
 }
 
+/// `?user=&event=&page=` of an audit listing (API and pages).
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
-    user: Option<String>,
-    event: Option<String>,
-    page: Option<usize>,
+    pub user: Option<String>,
+    pub event: Option<String>,
+    pub page: Option<usize>,
 }
 
 pub async fn get_audit(

@@ -209,6 +209,21 @@ async fn advance(
     }
 }
 
+/// Runs `f` with this browser's flow once the form's CSRF token matches it; the
+/// missing flow, the refusal and any error become their pages.
+async fn with_flow<F>(state: &AppState, req: &HttpRequest, csrf: Option<&str>, f: F) -> HttpResponse
+where
+    F: AsyncFnOnce(Current) -> Result<HttpResponse, LoginError>,
+{
+    let result = async {
+        match guarded(state, req, csrf).await? {
+            Ok(cur) => f(cur).await,
+            Err(refusal) => Ok(refusal),
+        }
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
+}
+
 /// Loads the flow and checks the form's CSRF token, or answers with the refusal.
 async fn guarded(
     state: &AppState,
@@ -237,11 +252,7 @@ pub async fn post_password(
     form: web::Form<PasswordForm>,
 ) -> HttpResponse {
     let form = form.into_inner();
-    let result = async {
-        let cur = match guarded(&state, &req, form.csrf.as_deref()).await? {
-            Ok(cur) => cur,
-            Err(refusal) => return Ok(refusal),
-        };
+    with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         if !matches!(cur.flow.state, LoginState::AwaitingPassword { .. }) {
             return Ok(see_other("/login"));
         }
@@ -255,8 +266,8 @@ pub async fn post_password(
         let check = login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await?;
         let view = View { error: Some(INVALID_PASSWORD), username: Some(username), ..View::default() };
         advance(&state, &req, cur, LoginInput::Password(check), view).await
-    };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,11 +282,7 @@ pub async fn post_totp(
     req: HttpRequest,
     form: web::Form<CodeForm>,
 ) -> HttpResponse {
-    let result = async {
-        let cur = match guarded(&state, &req, form.csrf.as_deref()).await? {
-            Ok(cur) => cur,
-            Err(refusal) => return Ok(refusal),
-        };
+    with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
             return Ok(see_other("/login"));
         };
@@ -284,8 +291,8 @@ pub async fn post_totp(
             credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await?;
         let view = View { error: Some(INVALID_CODE), ..View::default() };
         advance(&state, &req, cur, LoginInput::Totp { valid: check == CodeCheck::Valid }, view).await
-    };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    })
+    .await
 }
 
 pub async fn post_recovery(
@@ -293,11 +300,7 @@ pub async fn post_recovery(
     req: HttpRequest,
     form: web::Form<CodeForm>,
 ) -> HttpResponse {
-    let result = async {
-        let cur = match guarded(&state, &req, form.csrf.as_deref()).await? {
-            Ok(cur) => cur,
-            Err(refusal) => return Ok(refusal),
-        };
+    with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
             return Ok(see_other("/login"));
         };
@@ -307,8 +310,8 @@ pub async fn post_recovery(
                 .await?;
         let view = View { error: Some(INVALID_CODE), recovery: true, ..View::default() };
         advance(&state, &req, cur, LoginInput::RecoveryCode { valid }, view).await
-    };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    })
+    .await
 }
 
 pub async fn post_enrol(
@@ -316,11 +319,7 @@ pub async fn post_enrol(
     req: HttpRequest,
     form: web::Form<CodeForm>,
 ) -> HttpResponse {
-    let result = async {
-        let cur = match guarded(&state, &req, form.csrf.as_deref()).await? {
-            Ok(cur) => cur,
-            Err(refusal) => return Ok(refusal),
-        };
+    with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         let LoginState::Enrolling { user_id, .. } = &cur.flow.state else { return Ok(see_other("/login")) };
         let now = state.clock.now();
         let confirmation =
@@ -335,8 +334,8 @@ pub async fn post_enrol(
         };
         let view = View { error: Some(INVALID_CODE), codes, ..View::default() };
         advance(&state, &req, cur, input, view).await
-    };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,12 +381,5 @@ pub async fn post_codes_saved(
 
 /// An input that needs no verification of its own.
 async fn simple(state: &AppState, req: &HttpRequest, csrf: Option<&str>, input: LoginInput) -> HttpResponse {
-    let result = async {
-        let cur = match guarded(state, req, csrf).await? {
-            Ok(cur) => cur,
-            Err(refusal) => return Ok(refusal),
-        };
-        advance(state, req, cur, input, View::default()).await
-    };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    with_flow(state, req, csrf, async |cur| advance(state, req, cur, input, View::default()).await).await
 }
