@@ -229,10 +229,11 @@ impl Application {
             limits: settings.limits,
             trust_forwarded: settings.trust_forwarded,
         };
+        let https = state.issuer.scheme() == "https";
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(crate::http::security_headers())
+                .wrap(crate::http::security_headers(https))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .configure(crate::http::configure)

@@ -100,10 +100,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/audit", web::get().to(api::get_audit));
 }
 
-/// Headers on every response: no framing, no sniffing, no referrer leaks, and a CSP
-/// that allows only our own styles and inline images (QR codes).
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// Headers on every response: no framing, no sniffing, no referrer leaks, a CSP that
+/// allows only our own styles and inline images (QR codes), and HSTS when served over https.
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = if https {
+        DefaultHeaders::new().add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         .add((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",

@@ -98,3 +98,33 @@ async fn oversized_and_malformed_input_gets_a_readable_page_not_a_500() {
         .unwrap();
     assert!(res.status().is_client_error(), "{}", res.status());
 }
+
+#[tokio::test]
+async fn an_https_issuer_gets_hsts_and_secure_host_cookies() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.issuer = Some(url::Url::parse("https://id.example.com").unwrap())
+    })
+    .await;
+    let res = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    assert!(res.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+    let client = app.client("acme", false, false);
+    let res = app
+        .client
+        .get(format!(
+            "{}/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid",
+            app.address,
+            client.client.id,
+            crate::browser::urlencode(crate::browser::REDIRECT)
+        ))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-ww_flow="), "{cookie}");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    let plain = spawn_app().await;
+    let res = plain.client.get(format!("{}/healthz", plain.address)).send().await.unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none());
+}
