@@ -113,20 +113,11 @@ pub fn load_keyring(settings: &Settings) -> Result<Keyring, KeyringError> {
 
 /// Connects and applies pending migrations (blocking: call before the server runs).
 pub fn open_database(settings: &Settings) -> Result<Db, StoreError> {
-    create_private_dir(&settings.data_dir)
+    crate::auth::keyring::create_private_dir(&settings.data_dir)
         .map_err(|e| StoreError::Unavailable(format!("data dir {}: {e}", settings.data_dir.display())))?;
     let db = Db::connect(&settings.database_url)?;
     db.migrate()?;
     Ok(db)
-}
-
-/// Creates the data directory readable by its owner only (it holds the key file).
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 /// The administrator made on first run; its password is shown once.

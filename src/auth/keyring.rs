@@ -86,7 +86,7 @@ impl Keyring {
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::parse(text.trim()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(|e| file_error(e.to_string()))?;
+                create_private_dir(data_dir).map_err(|e| file_error(e.to_string()))?;
                 let spec = format!("k1:{}", STANDARD.encode(crate::auth::random::bytes(32)));
                 write_private(&path, &spec).map_err(|e| file_error(e.to_string()))?;
                 Self::parse(&spec)
@@ -125,6 +125,16 @@ impl Keyring {
             .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
             .map_err(|_| KeyringError::Decrypt)
     }
+}
+
+/// Creates a directory (and its parents) readable by its owner only: the data dir holds
+/// the key file.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn write_private(path: &PathBuf, contents: &str) -> std::io::Result<()> {

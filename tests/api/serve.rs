@@ -18,6 +18,8 @@ impl Served {
         let mut child = cli
             .command(&["serve"])
             .env("WATCHWORD_LISTEN", "127.0.0.1:0")
+            // Started beside, not inside, its data dir: serve creates the dir itself.
+            .current_dir(cli.data_dir.parent().unwrap())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -76,7 +78,7 @@ async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
         format!("sqlite://{}/watchword.db", data_dir.display())
     };
     let cli = Cli { data_dir: &data_dir, database_url: &database_url };
-    std::fs::create_dir(&data_dir).unwrap();
+    assert!(!data_dir.exists());
     // Without WATCHWORD_SECRET_KEYS the key file is made in the data dir.
     let served = Served::start(&cli);
     let lines = served.until("Sign in at");
@@ -88,6 +90,18 @@ async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
     assert_eq!(ready.status(), 200);
     assert!(served.terminate().success(), "SIGTERM ends serve gracefully");
 
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&data_dir).unwrap().permissions().mode() & 0o777,
+            0o700,
+            "a private data dir"
+        );
+    }
+    if !db.is_postgres() {
+        assert!(data_dir.join("watchword.db").is_file(), "the SQLite database is in the data dir");
+    }
     let key_file = data_dir.join("secret-keys");
     let keys = std::fs::read_to_string(&key_file).unwrap();
     #[cfg(unix)]
