@@ -225,7 +225,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(crate::http::security_headers(https))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::http::logging::RequestSpan>::new())
                 .app_data(data.clone())
                 .configure(crate::http::configure)
         })

@@ -13,6 +13,8 @@ pub fn init(serving: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(FmtSpan::CLOSE)
+        // Colours only for a terminal: log files and journals get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = if std::env::var("WATCHWORD_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().try_init()

@@ -15,13 +15,17 @@ struct Served {
 
 impl Served {
     fn start(cli: &Cli<'_>) -> Self {
+        Self::start_logging_to(cli, Stdio::null())
+    }
+
+    fn start_logging_to(cli: &Cli<'_>, stderr: impl Into<Stdio>) -> Self {
         let mut child = cli
             .command(&["serve"])
             .env("WATCHWORD_LISTEN", "127.0.0.1:0")
             // Started beside, not inside, its data dir: serve creates the dir itself.
             .current_dir(cli.data_dir.parent().unwrap())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -80,7 +84,8 @@ async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
     let cli = Cli { data_dir: &data_dir, database_url: &database_url };
     assert!(!data_dir.exists());
     // Without WATCHWORD_SECRET_KEYS the key file is made in the data dir.
-    let served = Served::start(&cli);
+    let log_path = dir.path().join("serve.log");
+    let served = Served::start_logging_to(&cli, std::fs::File::create(&log_path).unwrap());
     let lines = served.until("Sign in at");
     let password = lines.iter().find_map(|l| l.trim().strip_prefix("password: ")).unwrap().to_owned();
     assert!(lines.iter().any(|l| l.contains("username: admin")), "{lines:?}");
@@ -88,7 +93,13 @@ async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
     assert!(lines.last().unwrap().contains(&format!("{base}/account")), "{lines:?}");
     let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
+    reqwest::get(format!("{base}/end_session?id_token_hint=SECRET-HINT&state=SECRET-STATE")).await.unwrap();
     assert!(served.terminate().success(), "SIGTERM ends serve gracefully");
+    // One line per request, without query strings; the admin password only on stdout.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("path=/end_session") && log.contains("status=400"), "{log}");
+    assert!(!log.contains("SECRET") && !log.contains(&password), "secrets in the log: {log}");
+    assert!(log.contains("single instance"), "the in-process store warns: {log}");
 
     #[cfg(unix)]
     {
