@@ -428,12 +428,24 @@ pub async fn get_audit(
     let AuditQuery { user, event, page } = query.into_inner();
     with_admin(&state, &req, None, async |me, admin| {
         let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
-        let (events, _) = run(&state, admin, move |c, a| admin::audit_log(c, a, u.as_deref(), e.as_deref(), page.unwrap_or(1))).await?;
+        let ((events, names), _) = run(&state, admin, move |c, a| {
+            let events = admin::audit_log(c, a, u.as_deref(), e.as_deref(), page.unwrap_or(1))?;
+            // Usernames for the ids, from one query of the tenant's users.
+            let names: std::collections::HashMap<String, String> =
+                crate::store::users::list_by_tenant(c, &a.user.tenant_id)?.into_iter().map(|u| (u.id, u.username)).collect();
+            Ok((events, names))
+        })
+        .await?;
+        let name = |id: &Option<String>, none: &str| match id {
+            Some(id) => names.get(id).cloned().unwrap_or_else(|| id.clone()),
+            None => none.to_owned(),
+        };
         let rows: Vec<serde_json::Value> = events
             .iter()
             .map(|e| {
-                serde_json::json!({ "at": e.created_at, "event": e.event, "actor": e.actor_user_id.clone().unwrap_or_else(|| "system".into()),
-                                    "target": e.target_user_id.clone().unwrap_or_default(), "detail": e.detail, "ip": e.ip.clone().unwrap_or_default() })
+                let (at, _) = crate::http::account::format_time(e.created_at);
+                serde_json::json!({ "at": at, "event": e.event, "actor": name(&e.actor_user_id, "system"),
+                                    "target": name(&e.target_user_id, ""), "detail": e.detail, "ip": e.ip.clone().unwrap_or_default() })
             })
             .collect();
         let mut ctx = Context::new();
