@@ -263,6 +263,21 @@ pub struct TokenForm {
     client_secret: Option<String>,
 }
 
+/// The authenticated client of a revocation or introspection request, and its token.
+async fn client_and_token(
+    state: &AppState,
+    req: &HttpRequest,
+    form: Result<web::Form<TokenForm>, actix_web::Error>,
+) -> Result<(crate::store::clients::Client, String), TokenError> {
+    let form =
+        form.map_err(|_| TokenError::InvalidRequest("the request body is not a valid form"))?.into_inner();
+    let client =
+        authenticate(state, &presented(req, form.client_id.as_deref(), form.client_secret.as_deref())?)
+            .await?;
+    let token = form.token.filter(|t| !t.is_empty()).ok_or(TokenError::InvalidRequest("token is missing"))?;
+    Ok((client, token))
+}
+
 /// RFC 7009: revokes a refresh token's family, or an access token's grant; always 200
 /// for a token that is unknown or not the client's.
 pub async fn post_revoke(
@@ -270,16 +285,8 @@ pub async fn post_revoke(
     req: HttpRequest,
     form: Result<web::Form<TokenForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let Ok(form) = form else {
-        return oauth::token_error(&TokenError::InvalidRequest("the request body is not a valid form"));
-    };
-    let form = form.into_inner();
     let result = async {
-        let client =
-            authenticate(&state, &presented(&req, form.client_id.as_deref(), form.client_secret.as_deref())?)
-                .await?;
-        let token =
-            form.token.filter(|t| !t.is_empty()).ok_or(TokenError::InvalidRequest("token is missing"))?;
+        let (client, token) = client_and_token(&state, &req, form).await?;
         let now = state.clock.now();
         let family = match state.keys().await?.verify::<AccessClaims>(&token, "at+jwt", true) {
             Some(claims) if claims.client_id == client.id => claims.fam,
@@ -311,19 +318,11 @@ pub async fn post_introspect(
     req: HttpRequest,
     form: Result<web::Form<TokenForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let Ok(form) = form else {
-        return oauth::token_error(&TokenError::InvalidRequest("the request body is not a valid form"));
-    };
-    let form = form.into_inner();
     let result = async {
-        let client =
-            authenticate(&state, &presented(&req, form.client_id.as_deref(), form.client_secret.as_deref())?)
-                .await?;
+        let (client, token) = client_and_token(&state, &req, form).await?;
         if client.secret_hash.is_none() {
             return Err(TokenError::InvalidClient);
         }
-        let token =
-            form.token.filter(|t| !t.is_empty()).ok_or(TokenError::InvalidRequest("token is missing"))?;
         // Access tokens of this client's tenant only: a client of one organisation learns
         // nothing about another's tokens.
         let same_tenant = |claims: &AccessClaims| {
