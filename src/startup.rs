@@ -228,6 +228,7 @@ impl Application {
                 .wrap(TracingLogger::<crate::http::logging::RequestSpan>::new())
                 .app_data(data.clone())
                 .configure(crate::http::configure)
+                .default_service(web::to(crate::http::not_found))
         })
         .shutdown_timeout(10)
         .listen(listener)

@@ -101,6 +101,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/audit", web::get().to(api::get_audit));
 }
 
+/// Any unknown path or method: a readable page.
+pub async fn not_found() -> actix_web::HttpResponse {
+    pages::message(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address.",
+        None,
+    )
+}
+
 /// Headers on every response: no framing, no sniffing, no referrer leaks, a CSP that
 /// allows only our own styles and inline images (QR codes), and HSTS when served over https.
 pub fn security_headers(https: bool) -> DefaultHeaders {

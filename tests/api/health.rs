@@ -22,6 +22,9 @@ async fn healthz_and_readyz_answer_ok() {
 #[tokio::test]
 async fn every_response_carries_security_headers() {
     let app = spawn_app().await;
+    let missing = app.client.get(format!("{}/no-such-page", app.address)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("Page not found"));
     for path in ["/healthz", "/no-such-page"] {
         let res = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
         let h = res.headers();
