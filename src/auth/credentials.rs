@@ -117,14 +117,13 @@ async fn record(
 }
 
 async fn verify_active_inner(
-    db: &Db,
-    ephemeral: &Ephemeral,
-    keyring: &Keyring,
+    guard: Guard<'_>,
     user_id: &str,
     raw: &str,
     origin: &Origin,
     now: i64,
 ) -> Result<CodeCheck, LoginError> {
+    let Guard { db, ephemeral, keyring, .. } = guard;
     let subject = load(db, user_id).await?;
     let Some(active) = subject.with_status(rows::ACTIVE) else { return Ok(CodeCheck::Invalid) };
     let check = check_code(db, ephemeral, keyring, active, skew_of(&subject.tenant), raw, now).await?;
@@ -161,10 +160,35 @@ pub async fn pending_enrolment(
     origin: &Origin,
     now: i64,
 ) -> Result<Enrolment, LoginError> {
+    enrolment(db, keyring, user_id, origin, now, true).await
+}
+
+/// A new pending secret to replace the active one; any earlier pending one is dropped
+/// in the same transaction that stores the new one.
+pub async fn start_replacement(
+    db: &Db,
+    keyring: &Keyring,
+    user_id: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Enrolment, LoginError> {
+    enrolment(db, keyring, user_id, origin, now, false).await
+}
+
+/// The pending credential (reused when `reuse` and one exists), else a new one that
+/// replaces any pending one.
+async fn enrolment(
+    db: &Db,
+    keyring: &Keyring,
+    user_id: &str,
+    origin: &Origin,
+    now: i64,
+    reuse: bool,
+) -> Result<Enrolment, LoginError> {
     let subject = load(db, user_id).await?;
     let issuer = subject.tenant.name.clone();
     let account = subject.user.username.clone();
-    if let Some(pending) = subject.with_status(rows::PENDING) {
+    if let Some(pending) = subject.with_status(rows::PENDING).filter(|_| reuse) {
         return Ok(Enrolment {
             secret: secret_of(keyring, pending)?,
             params: params_of(pending)?,
@@ -228,14 +252,13 @@ pub enum Confirmation {
 }
 
 async fn confirm_pending_inner(
-    db: &Db,
-    ephemeral: &Ephemeral,
-    keyring: &Keyring,
+    guard: Guard<'_>,
     user_id: &str,
     raw: &str,
     origin: &Origin,
     now: i64,
 ) -> Result<Confirmation, LoginError> {
+    let Guard { db, ephemeral, keyring, .. } = guard;
     let subject = load(db, user_id).await?;
     let Some(pending) = subject.with_status(rows::PENDING).cloned() else { return Ok(Confirmation::Invalid) };
     let check = check_code(db, ephemeral, keyring, &pending, skew_of(&subject.tenant), raw, now).await?;
@@ -408,19 +431,6 @@ pub async fn code_prompt(db: &Db, user_id: &str) -> Result<CodePrompt, LoginErro
     })
 }
 
-/// A new pending secret to replace the active one (any earlier pending one is dropped).
-pub async fn start_replacement(
-    db: &Db,
-    keyring: &Keyring,
-    user_id: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<Enrolment, LoginError> {
-    let id = user_id.to_owned();
-    db.run(move |conn| rows::delete_pending(conn, &id).map_err(LoginError::from)).await?;
-    pending_enrolment(db, keyring, user_id, origin, now).await
-}
-
 /// What every second-factor check needs: storage, the attempt limiter and the keyring.
 #[derive(Debug, Clone, Copy)]
 pub struct Guard<'a> {
@@ -474,8 +484,7 @@ pub async fn verify_active(
     now: i64,
 ) -> Result<CodeCheck, LoginError> {
     let lock = spend(guard, user_id, now).await?;
-    let check =
-        verify_active_inner(guard.db, guard.ephemeral, guard.keyring, user_id, raw, origin, now).await?;
+    let check = verify_active_inner(guard, user_id, raw, origin, now).await?;
     settle(guard, user_id, check == CodeCheck::Valid, lock, origin, now).await?;
     Ok(check)
 }
@@ -490,8 +499,7 @@ pub async fn confirm_pending(
     now: i64,
 ) -> Result<Confirmation, LoginError> {
     let lock = spend(guard, user_id, now).await?;
-    let result =
-        confirm_pending_inner(guard.db, guard.ephemeral, guard.keyring, user_id, raw, origin, now).await?;
+    let result = confirm_pending_inner(guard, user_id, raw, origin, now).await?;
     settle(guard, user_id, result != Confirmation::Invalid, lock, origin, now).await?;
     Ok(result)
 }
