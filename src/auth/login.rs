@@ -218,7 +218,7 @@ async fn check_password_inner(
 }
 
 /// One submitted sign-in form.
-#[derive(Debug)]
+// No Debug: it holds a secret that must never reach a log.
 pub struct Attempt {
     pub username: String,
     pub password: String,
@@ -281,7 +281,7 @@ pub async fn check_password(
 }
 
 /// A finished login: the new SSO session and the cookie value that names it.
-#[derive(Debug)]
+// No Debug: it holds a secret that must never reach a log.
 pub struct Completed {
     pub session_token: String,
     pub session_id: String,

@@ -21,7 +21,8 @@ pub struct AccountQuery {
     tenant: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 pub struct CodeForm {
     csrf: Option<String>,
     #[serde(default)]

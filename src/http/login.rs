@@ -237,7 +237,8 @@ async fn guarded(
     Ok(Ok(cur))
 }
 
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 pub struct PasswordForm {
     csrf: Option<String>,
     #[serde(default)]
@@ -270,7 +271,8 @@ pub async fn post_password(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+// No Debug: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 pub struct CodeForm {
     csrf: Option<String>,
     #[serde(default)]

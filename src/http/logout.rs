@@ -17,7 +17,8 @@ use crate::oidc::tokens::IdClaims;
 use crate::startup::AppState;
 use crate::store::{sessions, tokens};
 
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a secret that must never reach a log.
+#[derive(Default, Deserialize)]
 pub struct LogoutParams {
     id_token_hint: Option<String>,
     post_logout_redirect_uri: Option<String>,

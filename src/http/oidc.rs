@@ -162,7 +162,8 @@ fn bearer_error(status: StatusCode, error: Option<&str>, description: &str) -> H
     response
 }
 
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a secret that must never reach a log.
+#[derive(Default, Deserialize)]
 pub struct UserinfoForm {
     access_token: Option<String>,
 }
@@ -254,7 +255,8 @@ pub async fn post_userinfo(
     userinfo(&state, &req, token).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a secret that must never reach a log.
+#[derive(Default, Deserialize)]
 pub struct TokenForm {
     token: Option<String>,
     #[expect(dead_code, reason = "accepted per RFC 7009 §2.1; every token type is looked up anyway")]

@@ -64,7 +64,8 @@ impl From<KeyError> for TokenError {
 }
 
 /// The form of a token request.
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a secret that must never reach a log.
+#[derive(Default, Deserialize)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
