@@ -73,7 +73,8 @@ pub struct AuthRequest {
 }
 
 /// One login in progress, stored under a random id held in a cookie.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// No Debug: it holds the flow's CSRF token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flow {
     /// The synchronizer token every form of this flow must send back.
     pub csrf: String,
