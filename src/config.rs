@@ -31,6 +31,10 @@ pub struct Settings {
     pub limits: Limits,
     /// Behind a proxy that overwrites `X-Forwarded-For`: take client addresses from it.
     pub trust_forwarded: bool,
+    /// Password-hashing workers (each holds one 19 MiB block while busy).
+    pub hash_workers: usize,
+    /// Hash jobs that may wait; beyond them a sign-in gets 503 with `Retry-After`.
+    pub hash_queue: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -47,6 +51,8 @@ impl std::fmt::Debug for Settings {
             .field("key_rotation_delay", &self.key_rotation_delay)
             .field("limits", &self.limits)
             .field("trust_forwarded", &self.trust_forwarded)
+            .field("hash_workers", &self.hash_workers)
+            .field("hash_queue", &self.hash_queue)
             .finish()
     }
 }
@@ -77,6 +83,8 @@ struct FileSettings {
     totp_enabled: Option<bool>,
     trust_forwarded: Option<bool>,
     key_rotation_delay: Option<i64>,
+    hash_workers: Option<usize>,
+    hash_queue: Option<usize>,
     limits: Option<FileLimits>,
 }
 
@@ -91,6 +99,7 @@ struct FileLimits {
     totp_failures: Option<i64>,
     totp_window: Option<i64>,
     totp_lock: Option<i64>,
+    flow_starts: Option<i64>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "watchword.toml";
@@ -163,6 +172,26 @@ impl Settings {
             None => file.key_rotation_delay.unwrap_or(86_400),
         };
         let limits = read_limits(&env, file.limits.unwrap_or_default())?;
+        let count = |name: &str, from_file: Option<usize>, default: usize| -> Result<usize, ConfigError> {
+            match env(name).filter(|v| !v.is_empty()) {
+                Some(raw) => raw
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=4096).contains(n))
+                    .ok_or_else(|| bad(name, format!("'{raw}' is not a whole number from 1 to 4096"))),
+                None => match from_file {
+                    Some(n) if !(1..=4096).contains(&n) => Err(bad(name, "must be from 1 to 4096")),
+                    Some(n) => Ok(n),
+                    None => Ok(default),
+                },
+            }
+        };
+        let hash_workers = count(
+            "WATCHWORD_HASH_WORKERS",
+            file.hash_workers,
+            crate::auth::hashing::HashPool::default_workers(),
+        )?;
+        let hash_queue = count("WATCHWORD_HASH_QUEUE", file.hash_queue, 64 * hash_workers)?;
         Ok(Self {
             listen,
             issuer,
@@ -175,6 +204,8 @@ impl Settings {
             key_rotation_delay,
             limits,
             trust_forwarded,
+            hash_workers,
+            hash_queue,
         })
     }
 
@@ -215,6 +246,7 @@ fn read_limits(env: &impl Fn(&str) -> Option<String>, file: FileLimits) -> Resul
     let totp_failures = number("TOTP_FAILURES", file.totp_failures, i64::from(d.totp_user.free) + 1, 1)?;
     let totp_window = number("TOTP_WINDOW", file.totp_window, d.totp_user.window, 1)?;
     let totp_lock = number("TOTP_LOCK", file.totp_lock, d.totp_user.base, 1)?;
+    let flow_starts = number("FLOW_STARTS", file.flow_starts, i64::from(d.flow_starts.free), 1)?;
     Ok(Limits {
         password_user: Rule { free: as_u32(password_free), max: password_max, ..d.password_user },
         // The attempt that spends the last of the budget starts the block.
@@ -230,6 +262,7 @@ fn read_limits(env: &impl Fn(&str) -> Option<String>, file: FileLimits) -> Resul
             base: totp_lock,
             max: totp_lock,
         },
+        flow_starts: Rule { free: as_u32(flow_starts), ..d.flow_starts },
     })
 }
 

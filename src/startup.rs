@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
-use diesel::Connection;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
 use crate::auth::credentials::Guard;
+use crate::auth::hashing::HashPool;
 use crate::auth::keyring::{Keyring, KeyringError};
 use crate::auth::password::Password;
 use crate::clock::SharedClock;
@@ -40,12 +40,22 @@ pub struct AppState {
     pub limits: Limits,
     /// Take the client address from `X-Forwarded-For` (a proxy in front overwrites it).
     pub trust_forwarded: bool,
+    /// Every argon2id hash the server computes runs on this bounded pool.
+    pub hasher: HashPool,
+    /// When this process started serving (Unix seconds, by the clock).
+    pub started_at: i64,
 }
 
 impl AppState {
     /// What second-factor and password checks need.
     pub fn guard(&self) -> Guard<'_> {
-        Guard { db: &self.db, ephemeral: &self.ephemeral, keyring: &self.keyring, limits: &self.limits }
+        Guard {
+            db: &self.db,
+            ephemeral: &self.ephemeral,
+            keyring: &self.keyring,
+            limits: &self.limits,
+            hasher: &self.hasher,
+        }
     }
 
     /// The issuer as it appears in tokens and metadata (no trailing slash).
@@ -145,13 +155,17 @@ pub fn bootstrap(db: &Db, now: i64) -> Result<Option<FirstRun>, TenancyError> {
         permission: Permission::Admin,
     };
     db.run_blocking(|conn| {
-        conn.transaction(|conn| {
+        conn.write(|conn| {
             if crate::store::tenants::count(conn)? > 0 {
                 return Ok(None);
             }
             tenancy::create_tenant(conn, &new.tenant, Some("Default"), now)?;
             tenancy::create_user(conn, &new, now)?;
-            Ok(Some(FirstRun { tenant: "default".to_owned(), username: "admin".to_owned(), password }))
+            Ok(Some(FirstRun {
+                tenant: "default".to_owned(),
+                username: "admin".to_owned(),
+                password: password.clone(),
+            }))
         })
     })
 }
@@ -206,7 +220,7 @@ impl Application {
         if let Err(err) = prepare_keys(settings, &db, &keyring, clock.now()) {
             tracing::warn!(error = %err, "signing keys could not be prepared at start");
         }
-        crate::auth::password::warm_up();
+        let started_at = clock.now();
         let state = AppState {
             issuer: settings.issuer_for(addr),
             db,
@@ -219,11 +233,14 @@ impl Application {
             key_rotation_delay: settings.key_rotation_delay,
             limits: settings.limits,
             trust_forwarded: settings.trust_forwarded,
+            hasher: HashPool::start(settings.hash_workers, settings.hash_queue),
+            started_at,
         };
         let https = state.issuer.scheme() == "https";
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::http::input::refuse_nul))
                 .wrap(crate::http::security_headers(https))
                 .wrap(TracingLogger::<crate::http::logging::RequestSpan>::new())
                 .app_data(data.clone())

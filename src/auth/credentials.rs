@@ -1,7 +1,6 @@
 //! A user's TOTP credentials: verifying codes (window, replay guard and the atomic
 //! `last_used_step`), enrolment with a pending secret, activation, and recovery codes.
 
-use diesel::Connection;
 use serde_json::json;
 
 use crate::auth::keyring::{Keyring, Sealed};
@@ -220,7 +219,7 @@ async fn enrolment(
     };
     let (tenant_id, origin_row) = (subject.tenant.id.clone(), origin.clone());
     db.run(move |conn| {
-        conn.transaction(|conn| -> Result<(), LoginError> {
+        conn.write(|conn| -> Result<(), LoginError> {
             rows::delete_pending(conn, &credential.user_id)?;
             rows::insert(conn, &credential)?;
             let detail = json!({ "credential_id": credential.id, "algorithm": credential.algorithm,
@@ -273,7 +272,7 @@ async fn confirm_pending_inner(
     let (tenant_id, origin) = (subject.tenant.id.clone(), origin.clone());
     let activated = db
         .run(move |conn| {
-            conn.transaction(|conn| -> Result<bool, LoginError> {
+            conn.write(|conn| -> Result<bool, LoginError> {
                 if !rows::activate(conn, &pending.id, &pending.user_id, now)? {
                     return Ok(false);
                 }
@@ -357,7 +356,7 @@ pub async fn regenerate_recovery_codes(
     let hashes: Vec<String> = codes.iter().map(|c| recovery::hash(c)).collect();
     let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
     db.run(move |conn| {
-        conn.transaction(|conn| -> Result<(), LoginError> {
+        conn.write(|conn| -> Result<(), LoginError> {
             rows::replace_recovery_codes(conn, &user_id, &hashes, now)?;
             audit::record(
                 conn,
@@ -438,6 +437,7 @@ pub struct Guard<'a> {
     pub ephemeral: &'a Ephemeral,
     pub keyring: &'a Keyring,
     pub limits: &'a Limits,
+    pub hasher: &'a crate::auth::hashing::HashPool,
 }
 
 fn attempts_key(user_id: &str) -> String {

@@ -1,13 +1,13 @@
 //! The I/O around the login state machine: flows in the ephemeral store, the password
 //! step, and finishing a login (SSO session + authorization code, in one transaction).
 
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::credentials::Guard;
 use crate::auth::flow::{Amr, LoginState, PasswordCheck};
-use crate::auth::password::{self, Password, Verification};
+use crate::auth::hashing::HashError;
+use crate::auth::password::{Password, Verification};
 use crate::ephemeral::limiter::Decision;
 use crate::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::audit::{self, Origin};
@@ -31,19 +31,45 @@ pub enum LoginError {
     /// A dependency is down: no decision is made, the user is asked to retry (503).
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+    /// The database stayed busy (lock contention): nothing was written; a 503.
+    #[error("database busy: {0}")]
+    Busy(String),
     #[error("internal error: {0}")]
     Internal(String),
     /// Too many attempts: refused without a check; try again after this many seconds.
     #[error("too many attempts; retry after {retry_after} s")]
     Throttled { retry_after: i64 },
+    /// Password hashing is at capacity: refused before hashing (503, `Retry-After`).
+    #[error("password hashing at capacity; retry after {retry_after} s")]
+    Overloaded { retry_after: i64 },
 }
+
+impl From<HashError> for LoginError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => Self::Overloaded { retry_after: OVERLOADED_RETRY_AFTER },
+            HashError::Stopped => Self::Unavailable(err.to_string()),
+            HashError::Password(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// What a sign-in refused by a full hashing queue is told to wait, in seconds.
+pub const OVERLOADED_RETRY_AFTER: i64 = 2;
 
 impl From<StoreError> for LoginError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Busy(m) => Self::Busy(m),
             other => Self::Internal(other.to_string()),
         }
+    }
+}
+
+impl crate::store::Contended for LoginError {
+    fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy(_))
     }
 }
 
@@ -131,6 +157,27 @@ pub async fn save_flow(store: &Ephemeral, id: &str, flow: &Flow, now: i64) -> Re
     Ok(())
 }
 
+/// Stores a flow that has just started, under a fresh id. Every client address may
+/// start `limits.flow_starts` of them per window (counted before storing), so that
+/// unauthenticated requests cannot fill the store.
+pub async fn create_flow(
+    guard: Guard<'_>,
+    id: &str,
+    flow: &Flow,
+    client_ip: Option<&str>,
+    now: i64,
+) -> Result<(), LoginError> {
+    if let Some(ip) = client_ip
+        && let Decision::Refused { retry_after } =
+            guard.ephemeral.hit(&format!("attempts:flows:{ip}"), &guard.limits.flow_starts, now).await?
+    {
+        return Err(LoginError::Throttled { retry_after });
+    }
+    let bytes = serde_json::to_vec(flow).map_err(|e| LoginError::Internal(e.to_string()))?;
+    guard.ephemeral.put_new(&flow_key(id), bytes, u64::try_from(FLOW_TTL).unwrap_or(600), now).await?;
+    Ok(())
+}
+
 /// The flow under `id`, if it exists and has not expired.
 pub async fn load_flow(store: &Ephemeral, id: &str, now: i64) -> Result<Option<Flow>, LoginError> {
     let Some(bytes) = store.get(&flow_key(id), now).await? else { return Ok(None) };
@@ -148,9 +195,10 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 /// Checks a username and password in `tenant_id` and decides, by policy, what comes
-/// next. Unknown users cost one dummy hash, so timing does not tell them apart.
+/// next. Unknown users cost one dummy hash, so timing does not tell them apart. No
+/// database connection is held while hashing: the hash runs on the bounded pool.
 async fn check_password_inner(
-    db: &Db,
+    guard: Guard<'_>,
     flow: &Flow,
     username: String,
     password: String,
@@ -160,62 +208,85 @@ async fn check_password_inner(
 ) -> Result<PasswordCheck, LoginError> {
     let tenant_id = flow.tenant_id.clone();
     let client_requires_mfa = flow.step_up || flow.request.as_ref().is_some_and(|r| r.require_mfa);
-    db.run(move |conn| {
-        let key = username.trim().to_lowercase();
-        let user = if key.is_empty() { None } else { users::find_by_username_key(conn, &tenant_id, &key)? };
-        let password = Password::parse(password).ok();
-        let verification = match (&user, &password) {
-            (Some(user), Some(password)) => password::verify(password, &user.password_hash),
-            (None, Some(password)) => {
-                password::verify_dummy(password);
-                Verification::Mismatch
-            }
-            (_, None) => Verification::Mismatch,
-        };
-        let user = match (user, verification) {
-            (Some(user), Verification::Match { rehash }) if !user.disabled => {
-                if rehash
-                    && let Some(pw) = &password
-                    && let Ok(hash) = password::hash(pw)
-                {
-                    users::set_password_hash(conn, &user.id, &hash, now)?;
+    let key = username.trim().to_lowercase();
+    let user = if key.is_empty() {
+        None
+    } else {
+        let tenant_id = tenant_id.clone();
+        guard.db.run(move |conn| users::find_by_username_key(conn, &tenant_id, &key)).await?
+    };
+    let password = Password::parse(password).ok();
+    let verification = match (&user, &password) {
+        (Some(user), Some(password)) => {
+            guard.hasher.verify(password.clone(), user.password_hash.clone()).await?
+        }
+        (None, Some(password)) => {
+            guard.hasher.verify_dummy(password.clone()).await?;
+            Verification::Mismatch
+        }
+        (_, None) => Verification::Mismatch,
+    };
+    // A stored hash with older parameters is replaced now, when the pool has room.
+    let new_hash = match (&verification, password) {
+        (Verification::Match { rehash: true }, Some(password)) => guard.hasher.hash(password).await.ok(),
+        _ => None,
+    };
+    guard
+        .db
+        .run(move |conn| {
+            let user = match (user, verification) {
+                (Some(user), Verification::Match { .. }) if !user.disabled => {
+                    if let Some(hash) = &new_hash {
+                        users::set_password_hash(conn, &user.id, hash, now)?;
+                    }
+                    user
                 }
-                user
-            }
-            (user, _) => {
-                let target = user.as_ref().map(|u| u.id.as_str());
-                let reason = if user.is_some() { "wrong_password_or_disabled" } else { "unknown_user" };
-                audit::record(
-                    conn,
-                    &tenant_id,
-                    &origin,
-                    target,
-                    "password.failed",
-                    serde_json::json!({ "reason": reason }),
-                    now,
-                )?;
-                return Ok(PasswordCheck::Wrong);
-            }
-        };
-        let tenant = tenants::find(conn, &tenant_id)?.ok_or(StoreError::NotFound)?;
-        let has_active_totp = totp::for_user(conn, &user.id)?.iter().any(|c| c.status == totp::ACTIVE);
-        let facts = LoginFacts {
-            globally_enabled: totp_globally_enabled,
-            tenant: TenantTotpPolicy {
-                enabled: tenant.totp_enabled,
-                enforce_internal: tenant.enforce_internal,
-                enforce_external: tenant.enforce_external,
-                prompt_new_users: tenant.prompt_new_users,
-            },
-            kind: UserKind::parse(&user.kind).unwrap_or(UserKind::Internal),
-            user_totp_required: user.totp_required,
-            first_login: user.last_login_at.is_none(),
-            client_requires_mfa,
-        };
-        audit::record(conn, &tenant_id, &origin, Some(&user.id), "password.ok", serde_json::json!({}), now)?;
-        Ok(PasswordCheck::Right { user_id: user.id, has_active_totp, requirement: policy::resolve(&facts) })
-    })
-    .await
+                (user, _) => {
+                    let target = user.as_ref().map(|u| u.id.as_str());
+                    let reason = if user.is_some() { "wrong_password_or_disabled" } else { "unknown_user" };
+                    audit::record(
+                        conn,
+                        &tenant_id,
+                        &origin,
+                        target,
+                        "password.failed",
+                        serde_json::json!({ "reason": reason }),
+                        now,
+                    )?;
+                    return Ok(PasswordCheck::Wrong);
+                }
+            };
+            let tenant = tenants::find(conn, &tenant_id)?.ok_or(StoreError::NotFound)?;
+            let has_active_totp = totp::for_user(conn, &user.id)?.iter().any(|c| c.status == totp::ACTIVE);
+            let facts = LoginFacts {
+                globally_enabled: totp_globally_enabled,
+                tenant: TenantTotpPolicy {
+                    enabled: tenant.totp_enabled,
+                    enforce_internal: tenant.enforce_internal,
+                    enforce_external: tenant.enforce_external,
+                    prompt_new_users: tenant.prompt_new_users,
+                },
+                kind: UserKind::parse(&user.kind).unwrap_or(UserKind::Internal),
+                user_totp_required: user.totp_required,
+                first_login: user.last_login_at.is_none(),
+                client_requires_mfa,
+            };
+            audit::record(
+                conn,
+                &tenant_id,
+                &origin,
+                Some(&user.id),
+                "password.ok",
+                serde_json::json!({}),
+                now,
+            )?;
+            Ok(PasswordCheck::Right {
+                user_id: user.id,
+                has_active_totp,
+                requirement: policy::resolve(&facts),
+            })
+        })
+        .await
 }
 
 /// One submitted sign-in form.
@@ -249,16 +320,29 @@ pub async fn check_password(
         Decision::Allowed { count, .. } => count == guard.limits.password_user.free + 1,
     };
     let (origin, tenant_id) = (attempt.origin.clone(), flow.tenant_id.clone());
-    let check = check_password_inner(
-        guard.db,
+    let result = check_password_inner(
+        guard,
         flow,
         attempt.username,
         attempt.password,
         totp_globally_enabled,
-        attempt.origin,
+        attempt.origin.clone(),
         now,
     )
-    .await?;
+    .await;
+    if let (Err(LoginError::Overloaded { .. }), Some(refused)) = (&result, guard.hasher.report_due(now)) {
+        // At most one audit line a minute per instance: a flood must not become a write flood.
+        tracing::warn!(refused, "password hashing at capacity: sign-ins refused with 503");
+        let (origin, tenant_id) = (attempt.origin.clone(), flow.tenant_id.clone());
+        let detail = serde_json::json!({ "refused_since_last_report": refused });
+        guard
+            .db
+            .run(move |conn| {
+                audit::record(conn, &tenant_id, &origin, None, "password.hashing_overloaded", detail, now)
+            })
+            .await?;
+    }
+    let check = result?;
     match &check {
         PasswordCheck::Right { .. } => {
             guard.ephemeral.delete(&user_key).await?;
@@ -309,7 +393,7 @@ pub async fn complete(
     };
     let session_id = session.id.clone();
     db.run(move |conn| {
-        conn.transaction(|conn| -> Result<(), LoginError> {
+        conn.write(|conn| -> Result<(), LoginError> {
             sessions::insert(conn, &session)?;
             users::set_last_login(conn, &user_id, now)?;
             Ok(())

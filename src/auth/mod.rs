@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod flow;
+pub mod hashing;
 pub mod keyring;
 pub mod login;
 pub mod password;

@@ -1,12 +1,12 @@
 //! Passwords: argon2id with OWASP's parameters (19 MiB, t=2, p=1), verification that
-//! reports when a stored hash uses older parameters, and a dummy verification that
-//! costs the same so that an unknown username takes as long as a wrong password.
+//! reports when a stored hash uses older parameters, each in a caller's memory block
+//! so that the pool in [`crate::auth::hashing`] can reuse one block per worker.
 
-use std::sync::LazyLock;
-
-use argon2::password_hash::SaltString;
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::{Output, ParamsString, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
+use rand::RngCore;
 use rand::rngs::OsRng;
+use subtle::ConstantTimeEq;
 
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
@@ -52,20 +52,46 @@ impl Password {
     }
 }
 
-fn hasher() -> Argon2<'static> {
+fn params() -> Params {
     // The parameters are constants inside argon2's accepted ranges.
     #[expect(clippy::unwrap_used, reason = "constant, valid parameters")]
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).unwrap();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN)).unwrap()
 }
 
-/// Hashes `password` into a PHC string with a fresh salt.
+const OUTPUT_LEN: usize = 32;
+const SALT_LEN: usize = 16;
+
+/// A memory block for one hash at the current parameters (19 MiB), to be reused.
+pub fn memory_block() -> Vec<Block> {
+    vec![Block::default(); params().block_count()]
+}
+
+/// Hashes `password` into a PHC string with a fresh salt (allocates its own memory:
+/// for the CLI and start-up; the server hashes through [`crate::auth::hashing`]).
 pub fn hash(password: &Password) -> Result<String, PasswordError> {
-    let salt = SaltString::generate(&mut OsRng);
-    hasher()
-        .hash_password(password.0.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| PasswordError::Hashing)
+    hash_with(password, &mut memory_block())
+}
+
+/// As [`hash`], in the caller's memory block.
+pub fn hash_with(password: &Password, blocks: &mut [Block]) -> Result<String, PasswordError> {
+    let mut salt = [0u8; SALT_LEN];
+    OsRng.fill_bytes(&mut salt);
+    let params = params();
+    let mut out = [0u8; OUTPUT_LEN];
+    let needed = params.block_count();
+    let blocks = blocks.get_mut(..needed).ok_or(PasswordError::Hashing)?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password.0.as_bytes(), &salt, &mut out, blocks)
+        .map_err(|_| PasswordError::Hashing)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|_| PasswordError::Hashing)?;
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| PasswordError::Hashing)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|_| PasswordError::Hashing)?),
+    };
+    Ok(phc.to_string())
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -78,13 +104,60 @@ pub enum Verification {
     Mismatch,
 }
 
-/// Checks `password` against `stored` (argon2's comparison is constant-time).
+/// Checks `password` against `stored` (allocates its own memory; see [`verify_with`]).
 pub fn verify(password: &Password, stored: &str) -> Verification {
+    verify_with(password, stored, &mut memory_block())
+}
+
+/// Checks `password` against the PHC string `stored`, with the parameters it was made
+/// with, in the caller's memory block (a larger one is allocated only for a stored
+/// hash with more memory than today's). The comparison is constant-time.
+pub fn verify_with(password: &Password, stored: &str, blocks: &mut [Block]) -> Verification {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Verification::Mismatch;
     };
-    // Verify with the parameters the hash was made with, then judge them.
-    if Argon2::default().verify_password(password.0.as_bytes(), &parsed).is_err() {
+    let (Ok(algorithm), Some(expected), Some(salt)) =
+        (Algorithm::try_from(parsed.algorithm), parsed.hash, parsed.salt)
+    else {
+        return Verification::Mismatch;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return Verification::Mismatch,
+    };
+    let Ok(stored_params) = Params::try_from(&parsed) else {
+        return Verification::Mismatch;
+    };
+    let expected = expected.as_bytes();
+    let Ok(params) = Params::new(
+        stored_params.m_cost(),
+        stored_params.t_cost(),
+        stored_params.p_cost(),
+        Some(expected.len()),
+    ) else {
+        return Verification::Mismatch;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return Verification::Mismatch;
+    };
+    let needed = params.block_count();
+    let mut larger;
+    let blocks = match blocks.get_mut(..needed) {
+        Some(blocks) => blocks,
+        None => {
+            larger = vec![Block::default(); needed];
+            &mut larger[..]
+        }
+    };
+    let mut out = vec![0u8; expected.len()];
+    if Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.0.as_bytes(), salt, &mut out, blocks)
+        .is_err()
+    {
+        return Verification::Mismatch;
+    }
+    if !bool::from(out.as_slice().ct_eq(expected)) {
         return Verification::Mismatch;
     }
     Verification::Match { rehash: !uses_current_parameters(&parsed) }
@@ -99,23 +172,6 @@ fn uses_current_parameters(parsed: &PasswordHash<'_>) -> bool {
         && params.m_cost() == MEMORY_KIB
         && params.t_cost() == ITERATIONS
         && params.p_cost() == PARALLELISM
-}
-
-/// A hash of a random password, made once, for [`verify_dummy`].
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let password = Password(crate::auth::random::token(24));
-    hash(&password).unwrap_or_default()
-});
-
-/// Computes the dummy hash now, so that the first unknown username does not pay for it
-/// (which would make it measurably slower than a known one).
-pub fn warm_up() {
-    LazyLock::force(&DUMMY_HASH);
-}
-
-/// Spends the time of one verification, for usernames that do not exist.
-pub fn verify_dummy(password: &Password) {
-    let _ = verify(password, &DUMMY_HASH);
 }
 
 #[cfg(test)]
@@ -134,8 +190,34 @@ mod tests {
     }
 
     #[test]
+    fn our_hashes_and_the_crates_own_agree() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let pw = Password::parse("correct horse").unwrap();
+        // Ours verifies with argon2's own verifier…
+        let ours = hash(&pw).unwrap();
+        assert!(
+            Argon2::default().verify_password(b"correct horse", &PasswordHash::new(&ours).unwrap()).is_ok()
+        );
+        // …and argon2's own hash (other salt length, same parameters) verifies with ours.
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(verify(&pw, &theirs), Verification::Match { rehash: false });
+        // An argon2i hash with more memory than today's block is checked (and asks for a rehash).
+        let big =
+            Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(MEMORY_KIB * 2, 1, 1, None).unwrap())
+                .hash_password(b"correct horse", &salt)
+                .unwrap()
+                .to_string();
+        assert_eq!(verify_with(&pw, &big, &mut memory_block()), Verification::Match { rehash: true });
+    }
+
+    #[test]
     fn older_parameters_ask_for_a_rehash() {
         let pw = Password::parse("pw").unwrap();
+        use argon2::PasswordHasher;
         let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8, 1, 1, None).unwrap());
         let salt = SaltString::generate(&mut OsRng);
         let stored = weak.hash_password(b"pw", &salt).unwrap().to_string();

@@ -77,6 +77,9 @@ pub struct Limits {
     pub password_ip: Rule,
     /// Per user: the 5th wrong code within 15 min locks the TOTP step for 15 min.
     pub totp_user: Rule,
+    /// Per client IP: 600 new sign-ins (login flows) per 10 min, so that unauthenticated
+    /// `GET /authorize` cannot fill the flow store.
+    pub flow_starts: Rule,
 }
 
 impl Default for Limits {
@@ -85,6 +88,7 @@ impl Default for Limits {
             password_user: Rule { free: 5, window: 24 * 3600, base: 1, max: 900 },
             password_ip: Rule { free: 99, window: 900, base: 900, max: 900 },
             totp_user: Rule { free: 4, window: 900, base: 900, max: 900 },
+            flow_starts: Rule { free: 600, window: 600, base: 600, max: 600 },
         }
     }
 }

@@ -49,6 +49,24 @@ impl Ephemeral {
         }
     }
 
+    /// Stores a new entry under a fresh key. In memory such entries are capped (the
+    /// oldest is evicted); Redis bounds them by TTL and its own `maxmemory`.
+    pub async fn put_new(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl_secs: u64,
+        now: i64,
+    ) -> Result<(), EphemeralError> {
+        match self {
+            Self::Memory(m) => {
+                m.put_new(key, value, ttl_secs, now);
+                Ok(())
+            }
+            Self::Redis(r) => r.put(key, value, ttl_secs).await,
+        }
+    }
+
     pub async fn get(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>, EphemeralError> {
         match self {
             Self::Memory(m) => Ok(m.get(key, now)),

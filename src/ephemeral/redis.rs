@@ -45,8 +45,32 @@ impl RedisStore {
     }
 
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, EphemeralError> {
-        let mut conn = self.conn.clone();
-        match tokio::time::timeout(CALL_TIMEOUT, cmd.query_async::<T>(&mut conn)).await {
+        self.call(|mut conn| async move { cmd.query_async::<T>(&mut conn).await }).await
+    }
+
+    /// Runs one call with the timeout. A call that failed because the connection was
+    /// broken (Redis restarted, an idle connection cut) runs once more on the fresh
+    /// connection the manager makes: without that the first request after a restart
+    /// failed. A timeout is not retried (Redis is down or hung: fail closed at once).
+    /// Retrying is safe for every call here: a `SET NX` or a counted attempt that did
+    /// land the first time only makes the answer stricter (a replay refused, one more
+    /// attempt counted).
+    async fn call<T, F, Fut>(&self, mut call: F) -> Result<T, EphemeralError>
+    where
+        F: FnMut(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        match tokio::time::timeout(CALL_TIMEOUT, call(self.conn.clone())).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(err))
+                if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() =>
+            {
+                tracing::info!(error = %err, "redis connection broken; retrying once on a fresh one");
+            }
+            Ok(Err(err)) => return Err(unavailable(err)),
+            Err(_) => return Err(unavailable("redis call timed out")),
+        }
+        match tokio::time::timeout(CALL_TIMEOUT, call(self.conn.clone())).await {
             Ok(result) => result.map_err(unavailable),
             Err(_) => Err(unavailable("redis call timed out")),
         }
@@ -73,8 +97,12 @@ impl RedisStore {
         Ok(reply.is_some())
     }
 
+    /// Readiness: a write with a TTL, not only a `PING` — a Redis that refuses writes
+    /// (`maxmemory` reached, a read-only replica) answers `PING` but cannot keep a
+    /// flow or count an attempt.
     pub async fn ping(&self) -> Result<(), EphemeralError> {
-        self.query::<String>(&redis::cmd("PING")).await.map(|_| ())
+        let cmd = redis::cmd("SET").arg(self.key("readyz")).arg(1).arg("EX").arg(10).clone();
+        self.query::<()>(&cmd).await
     }
 }
 
@@ -122,12 +150,9 @@ impl RedisStore {
         let script = redis::Script::new(HIT);
         let mut invocation = script.key(self.key(key));
         invocation.arg(now).arg(rule.free).arg(rule.window).arg(rule.base).arg(rule.max);
-        let mut conn = self.conn.clone();
+        let invocation = &invocation;
         let reply: (i64, i64, i64) =
-            match tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async(&mut conn)).await {
-                Ok(result) => result.map_err(unavailable)?,
-                Err(_) => return Err(unavailable("redis call timed out")),
-            };
+            self.call(|mut conn| async move { invocation.invoke_async(&mut conn).await }).await?;
         Ok(match reply {
             (1, blocked_until, count) => super::limiter::Decision::Allowed {
                 count: u32::try_from(count).unwrap_or(u32::MAX),
@@ -146,10 +171,7 @@ impl RedisStore {
         let script = redis::Script::new(FORGIVE);
         let mut invocation = script.key(self.key(key));
         invocation.arg(rule.free);
-        let mut conn = self.conn.clone();
-        match tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async::<i64>(&mut conn)).await {
-            Ok(result) => result.map(|_| ()).map_err(unavailable),
-            Err(_) => Err(unavailable("redis call timed out")),
-        }
+        let invocation = &invocation;
+        self.call(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await }).await.map(|_| ())
     }
 }

@@ -108,7 +108,7 @@ pub async fn get_account(
                 None,
             ));
         };
-        Ok(authorize::start_flow(&state, Flow::new(tenant.id, None, None, state.clock.now())).await)
+        Ok(authorize::start_flow(&state, &req, Flow::new(tenant.id, None, None, state.clock.now())).await)
     };
     result.await.unwrap_or_else(|e| errors::login_error(&e))
 }

@@ -64,7 +64,7 @@ async fn admin_session(
         let mut flow = Flow::new(tenant.id, None, None, now);
         flow.return_to = Some("/admin".into());
         flow.step_up = true;
-        return Ok(Err(authorize::start_flow(state, flow).await));
+        return Ok(Err(authorize::start_flow(state, req, flow).await));
     };
     let with_otp = Amr::from_stored(&me.session.amr) == Some(Amr::PwdOtp);
     if !with_otp {
@@ -84,7 +84,7 @@ async fn admin_session(
         };
         flow.return_to = Some("/admin".into());
         flow.step_up = true;
-        return Ok(Err(authorize::start_flow(state, flow).await));
+        return Ok(Err(authorize::start_flow(state, req, flow).await));
     }
     let user = me.user.clone();
     let admin = state.db.run(move |conn| Admin::load(conn, user)).await.map_err(|e| match e {
@@ -339,8 +339,9 @@ pub async fn post_new(
             totp_required: form.totp_required.as_deref() == Some("on"),
             permission: if form.permission.is_empty() { "none".into() } else { form.permission },
         };
+        let one_time = admin::new_one_time_password(&state.hasher).await?;
         let ((user, password), _) =
-            run(&state, admin, move |c, a| admin::create_child(c, a, &new, &origin, now)).await?;
+            run(&state, admin, move |c, a| admin::create_child(c, a, &new, one_time, &origin, now)).await?;
         Ok(new_user_page(&me, "", Some((&user.username, &password))))
     })
     .await

@@ -139,11 +139,26 @@ pub async fn post_users(
         Err(err) => return bad_body(&err),
     };
     let (origin, now) = (origin(&req, None), state.clock.now());
-    as_admin(&state, &req, StatusCode::CREATED, move |conn, admin| {
-        let (user, password) = admin::create_child(conn, admin, &new, &origin, now)?;
-        Ok(json!({ "user": admin::new_user_view(&user), "one_time_password": password }))
-    })
-    .await
+    let admin = match authorize(&state, &req).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    // Hashed only for an authorized caller: a stranger cannot spend the hashing pool here.
+    let one_time = match admin::new_one_time_password(&state.hasher).await {
+        Ok(one_time) => one_time,
+        Err(err) => return admin_error(&err),
+    };
+    let created = state
+        .db
+        .run(move |conn| {
+            let (user, password) = admin::create_child(conn, &admin, &new, one_time, &origin, now)?;
+            Ok::<_, AdminError>(json!({ "user": admin::new_user_view(&user), "one_time_password": password }))
+        })
+        .await;
+    match created {
+        Ok(body) => HttpResponse::Created().json(body),
+        Err(err) => admin_error(&err),
+    }
 }
 
 /// An act on one user with a JSON body; answers with the user as it is afterwards.

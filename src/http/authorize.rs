@@ -156,11 +156,11 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
                 auth_time: me.session.auth_time,
             };
             flow.session_id = Some(me.session.id.clone());
-            save_and_go(state, flow, "/authorize/resume").await
+            save_and_go(state, req, flow, "/authorize/resume").await
         }
         None => {
             flow.login_hint = login_hint(&checked, session.as_ref().map(|s| s.user.username.as_str()));
-            save_and_go(state, flow, "/login").await
+            save_and_go(state, req, flow, "/login").await
         }
     }
 }
@@ -169,10 +169,12 @@ fn login_hint(checked: &Checked, signed_in_as: Option<&str>) -> Option<String> {
     checked.login_hint.clone().or_else(|| signed_in_as.map(str::to_owned))
 }
 
-/// Stores a new flow, sets its cookie and sends the browser to `next`.
-async fn save_and_go(state: &AppState, flow: Flow, next: &str) -> HttpResponse {
+/// Stores a new flow (within the client address's budget), sets its cookie and
+/// sends the browser to `next`.
+async fn save_and_go(state: &AppState, req: &HttpRequest, flow: Flow, next: &str) -> HttpResponse {
     let id = crate::auth::random::token(32);
-    if let Err(err) = login::save_flow(&state.ephemeral, &id, &flow, state.clock.now()).await {
+    let ip = crate::http::login::origin(req, None).ip;
+    if let Err(err) = login::create_flow(state.guard(), &id, &flow, ip.as_deref(), state.clock.now()).await {
         return errors::login_error(&err);
     }
     HttpResponse::SeeOther()
@@ -182,8 +184,8 @@ async fn save_and_go(state: &AppState, flow: Flow, next: &str) -> HttpResponse {
 }
 
 /// Starts a flow at the sign-in page (the account page uses it).
-pub async fn start_flow(state: &AppState, flow: Flow) -> HttpResponse {
-    save_and_go(state, flow, "/login").await
+pub async fn start_flow(state: &AppState, req: &HttpRequest, flow: Flow) -> HttpResponse {
+    save_and_go(state, req, flow, "/login").await
 }
 
 async fn needs_consent(

@@ -11,7 +11,7 @@ use crate::http::pages;
 pub fn login_error(err: &LoginError) -> HttpResponse {
     match err {
         // Fail closed: no decision was made, nothing is lost; try again shortly.
-        LoginError::Unavailable(detail) => {
+        LoginError::Unavailable(detail) | LoginError::Busy(detail) => {
             tracing::warn!(%detail, "a dependency is unavailable");
             let mut response = pages::message(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -33,6 +33,18 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
                 &format!("Too many attempts. Please wait {wait} before trying again."),
+                None,
+            );
+            if let Ok(value) = HeaderValue::from_str(&retry_after.max(&1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+        LoginError::Overloaded { retry_after } => {
+            let mut response = pages::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy",
+                "Sign-in is very busy right now. Please try again in a few seconds.",
                 None,
             );
             if let Ok(value) = HeaderValue::from_str(&retry_after.max(&1).to_string()) {

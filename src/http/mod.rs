@@ -7,6 +7,7 @@ mod authorize;
 pub mod cookies;
 mod errors;
 mod health;
+pub mod input;
 pub mod logging;
 pub(crate) mod login;
 mod logout;

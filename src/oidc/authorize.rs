@@ -204,7 +204,7 @@ pub fn save_consent(
     scope: &str,
     now: i64,
 ) -> Result<(), LoginError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let before: Option<String> = consents::table
             .filter(consents::user_id.eq(user_id))
             .filter(consents::client_id.eq(client_id))

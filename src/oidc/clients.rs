@@ -1,7 +1,6 @@
 //! Registering relying parties: exact redirect URIs, high-entropy secrets stored as
 //! SHA-256 (a fast hash suits 256-bit random secrets; argon2 is for passwords).
 
-use diesel::Connection;
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -48,6 +47,7 @@ pub struct NewClient {
     pub require_mfa: bool,
     pub trusted: bool,
     pub id_token_alg: crate::oidc::keys::SigningAlg,
+    pub access_token_alg: crate::oidc::keys::SigningAlg,
 }
 
 /// A new client and, for a confidential one, its secret, shown once.
@@ -75,7 +75,7 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
         return Err(TenancyError::Invalid("a client needs at least one redirect URI".to_owned()));
     }
     let secret = (!new.public).then(|| crate::auth::random::token(32));
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let tenant = find_tenant(conn, &new.tenant)?;
         let client = Client {
             id: crate::auth::random::token(16),
@@ -87,6 +87,7 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
             require_mfa: new.require_mfa,
             trusted: new.trusted,
             id_token_alg: new.id_token_alg.as_str().to_owned(),
+            access_token_alg: new.access_token_alg.as_str().to_owned(),
             allow_refresh: true,
             created_at: now,
             updated_at: now,
@@ -95,7 +96,7 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
         let mut event = system_event(&tenant.id, None, "client.created", now);
         event.detail = serde_json::json!({ "via": "system", "client_id": client.id }).to_string();
         audit::insert(conn, &event)?;
-        Ok(CreatedClient { client, secret })
+        Ok(CreatedClient { client, secret: secret.clone() })
     })
 }
 

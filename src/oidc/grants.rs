@@ -4,7 +4,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -35,6 +34,9 @@ pub enum TokenError {
     InvalidScope(&'static str),
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+    /// The database stayed busy (lock contention): nothing was written; a 503.
+    #[error("database busy: {0}")]
+    Busy(String),
     #[error("server error: {0}")]
     Internal(String),
 }
@@ -43,8 +45,15 @@ impl From<StoreError> for TokenError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Busy(m) => Self::Busy(m),
             other => Self::Internal(other.to_string()),
         }
+    }
+}
+
+impl crate::store::Contended for TokenError {
+    fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy(_))
     }
 }
 
@@ -233,7 +242,29 @@ fn reused(conn: &mut DbConn, client: &Client, row: &RefreshToken, now: i64) -> S
     refuse(TokenError::InvalidGrant("the refresh token was already used"))
 }
 
-fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i64) -> Step {
+/// How long after a rotation its lost answer may be asked for again (see below).
+pub const RETRY_GRACE: i64 = 600;
+
+/// A rotation whose answer was lost: `row` was rotated, by a process that has since
+/// stopped (its successor is older than this process), and the successor was never
+/// used. A crash between the commit and the response leaves exactly that, and the
+/// client, holding only `row`, must not be taken for a thief. The unused successor is
+/// retired and a new one issued; should it reach someone after all, its use is a reuse
+/// and ends the family. Rotations by this very process (a race, a replay) stay reuses.
+fn lost_rotation(
+    conn: &mut DbConn,
+    row: &RefreshToken,
+    started_at: i64,
+    now: i64,
+) -> Result<Option<RefreshToken>, StoreError> {
+    let Some(rotated_at) = row.rotated_at else { return Ok(None) };
+    if now - rotated_at > RETRY_GRACE {
+        return Ok(None);
+    }
+    Ok(rows::unused_successor(conn, row)?.filter(|next| next.created_at < started_at))
+}
+
+fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, started_at: i64, now: i64) -> Step {
     let Some(token) = req.refresh_token.as_deref().filter(|t| !t.is_empty()) else {
         return refuse(TokenError::InvalidRequest("refresh_token is missing"));
     };
@@ -247,9 +278,13 @@ fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i
     if row.revoked_at.is_some() {
         return refuse(TokenError::InvalidGrant("the refresh token has been revoked"));
     }
-    if row.rotated_at.is_some() {
-        return reused(conn, client, &row, now);
-    }
+    let lost = match row.rotated_at {
+        None => None,
+        Some(_) => match lost_rotation(conn, &row, started_at, now)? {
+            Some(successor) => Some(successor),
+            None => return reused(conn, client, &row, now),
+        },
+    };
     if row.expires_at <= now {
         return refuse(TokenError::InvalidGrant("the refresh token has expired"));
     }
@@ -272,8 +307,20 @@ fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i
         return refuse(TokenError::InvalidGrant("the user cannot sign in"));
     };
     // Checked last, so that a refused request leaves the token usable; a lost race is a reuse.
-    if !rows::rotate(conn, &hash, now)? {
+    let retiring = lost.as_ref().map_or(hash.as_str(), |successor| successor.token_hash.as_str());
+    if !rows::rotate(conn, retiring, now)? {
         return reused(conn, client, &row, now);
+    }
+    if lost.is_some() {
+        audit::record(
+            conn,
+            &client.tenant_id,
+            &audit::Origin::default(),
+            Some(&row.user_id),
+            "oauth.refresh_answer_lost",
+            serde_json::json!({ "client_id": client.id }),
+            now,
+        )?;
     }
     let (token, refresh) = new_refresh(
         client,
@@ -289,27 +336,34 @@ fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i
     Ok(Ok(Issue { user, session, scope, nonce: None, family_id: row.family_id, refresh_token: Some(token) }))
 }
 
-/// Answers a token request from an authenticated `client`; `keys` signs.
+fn access_alg(client: &Client) -> SigningAlg {
+    SigningAlg::parse(&client.access_token_alg).unwrap_or(SigningAlg::Rs256)
+}
+
+/// Answers a token request from an authenticated `client`; `keys` signs. `started_at`
+/// is when this server process started (see [`lost_rotation`]).
 pub async fn token(
     db: &Db,
     keys: &KeySet,
     issuer: &str,
     client: &Client,
     req: TokenRequest,
+    started_at: i64,
     now: i64,
 ) -> Result<TokenResponse, TokenError> {
     let grant_type = req.grant_type.clone().ok_or(TokenError::InvalidRequest("grant_type is missing"))?;
     let issue = match grant_type.as_str() {
         "authorization_code" => {
             let client = client.clone();
-            db.run(move |conn| conn.transaction(|conn| redeem_code(conn, &client, &req, now))).await?
+            db.run(move |conn| conn.write(|conn| redeem_code(conn, &client, &req, now))).await?
         }
         "refresh_token" => {
             if !client.allow_refresh {
                 return Err(TokenError::UnauthorizedClient("this client may not use refresh tokens"));
             }
             let client = client.clone();
-            db.run(move |conn| conn.transaction(|conn| redeem_refresh(conn, &client, &req, now))).await?
+            db.run(move |conn| conn.write(|conn| redeem_refresh(conn, &client, &req, started_at, now)))
+                .await?
         }
         "client_credentials" => {
             if client.secret_hash.is_none() {
@@ -319,7 +373,8 @@ pub async fn token(
             if scope.split(' ').any(|s| matches!(s, "openid" | "offline_access")) {
                 return Err(TokenError::InvalidScope("client credentials carry no user scopes"));
             }
-            let access_token = tokens::client_access_token(keys, issuer, &client.id, scope.trim(), now)?;
+            let access_token =
+                tokens::client_access_token(keys, access_alg(client), issuer, &client.id, scope.trim(), now)?;
             return Ok(TokenResponse {
                 access_token,
                 token_type: "Bearer",
@@ -348,7 +403,7 @@ pub async fn token(
         family_id: &issue.family_id,
         nonce: issue.nonce.as_deref(),
     };
-    let access_token = tokens::access_token(keys, &grant, now)?;
+    let access_token = tokens::access_token(keys, access_alg(client), &grant, now)?;
     let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
     let id_token = has_scope(&issue.scope, "openid")
         .then(|| tokens::id_token(keys, alg, &grant, &access_token, now))

@@ -75,6 +75,12 @@ pub enum KeyError {
     Sign(String),
 }
 
+impl crate::store::Contended for KeyError {
+    fn is_busy(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Busy(_)))
+    }
+}
+
 impl From<diesel::result::Error> for KeyError {
     fn from(err: diesel::result::Error) -> Self {
         Self::Store(err.into())
@@ -183,7 +189,7 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<KeyRow>, KeyError> {
 /// Makes sure every algorithm has an active key; promotes `next` keys older than
 /// `delay`, retiring the keys they replace; forgets retired keys past their keep time.
 pub fn maintain(conn: &mut DbConn, keyring: &Keyring, delay: i64, now: i64) -> Result<(), KeyError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let rows = list(conn)?;
         for alg in SigningAlg::ALL {
             let of_alg: Vec<&KeyRow> = rows.iter().filter(|r| r.algorithm == alg.as_str()).collect();

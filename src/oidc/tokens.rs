@@ -131,8 +131,8 @@ pub struct AccessClaims {
     pub fam: Option<String>,
 }
 
-/// An access token for a user grant, always RS256 (what resource servers expect).
-pub fn access_token(keys: &KeySet, grant: &Grant<'_>, now: i64) -> Result<String, KeyError> {
+/// An access token for a user grant, signed with the client's access-token algorithm.
+pub fn access_token(keys: &KeySet, alg: SigningAlg, grant: &Grant<'_>, now: i64) -> Result<String, KeyError> {
     let claims = AccessClaims {
         iss: grant.issuer.to_owned(),
         sub: grant.user.id.clone(),
@@ -148,12 +148,13 @@ pub fn access_token(keys: &KeySet, grant: &Grant<'_>, now: i64) -> Result<String
         sid: grant.session_id.map(str::to_owned),
         fam: Some(grant.family_id.to_owned()),
     };
-    keys.sign(SigningAlg::Rs256, "at+jwt", &claims)
+    keys.sign(alg, "at+jwt", &claims)
 }
 
 /// An access token for a client acting on its own behalf (client credentials).
 pub fn client_access_token(
     keys: &KeySet,
+    alg: SigningAlg,
     issuer: &str,
     client_id: &str,
     scope: &str,
@@ -174,7 +175,7 @@ pub fn client_access_token(
         sid: None,
         fam: None,
     };
-    keys.sign(SigningAlg::Rs256, "at+jwt", &claims)
+    keys.sign(alg, "at+jwt", &claims)
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub struct Client {
     pub allow_refresh: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// RS256 (what most resource servers expect), ES256 or EdDSA.
+    pub access_token_alg: String,
 }
 
 pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@ pub mod users;
 
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -87,6 +88,10 @@ pub enum StoreError {
     Conflict,
     #[error("not found")]
     NotFound,
+    /// Another writer held the database past the busy timeout (SQLite), or PostgreSQL
+    /// broke a deadlock or a serialization conflict: nothing was written; a 503.
+    #[error("database busy: {0}")]
+    Busy(String),
     #[error("database error: {0}")]
     Query(DieselError),
 }
@@ -99,7 +104,88 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Self::Unavailable(info.message().to_owned())
             }
+            DieselError::DatabaseError(kind, info) if is_contention(kind, info.message()) => {
+                Self::Busy(info.message().to_owned())
+            }
             other => Self::Query(other),
+        }
+    }
+}
+
+/// Lock contention that a retry (or a later request) can get past: SQLite's
+/// `SQLITE_BUSY` after the busy timeout, PostgreSQL's serialization failure (40001)
+/// and deadlock (40P01, which diesel reports only by its message).
+fn is_contention(kind: DatabaseErrorKind, message: &str) -> bool {
+    matches!(kind, DatabaseErrorKind::SerializationFailure)
+        || message.contains("database is locked")
+        || message.contains("database table is locked")
+        || message.contains("deadlock detected")
+}
+
+/// Errors that can say "the database was busy": [`DbConn::write`] retries those once.
+pub trait Contended: From<DieselError> {
+    fn is_busy(&self) -> bool;
+}
+
+impl Contended for StoreError {
+    fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy(_))
+    }
+}
+
+impl DbConn {
+    /// Runs `f` in a write transaction, committed when it returns `Ok`.
+    ///
+    /// On SQLite the transaction begins `IMMEDIATE`: it takes the write lock first, so
+    /// concurrent writers queue on the busy timeout. A deferred transaction that reads
+    /// and then writes would instead get `SQLITE_BUSY` at once when it tries to upgrade
+    /// its lock (SQLite refuses to wait there, to avoid deadlock) — the 500s under load.
+    /// One serialized writer would also work, but would not cover the CLI writing from
+    /// another process; `IMMEDIATE` does, and keeps PostgreSQL's ordinary transactions.
+    ///
+    /// When the transaction fails on contention (SQLite still busy after the timeout,
+    /// a PostgreSQL deadlock or serialization failure) everything was rolled back, so
+    /// it runs once more. `f` must therefore act on the database only — no effect
+    /// outside the transaction that a second run would repeat.
+    pub fn write<T, E, F>(&mut self, mut f: F) -> Result<T, E>
+    where
+        E: Contended,
+        F: FnMut(&mut DbConn) -> Result<T, E>,
+    {
+        match self.write_once(&mut f) {
+            Err(err) if err.is_busy() => {
+                tracing::warn!("database busy; retrying the transaction once");
+                self.write_once(&mut f)
+            }
+            other => other,
+        }
+    }
+
+    fn write_once<T, E, F>(&mut self, f: &mut F) -> Result<T, E>
+    where
+        E: Contended,
+        F: FnMut(&mut DbConn) -> Result<T, E>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        type Manager = <DbConn as Connection>::TransactionManager;
+        let outermost =
+            Manager::transaction_manager_status_mut(self).transaction_depth().map_err(E::from)?.is_none();
+        match self {
+            DbConn::Sqlite(sqlite) if outermost => {
+                AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE").map_err(E::from)?
+            }
+            _ => Manager::begin_transaction(self).map_err(E::from)?,
+        }
+        // The same commit and rollback as diesel's own `Connection::transaction`.
+        match f(self) {
+            Ok(value) => {
+                Manager::commit_transaction(self).map_err(E::from)?;
+                Ok(value)
+            }
+            Err(err) => match Manager::rollback_transaction(self) {
+                Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(err),
+                Err(rollback) => Err(rollback.into()),
+            },
         }
     }
 }
@@ -124,6 +210,29 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for ConnectionSetup {
     }
 }
 
+/// Makes the SQLite file (created empty when absent) and any `-wal`/`-shm` beside it
+/// readable by the owner only. SQLite gives the WAL and shared-memory files the mode of
+/// the database file, so creating that one 0600 first covers the others; files of an
+/// older run (0644) are narrowed.
+fn private_database_files(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 /// A cloneable handle on the connection pool.
 #[derive(Clone)]
 pub struct Db {
@@ -140,6 +249,10 @@ impl Db {
         {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+        }
+        if let DatabaseUrl::Sqlite(path) = url {
+            private_database_files(path)
+                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
         }
         let (backend, max_size) = match url {
             DatabaseUrl::Postgres(_) => ("postgres", 10),

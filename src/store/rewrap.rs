@@ -22,6 +22,12 @@ pub enum RewrapError {
     Undecryptable { what: &'static str, id: String, reason: String },
 }
 
+impl super::Contended for RewrapError {
+    fn is_busy(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Busy(_)))
+    }
+}
+
 impl From<diesel::result::Error> for RewrapError {
     fn from(err: diesel::result::Error) -> Self {
         Self::Store(err.into())
@@ -32,7 +38,7 @@ impl From<diesel::result::Error> for RewrapError {
 /// written when any row cannot be decrypted.
 pub fn rewrap_all(conn: &mut DbConn, keyring: &Keyring) -> Result<Rewrapped, RewrapError> {
     let newest = keyring.current_key_id().to_owned();
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let mut done = Rewrapped::default();
         let credentials: Vec<(String, String, Vec<u8>, String)> = totp_credentials::table
             .filter(totp_credentials::key_id.ne(&newest))

@@ -80,6 +80,7 @@ diesel::table! {
         allow_refresh -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        access_token_alg -> Text,
     }
 }
 

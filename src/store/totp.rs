@@ -66,7 +66,7 @@ pub fn claim_step(conn: &mut DbConn, credential_id: &str, step: i64) -> Result<b
 /// Makes a pending credential active and removes every other credential of the user
 /// (the one it replaces). Returns false when it was no longer pending.
 pub fn activate(conn: &mut DbConn, credential_id: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let updated = diesel::update(
             totp_credentials::table
                 .filter(totp_credentials::id.eq(credential_id))
@@ -95,7 +95,7 @@ pub fn replace_recovery_codes(
     hashes: &[String],
     now: i64,
 ) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
         let rows: Vec<_> = hashes
             .iter()

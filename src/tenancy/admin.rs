@@ -2,13 +2,13 @@
 //! API and the operator CLI. Every act checks [`permissions::check`] over the tenant's
 //! tree (loaded in one query) and writes its audit event in the same transaction.
 
-use diesel::Connection;
 use serde::Serialize;
 use serde_json::json;
 
 use super::permissions::{self, Action, Actor, Denied, Tree};
 use super::{Permission, Username};
-use crate::auth::password::{self, Password};
+use crate::auth::hashing::{HashError, HashPool};
+use crate::auth::password::Password;
 use crate::store::audit::{self, AuditEvent, Origin};
 use crate::store::tenants::{self, Tenant};
 use crate::store::users::{self, User};
@@ -27,6 +27,12 @@ pub enum AdminError {
     Duplicate(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl crate::store::Contended for AdminError {
+    fn is_busy(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Busy(_)))
+    }
 }
 
 impl From<diesel::result::Error> for AdminError {
@@ -201,7 +207,7 @@ pub fn revoke_totp(
         return Err(AdminError::Invalid("give a reason (up to 500 characters)".into()));
     }
     let user = target(conn, admin, Action::RevokeTotp, id)?;
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let removed = totp::delete_all(conn, &user.id)?;
         sign_out_everywhere(conn, &user.id, now)?;
         record(
@@ -225,7 +231,7 @@ pub fn set_enforcement(
     now: i64,
 ) -> Result<(), AdminError> {
     let user = target(conn, admin, if on { Action::EnforceOn } else { Action::EnforceOff }, id)?;
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         users::set_totp_required(conn, &user.id, on, now)?;
         let event = if on { "totp.enforcement_on" } else { "totp.enforcement_off" };
         record(conn, admin, origin, &user.id, event, json!({}), now)
@@ -241,7 +247,7 @@ pub fn set_disabled(
     now: i64,
 ) -> Result<(), AdminError> {
     let user = target(conn, admin, if disabled { Action::Disable } else { Action::Enable }, id)?;
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         users::set_disabled(conn, &user.id, disabled, now)?;
         if disabled {
             sign_out_everywhere(conn, &user.id, now)?;
@@ -284,12 +290,32 @@ fn none() -> String {
     "none".into()
 }
 
+/// A generated password and its hash, made before the database is touched (the hash
+/// runs on the server's hashing pool).
+// No Debug: it holds a password.
+pub struct OneTimePassword {
+    pub plain: String,
+    pub hash: String,
+}
+
+/// A fresh one-time password, hashed on `hasher` (a full pool is a 503, like an outage).
+pub async fn new_one_time_password(hasher: &HashPool) -> Result<OneTimePassword, AdminError> {
+    let plain = crate::auth::random::password();
+    let password = Password::parse(plain.clone()).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let hash = hasher.hash(password).await.map_err(|e| match e {
+        HashError::Password(e) => AdminError::Invalid(e.to_string()),
+        busy_or_stopped => AdminError::Store(StoreError::Unavailable(busy_or_stopped.to_string())),
+    })?;
+    Ok(OneTimePassword { plain, hash })
+}
+
 /// Creates a user below the actor (or below one of its descendants) with a one-time
 /// password, returned once. A child never gets more permission than its creator.
 pub fn create_child(
     conn: &mut DbConn,
     admin: &Admin,
     new: &NewChild,
+    one_time: OneTimePassword,
     origin: &Origin,
     now: i64,
 ) -> Result<(User, String), AdminError> {
@@ -301,10 +327,7 @@ pub fn create_child(
     if permission > admin.permission() {
         return Err(AdminError::Invalid("a new user cannot have more permission than you".into()));
     }
-    let one_time = crate::auth::random::password();
-    let hash =
-        password::hash(&Password::parse(one_time.clone()).map_err(|e| AdminError::Invalid(e.to_string()))?)
-            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let OneTimePassword { plain: one_time, hash } = one_time;
     let user = User {
         id: new_id(),
         tenant_id: admin.user.tenant_id.clone(),
@@ -322,7 +345,7 @@ pub fn create_child(
         updated_at: now,
         last_login_at: None,
     };
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         users::insert(conn, &user).map_err(|e| match e {
             StoreError::Conflict => AdminError::Duplicate(user.username.clone()),
             other => other.into(),
@@ -406,7 +429,7 @@ pub fn update_policy(
     let mut tenant = tenants::find(conn, &admin.user.tenant_id)?.ok_or(AdminError::NotFound)?;
     let before = PolicyView::of(&tenant);
     policy.apply(&mut tenant)?;
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         tenants::save_policy(conn, &tenant, now)?;
         let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
         audit::record(
@@ -469,7 +492,7 @@ pub fn revoke_totp_as_operator(
         return Err(AdminError::Invalid("give a reason with --reason".into()));
     }
     let user = users::find_by_username_key(conn, &tenant.id, &username.key())?.ok_or(AdminError::NotFound)?;
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let removed = totp::delete_all(conn, &user.id)?;
         sign_out_everywhere(conn, &user.id, now)?;
         let detail = json!({ "reason": reason, "credentials": removed, "via": "cli" });
@@ -488,7 +511,7 @@ pub fn update_policy_as_operator(
     let mut tenant = tenant.clone();
     let before = PolicyView::of(&tenant);
     policy.apply(&mut tenant)?;
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         tenants::save_policy(conn, &tenant, now)?;
         let detail = json!({ "before": before, "after": policy, "via": "cli" });
         audit::record(conn, &tenant.id, &Origin::default(), None, "tenant.policy_changed", detail, now)?;

@@ -1,7 +1,5 @@
 //! Creating and listing tenants and users, each in one transaction with its audit event.
 
-use diesel::Connection;
-
 use super::{Permission, Slug, UserKind, Username};
 use crate::auth::password::{self, Password};
 use crate::store::audit::{self, AuditEvent};
@@ -23,6 +21,12 @@ pub enum TenancyError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl crate::store::Contended for TenancyError {
+    fn is_busy(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Busy(_)))
+    }
 }
 
 /// An audit row for an act done by the operator through the CLI or by start-up.
@@ -61,13 +65,13 @@ pub fn create_tenant(
         created_at: now,
         updated_at: now,
     };
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         tenants::insert(conn, &tenant).map_err(|e| match e {
             StoreError::Conflict => TenancyError::DuplicateTenant(tenant.slug.clone()),
             other => other.into(),
         })?;
         audit::insert(conn, &system_event(&tenant.id, None, "tenant.created", now))?;
-        Ok(tenant)
+        Ok(tenant.clone())
     })
 }
 
@@ -115,7 +119,7 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
     }
     // Hash before opening the transaction: it is the slow part and touches no row.
     let password_hash = password::hash(&new.password).map_err(|e| TenancyError::Invalid(e.to_string()))?;
-    conn.transaction(|conn| {
+    conn.write(|conn| {
         let tenant = tenant_by_slug(conn, &new.tenant)?;
         let parent = match &new.parent {
             Some(parent) => Some(
@@ -133,7 +137,7 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
             email: new.email.clone(),
             display_name: new.display_name.clone().filter(|d| !d.trim().is_empty()),
             kind: new.kind.as_str().to_owned(),
-            password_hash,
+            password_hash: password_hash.clone(),
             totp_required: new.totp_required,
             permission: new.permission.as_str().to_owned(),
             disabled: false,

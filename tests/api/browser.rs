@@ -178,6 +178,7 @@ impl TestApp {
             require_mfa,
             trusted: true,
             id_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
+            access_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
         };
         self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()
     }

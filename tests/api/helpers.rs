@@ -100,6 +100,8 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         key_rotation_delay: 86_400,
         limits: watchword::ephemeral::limiter::Limits::default(),
         trust_forwarded: false,
+        hash_workers: 2,
+        hash_queue: 128,
     }
 }
 

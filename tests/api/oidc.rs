@@ -32,6 +32,7 @@ impl TestApp {
             require_mfa: false,
             trusted,
             id_token_alg: alg,
+            access_token_alg: alg,
         };
         self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()
     }
