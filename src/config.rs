@@ -246,7 +246,7 @@ fn read_limits(env: &impl Fn(&str) -> Option<String>, file: FileLimits) -> Resul
     let totp_failures = number("TOTP_FAILURES", file.totp_failures, i64::from(d.totp_user.free) + 1, 1)?;
     let totp_window = number("TOTP_WINDOW", file.totp_window, d.totp_user.window, 1)?;
     let totp_lock = number("TOTP_LOCK", file.totp_lock, d.totp_user.base, 1)?;
-    let flow_starts = number("FLOW_STARTS", file.flow_starts, i64::from(d.flow_starts.free), 1)?;
+    let flow_starts = number("FLOW_STARTS", file.flow_starts, i64::from(d.flow_starts.free) + 1, 1)?;
     Ok(Limits {
         password_user: Rule { free: as_u32(password_free), max: password_max, ..d.password_user },
         // The attempt that spends the last of the budget starts the block.
@@ -262,7 +262,8 @@ fn read_limits(env: &impl Fn(&str) -> Option<String>, file: FileLimits) -> Resul
             base: totp_lock,
             max: totp_lock,
         },
-        flow_starts: Rule { free: as_u32(flow_starts), ..d.flow_starts },
+        // As with the IP budget, the start that spends the last of it starts the block.
+        flow_starts: Rule { free: as_u32(flow_starts - 1), ..d.flow_starts },
     })
 }
 

@@ -88,7 +88,7 @@ impl Default for Limits {
             password_user: Rule { free: 5, window: 24 * 3600, base: 1, max: 900 },
             password_ip: Rule { free: 99, window: 900, base: 900, max: 900 },
             totp_user: Rule { free: 4, window: 900, base: 900, max: 900 },
-            flow_starts: Rule { free: 600, window: 600, base: 600, max: 600 },
+            flow_starts: Rule { free: 599, window: 600, base: 600, max: 600 },
         }
     }
 }

@@ -17,6 +17,7 @@ pub struct Page {
     pub status: u16,
     pub location: Option<String>,
     pub body: String,
+    pub retry_after: Option<String>,
 }
 
 impl Page {
@@ -94,8 +95,9 @@ impl Browser {
 
     async fn page(res: reqwest::Response) -> Page {
         let status = res.status().as_u16();
-        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
-        Page { status, location, body: res.text().await.unwrap() }
+        let header = |name: &str| res.headers().get(name).map(|l| l.to_str().unwrap().to_owned());
+        let (location, retry_after) = (header("location"), header("retry-after"));
+        Page { status, location, body: res.text().await.unwrap(), retry_after }
     }
 
     pub async fn get(&self, path: &str) -> Page {

@@ -17,27 +17,27 @@ fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-fn header(jwt: &str) -> Value {
+pub(crate) fn header(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap()
 }
 
-struct Rp {
-    id: String,
-    secret: Option<String>,
+pub(crate) struct Rp {
+    pub id: String,
+    pub secret: Option<String>,
 }
 
 impl Rp {
-    fn new(app: &TestApp, alg: SigningAlg, public: bool, trusted: bool) -> Self {
+    pub fn new(app: &TestApp, alg: SigningAlg, public: bool, trusted: bool) -> Self {
         let created = app.oidc_client(alg, public, trusted);
         Self { id: created.client.id, secret: created.secret }
     }
 
-    fn url(&self, extra: &str) -> String {
+    pub fn url(&self, extra: &str) -> String {
         format!(
             "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid%20profile%20email&state=s1&nonce=n1&code_challenge={}&code_challenge_method=S256{extra}",
             self.id,
@@ -47,7 +47,7 @@ impl Rp {
     }
 
     /// POST /token with client_secret_basic (or `none` for a public client).
-    async fn token(&self, app: &TestApp, form: &[(&str, &str)]) -> (u16, Value, Option<String>) {
+    pub async fn token(&self, app: &TestApp, form: &[(&str, &str)]) -> (u16, Value, Option<String>) {
         let mut req = http_client().post(format!("{}/token", app.address)).form(form);
         match &self.secret {
             Some(secret) => req = req.basic_auth(&self.id, Some(secret)),
@@ -63,7 +63,7 @@ impl Rp {
         (status, res.json().await.unwrap(), challenge)
     }
 
-    async fn exchange(&self, app: &TestApp, code: &str) -> (u16, Value) {
+    pub async fn exchange(&self, app: &TestApp, code: &str) -> (u16, Value) {
         let (status, body, _) = self
             .token(
                 app,
@@ -80,20 +80,20 @@ impl Rp {
 }
 
 /// Signs in from the sign-in page; returns the client's redirect (following resume).
-async fn sign_in(browser: &Browser, username: &str, password: &str) -> Page {
+pub(crate) async fn sign_in(browser: &Browser, username: &str, password: &str) -> Page {
     let login = browser.get("/login").await;
     assert!(login.has("Sign in"), "{}", login.body);
     browser.password(&login, username, password).await
 }
 
-fn code_of(page: &Page) -> String {
+pub(crate) fn code_of(page: &Page) -> String {
     let location =
         page.location.as_deref().unwrap_or_else(|| panic!("no redirect: {} {}", page.status, page.body));
     assert!(location.starts_with(REDIRECT), "{location}");
     query(location)["code"].clone()
 }
 
-async fn app_with_user() -> TestApp {
+pub(crate) async fn app_with_user() -> TestApp {
     let app = spawn_app().await;
     app.policy("acme", |t| t.prompt_new_users = false);
     app.user_with_email("acme", "quinn", "pw-quinn", "quinn@acme.example");

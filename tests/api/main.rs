@@ -14,6 +14,7 @@ mod ephemeral;
 mod health;
 mod helpers;
 mod limits;
+mod load;
 mod login;
 mod oidc;
 mod serve;
