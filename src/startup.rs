@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::ephemeral::limiter::Limits;
 use crate::ephemeral::{Ephemeral, EphemeralError, MemoryStore, RedisStore};
 use crate::oidc::clients::ClientCache;
+use crate::oidc::grants::Instance;
 use crate::oidc::keys::{self, KeyCache, KeyError, KeySet};
 use crate::store::clients::Client;
 use crate::store::{Db, StoreError};
@@ -42,8 +43,8 @@ pub struct AppState {
     pub trust_forwarded: bool,
     /// Every argon2id hash the server computes runs on this bounded pool.
     pub hasher: HashPool,
-    /// When this process started serving (Unix seconds, by the clock).
-    pub started_at: i64,
+    /// This server process (a random id, and when it started).
+    pub instance: Instance,
 }
 
 impl AppState {
@@ -234,7 +235,7 @@ impl Application {
             limits: settings.limits,
             trust_forwarded: settings.trust_forwarded,
             hasher: HashPool::start(settings.hash_workers, settings.hash_queue),
-            started_at,
+            instance: Instance { id: crate::auth::random::token(12), started_at },
         };
         let https = state.issuer.scheme() == "https";
         let data = web::Data::new(state.clone());

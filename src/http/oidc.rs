@@ -140,16 +140,8 @@ pub async fn post_token(
         let presented = presented(&req, form.client_id.as_deref(), form.client_secret.as_deref())?;
         let client = authenticate(&state, &presented).await?;
         let keys = state.keys().await?;
-        grants::token(
-            &state.db,
-            &keys,
-            state.issuer_str(),
-            &client,
-            form,
-            state.started_at,
-            state.clock.now(),
-        )
-        .await
+        grants::token(&state.db, &keys, state.issuer_str(), &client, form, &state.instance, state.clock.now())
+            .await
     };
     match result.await {
         Ok(tokens) => HttpResponse::Ok().insert_header((header::PRAGMA, "no-cache")).json(tokens),

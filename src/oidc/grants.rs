@@ -142,6 +142,8 @@ fn new_refresh(
         expires_at,
         rotated_at: None,
         revoked_at: None,
+        issued_by: None,
+        parent_hash: None,
     };
     (token, row)
 }
@@ -158,7 +160,13 @@ fn live_user(conn: &mut DbConn, user_id: &str) -> Result<Option<User>, StoreErro
     Ok(users::find_with_tenant(conn, user_id)?.map(|(user, _)| user).filter(|u| !u.disabled))
 }
 
-fn redeem_code(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i64) -> Step {
+fn redeem_code(
+    conn: &mut DbConn,
+    client: &Client,
+    req: &TokenRequest,
+    instance: &Instance,
+    now: i64,
+) -> Step {
     let Some(code) = req.code.as_deref().filter(|c| !c.is_empty()) else {
         return refuse(TokenError::InvalidRequest("code is missing"));
     };
@@ -212,7 +220,7 @@ fn redeem_code(conn: &mut DbConn, client: &Client, req: &TokenRequest, now: i64)
             if has_scope(&row.scope, "offline_access") { now + OFFLINE_TTL } else { session.expires_at };
         let (token, refresh) =
             new_refresh(client, &user.id, Some(&session), &family_id, Some(&hash), &row.scope, expires, now);
-        rows::insert(conn, &refresh)?;
+        rows::insert(conn, &RefreshToken { issued_by: Some(instance.id.clone()), ..refresh })?;
         Some(token)
     } else {
         None
@@ -242,29 +250,46 @@ fn reused(conn: &mut DbConn, client: &Client, row: &RefreshToken, now: i64) -> S
     refuse(TokenError::InvalidGrant("the refresh token was already used"))
 }
 
+/// The running server process, as token rotation needs to know it.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Random, new at every start.
+    pub id: String,
+    /// When this process started (Unix seconds, by the server's clock).
+    pub started_at: i64,
+}
+
 /// How long after a rotation its lost answer may be asked for again (see below).
 pub const RETRY_GRACE: i64 = 600;
 
-/// A rotation whose answer was lost: `row` was rotated, by a process that has since
-/// stopped (its successor is older than this process), and the successor was never
-/// used. A crash between the commit and the response leaves exactly that, and the
+/// A rotation whose answer was lost: `row` was rotated by another server process that
+/// had done so before this one started (so, with one instance, a process that has
+/// since stopped), and the successor was never used. A crash between the commit and the response leaves exactly that, and the
 /// client, holding only `row`, must not be taken for a thief. The unused successor is
 /// retired and a new one issued; should it reach someone after all, its use is a reuse
 /// and ends the family. Rotations by this very process (a race, a replay) stay reuses.
 fn lost_rotation(
     conn: &mut DbConn,
     row: &RefreshToken,
-    started_at: i64,
+    instance: &Instance,
     now: i64,
 ) -> Result<Option<RefreshToken>, StoreError> {
     let Some(rotated_at) = row.rotated_at else { return Ok(None) };
     if now - rotated_at > RETRY_GRACE {
         return Ok(None);
     }
-    Ok(rows::unused_successor(conn, row)?.filter(|next| next.created_at < started_at))
+    Ok(rows::unused_successor(conn, row)?.filter(|next| {
+        next.issued_by.as_deref() != Some(instance.id.as_str()) && next.created_at <= instance.started_at
+    }))
 }
 
-fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, started_at: i64, now: i64) -> Step {
+fn redeem_refresh(
+    conn: &mut DbConn,
+    client: &Client,
+    req: &TokenRequest,
+    instance: &Instance,
+    now: i64,
+) -> Step {
     let Some(token) = req.refresh_token.as_deref().filter(|t| !t.is_empty()) else {
         return refuse(TokenError::InvalidRequest("refresh_token is missing"));
     };
@@ -280,7 +305,7 @@ fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, starte
     }
     let lost = match row.rotated_at {
         None => None,
-        Some(_) => match lost_rotation(conn, &row, started_at, now)? {
+        Some(_) => match lost_rotation(conn, &row, instance, now)? {
             Some(successor) => Some(successor),
             None => return reused(conn, client, &row, now),
         },
@@ -332,7 +357,14 @@ fn redeem_refresh(conn: &mut DbConn, client: &Client, req: &TokenRequest, starte
         row.expires_at,
         now,
     );
-    rows::insert(conn, &RefreshToken { offline: row.offline, ..refresh })?;
+    let refresh = RefreshToken {
+        offline: row.offline,
+        issued_by: Some(instance.id.clone()),
+        // The presented token: should this answer be lost too, it can be asked again.
+        parent_hash: Some(hash),
+        ..refresh
+    };
+    rows::insert(conn, &refresh)?;
     Ok(Ok(Issue { user, session, scope, nonce: None, family_id: row.family_id, refresh_token: Some(token) }))
 }
 
@@ -340,30 +372,29 @@ fn access_alg(client: &Client) -> SigningAlg {
     SigningAlg::parse(&client.access_token_alg).unwrap_or(SigningAlg::Rs256)
 }
 
-/// Answers a token request from an authenticated `client`; `keys` signs. `started_at`
-/// is when this server process started (see [`lost_rotation`]).
+/// Answers a token request from an authenticated `client`; `keys` signs; `instance`
+/// is this server process (see [`lost_rotation`]).
 pub async fn token(
     db: &Db,
     keys: &KeySet,
     issuer: &str,
     client: &Client,
     req: TokenRequest,
-    started_at: i64,
+    instance: &Instance,
     now: i64,
 ) -> Result<TokenResponse, TokenError> {
     let grant_type = req.grant_type.clone().ok_or(TokenError::InvalidRequest("grant_type is missing"))?;
     let issue = match grant_type.as_str() {
         "authorization_code" => {
-            let client = client.clone();
-            db.run(move |conn| conn.write(|conn| redeem_code(conn, &client, &req, now))).await?
+            let (client, instance) = (client.clone(), instance.clone());
+            db.run(move |conn| conn.write(|conn| redeem_code(conn, &client, &req, &instance, now))).await?
         }
         "refresh_token" => {
             if !client.allow_refresh {
                 return Err(TokenError::UnauthorizedClient("this client may not use refresh tokens"));
             }
-            let client = client.clone();
-            db.run(move |conn| conn.write(|conn| redeem_refresh(conn, &client, &req, started_at, now)))
-                .await?
+            let (client, instance) = (client.clone(), instance.clone());
+            db.run(move |conn| conn.write(|conn| redeem_refresh(conn, &client, &req, &instance, now))).await?
         }
         "client_credentials" => {
             if client.secret_hash.is_none() {

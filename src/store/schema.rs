@@ -128,6 +128,8 @@ diesel::table! {
         expires_at -> BigInt,
         rotated_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        issued_by -> Nullable<Text>,
+        parent_hash -> Nullable<Text>,
     }
 }
 

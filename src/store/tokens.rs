@@ -24,6 +24,10 @@ pub struct RefreshToken {
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The server process (its random instance id) that issued the token.
+    pub issued_by: Option<String>,
+    /// The token this one replaced (none for the first of a family).
+    pub parent_hash: Option<String>,
 }
 
 pub fn find_code(conn: &mut DbConn, code_hash: &str) -> Result<Option<AuthorizationCode>, StoreError> {
@@ -68,27 +72,15 @@ pub fn rotate(conn: &mut DbConn, token_hash: &str, now: i64) -> Result<bool, Sto
     Ok(updated == 1)
 }
 
-/// The live token that replaced `row`, when `row` is its family's latest rotation and
-/// that successor has not been used (rotated) or revoked since.
+/// The token that replaced `row`, when it has not been used (rotated) or revoked.
 pub fn unused_successor(conn: &mut DbConn, row: &RefreshToken) -> Result<Option<RefreshToken>, StoreError> {
-    let Some(rotated_at) = row.rotated_at else { return Ok(None) };
-    let later: i64 = refresh_tokens::table
-        .filter(refresh_tokens::family_id.eq(&row.family_id))
-        .filter(refresh_tokens::token_hash.ne(&row.token_hash))
-        .filter(refresh_tokens::rotated_at.ge(rotated_at).or(refresh_tokens::revoked_at.is_not_null()))
-        .count()
-        .get_result(conn)?;
-    if later > 0 {
-        return Ok(None);
-    }
-    let mut live: Vec<RefreshToken> = refresh_tokens::table
-        .filter(refresh_tokens::family_id.eq(&row.family_id))
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::parent_hash.eq(&row.token_hash))
         .filter(refresh_tokens::rotated_at.is_null())
         .filter(refresh_tokens::revoked_at.is_null())
-        .filter(refresh_tokens::created_at.ge(rotated_at))
         .select(RefreshToken::as_select())
-        .load(conn)?;
-    Ok(if live.len() == 1 { live.pop() } else { None })
+        .first(conn)
+        .optional()?)
 }
 
 pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> Result<usize, StoreError> {

@@ -88,6 +88,11 @@ impl Browser {
         Self { client: http_client(), base: app.address.clone() }
     }
 
+    /// A new browser for the server at `base` (a `watchword serve` of a test's own).
+    pub fn for_base(base: &str) -> Self {
+        Self { client: http_client(), base: base.to_owned() }
+    }
+
     /// The same browser (same cookies) talking to another instance.
     pub fn at(&self, base: &str) -> Self {
         Self { client: self.client.clone(), base: base.to_owned() }
@@ -98,6 +103,25 @@ impl Browser {
         let header = |name: &str| res.headers().get(name).map(|l| l.to_str().unwrap().to_owned());
         let (location, retry_after) = (header("location"), header("retry-after"));
         Page { status, location, body: res.text().await.unwrap(), retry_after }
+    }
+
+    /// As [`Browser::get`], `None` when the server is gone.
+    pub async fn try_get(&self, path: &str) -> Option<Page> {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
+        Self::page_or_none(self.client.get(url).send().await.ok()?).await
+    }
+
+    /// POSTs a form, `None` when the server is gone.
+    pub async fn try_post(&self, path: &str, form: &[(&str, &str)]) -> Option<Page> {
+        Self::page_or_none(self.client.post(format!("{}{path}", self.base)).form(form).send().await.ok()?)
+            .await
+    }
+
+    async fn page_or_none(res: reqwest::Response) -> Option<Page> {
+        let status = res.status().as_u16();
+        let header = |name: &str| res.headers().get(name).map(|l| l.to_str().unwrap().to_owned());
+        let (location, retry_after) = (header("location"), header("retry-after"));
+        Some(Page { status, location, body: res.text().await.ok()?, retry_after })
     }
 
     pub async fn get(&self, path: &str) -> Page {

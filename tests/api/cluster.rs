@@ -162,3 +162,32 @@ async fn logins_fail_closed_while_redis_is_down_and_recover_without_a_restart() 
         done.body
     );
 }
+
+/// Redis restarted under a running server (connections broken while idle): the very
+/// next sign-in succeeds, with no failed request in between and no waiting.
+#[tokio::test]
+async fn the_first_login_after_a_redis_restart_succeeds() {
+    let port = OwnRedis::free_port();
+    let mut redis = OwnRedis::start(port);
+    let app = spawn_app_with(|s| s.redis_url = Some(format!("redis://127.0.0.1:{port}"))).await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let client = app.client("acme", false, false);
+    app.user("acme", "yan", "pw-yan", false);
+    // One login, so that the connection exists before Redis goes away.
+    let browser = Browser::new(&app);
+    let login = browser.start(&client.client.id).await;
+    let done = browser.password(&login, "yan", "pw-yan").await;
+    assert!(done.location.as_deref().is_some_and(|l| l.starts_with(REDIRECT)), "{}", done.body);
+
+    redis.stop();
+    let _redis = OwnRedis::start(port);
+    let fresh = Browser::new(&app);
+    let login = fresh.start(&client.client.id).await;
+    let done = fresh.password(&login, "yan", "pw-yan").await;
+    assert!(
+        done.location.as_deref().is_some_and(|l| l.starts_with(REDIRECT)),
+        "the very next login: {} {}",
+        done.status,
+        done.body
+    );
+}

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod conformance;
+mod crash;
 mod ephemeral;
 mod health;
 mod helpers;

@@ -1,0 +1,7 @@
+-- Per-client access-token signing algorithm (RS256 stays the default).
+ALTER TABLE clients ADD COLUMN access_token_alg TEXT NOT NULL DEFAULT 'RS256';
+-- Which server process issued a refresh token, and the token it replaced, so that a
+-- rotation whose answer was lost in a crash can be told from a replay
+-- (see oidc::grants::lost_rotation).
+ALTER TABLE refresh_tokens ADD COLUMN issued_by TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN parent_hash TEXT;
