@@ -8,6 +8,13 @@
 //!
 //! Run it with `scripts/bench` (which builds the release binary first).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::cast_possible_truncation,
+    reason = "a benchmark harness: it measures wall time and real sleeps, and a failed unwrap is a failed run"
+)]
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
