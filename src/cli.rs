@@ -251,13 +251,48 @@ fn with_database(settings: &Settings, f: impl FnOnce(&Db) -> Result<(), Failure>
 
 fn serve(settings: &Settings) -> Result<(), Failure> {
     let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
-    let db = startup::open_database(settings).map_err(Failure::refused)?;
     let clock = Arc::new(SystemClock);
-    let first_run = startup::bootstrap(&db, clock.now()).map_err(Failure::refused)?;
+    let db = startup::connect_database(settings).map_err(Failure::refused)?;
+    // A database that is down at start is waited for, not a reason to exit: the
+    // server answers 503 (and /readyz says so) until it can migrate.
+    let first_run = match startup::prepare(settings, &db, &keyring, clock.now()) {
+        Ok(first_run) => Ok(first_run),
+        Err(startup::StartupError::Store(crate::store::StoreError::Unavailable(reason))) => {
+            tracing::warn!(%reason, "the database is unreachable; answering 503 until it is back");
+            Err(())
+        }
+        Err(other) => return Err(Failure::refused(other)),
+    };
     let system = actix_web::rt::System::new();
     system.block_on(async move {
-        let app = Application::build(settings, db, keyring, clock).map_err(Failure::refused)?;
+        let wait_keyring = keyring.clone();
+        let app = Application::build(settings, db.clone(), keyring, clock.clone()).map_err(Failure::refused)?;
         let issuer = app.state().issuer.clone();
+        let first_run = match first_run {
+            Ok(first_run) => first_run,
+            Err(()) => {
+                app.state().schema_ready.store(false, std::sync::atomic::Ordering::Release);
+                let (ready, settings, issuer) =
+                    (app.state().schema_ready.clone(), settings.clone(), issuer.clone());
+                actix_web::rt::spawn(async move {
+                    loop {
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                        let (settings, db, keyring, now) =
+                            (settings.clone(), db.clone(), wait_keyring.clone(), clock.now());
+                        let prepared =
+                            tokio::task::spawn_blocking(move || startup::prepare(&settings, &db, &keyring, now))
+                                .await;
+                        if let Ok(Ok(first_run)) = prepared {
+                            ready.store(true, std::sync::atomic::Ordering::Release);
+                            tracing::info!("the database is reachable; serving");
+                            print_first_run(first_run.as_ref(), &issuer);
+                            break;
+                        }
+                    }
+                });
+                None
+            }
+        };
         tracing::info!(address = %app.addr(), %issuer, backend = app.state().db.backend(), "watchword is listening");
         if !app.state().ephemeral.is_shared() {
             tracing::warn!(
@@ -266,14 +301,20 @@ fn serve(settings: &Settings) -> Result<(), Failure> {
             );
         }
         println!("Watchword is listening on {issuer}");
-        if let Some(first) = first_run {
-            println!("First run: created tenant '{}' and administrator '{}'.", first.tenant, first.username);
-            println!("  username: {}", first.username);
-            println!("  password: {}", first.password);
-            println!("Sign in at {}account and set up your authenticator app. This password is shown only once.", issuer);
-        }
+        print_first_run(first_run.as_ref(), &issuer);
         app.run_until_stopped().await.map_err(Failure::refused)
     })
+}
+
+fn print_first_run(first_run: Option<&startup::FirstRun>, issuer: &url::Url) {
+    if let Some(first) = first_run {
+        println!("First run: created tenant '{}' and administrator '{}'.", first.tenant, first.username);
+        println!("  username: {}", first.username);
+        println!("  password: {}", first.password);
+        println!(
+            "Sign in at {issuer}account and set up your authenticator app. This password is shown only once."
+        );
+    }
 }
 
 fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(), Failure> {

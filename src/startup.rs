@@ -43,6 +43,9 @@ pub struct AppState {
     pub trust_forwarded: bool,
     /// Every argon2id hash the server computes runs on this bounded pool.
     pub hasher: HashPool,
+    /// False while `serve` waits for an unreachable database to migrate it: every
+    /// request but the health checks gets a 503 until then.
+    pub schema_ready: Arc<std::sync::atomic::AtomicBool>,
     /// This server process (a random id, and when it started).
     pub instance: Instance,
 }
@@ -110,6 +113,8 @@ pub enum StartupError {
     Bootstrap(#[from] TenancyError),
     #[error("redis: {0}")]
     Redis(#[from] EphemeralError),
+    #[error("signing keys: {0}")]
+    Keys(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -124,11 +129,30 @@ pub fn load_keyring(settings: &Settings) -> Result<Keyring, KeyringError> {
 
 /// Connects and applies pending migrations (blocking: call before the server runs).
 pub fn open_database(settings: &Settings) -> Result<Db, StoreError> {
-    crate::auth::keyring::create_private_dir(&settings.data_dir)
-        .map_err(|e| StoreError::Unavailable(format!("data dir {}: {e}", settings.data_dir.display())))?;
-    let db = Db::connect(&settings.database_url)?;
+    let db = connect_database(settings)?;
     db.migrate()?;
     Ok(db)
+}
+
+/// The pool, without touching the database (it may be down).
+pub fn connect_database(settings: &Settings) -> Result<Db, StoreError> {
+    crate::auth::keyring::create_private_dir(&settings.data_dir)
+        .map_err(|e| StoreError::Unavailable(format!("data dir {}: {e}", settings.data_dir.display())))?;
+    Db::connect(&settings.database_url)
+}
+
+/// Migrates, bootstraps and prepares keys: what `serve` does before answering, run
+/// again and again (blocking) while the database is unreachable at start.
+pub fn prepare(
+    settings: &Settings,
+    db: &Db,
+    keyring: &Keyring,
+    now: i64,
+) -> Result<Option<FirstRun>, StartupError> {
+    db.migrate()?;
+    let first_run = bootstrap(db, now)?;
+    prepare_keys(settings, db, keyring, now).map_err(|e| StartupError::Keys(e.to_string()))?;
+    Ok(first_run)
 }
 
 /// The administrator made on first run; its password is shown once.
@@ -235,12 +259,14 @@ impl Application {
             limits: settings.limits,
             trust_forwarded: settings.trust_forwarded,
             hasher: HashPool::start(settings.hash_workers, settings.hash_queue),
+            schema_ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             instance: Instance { id: crate::auth::random::token(12), started_at },
         };
         let https = state.issuer.scheme() == "https";
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::http::health::until_ready))
                 .wrap(actix_web::middleware::from_fn(crate::http::input::refuse_nul))
                 .wrap(crate::http::security_headers(https))
                 .wrap(TracingLogger::<crate::http::logging::RequestSpan>::new())

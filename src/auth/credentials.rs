@@ -447,6 +447,11 @@ fn attempts_key(user_id: &str) -> String {
 /// Counts a second-factor attempt before it is checked: refused (429) once the user's
 /// budget is spent. Returns the lock this attempt started, if any.
 async fn spend(guard: Guard<'_>, user_id: &str, now: i64) -> Result<i64, LoginError> {
+    let id = user_id.to_owned();
+    let locked = guard.db.run(move |conn| crate::store::users::totp_locked_until(conn, &id)).await?;
+    if let Some(until) = locked.filter(|until| *until > now) {
+        return Err(LoginError::Throttled { retry_after: until - now });
+    }
     match guard.ephemeral.hit(&attempts_key(user_id), &guard.limits.totp_user, now).await? {
         Decision::Refused { retry_after } => Err(LoginError::Throttled { retry_after }),
         Decision::Allowed { blocked_until, .. } => Ok(blocked_until),
@@ -466,6 +471,8 @@ async fn settle(
     if ok {
         guard.ephemeral.delete(&attempts_key(user_id)).await?;
     } else if lock > 0 {
+        let id = user_id.to_owned();
+        guard.db.run(move |conn| crate::store::users::lock_totp(conn, &id, lock)).await?;
         let subject = load(guard.db, user_id).await?;
         let detail = json!({ "locked_until": lock });
         record(guard.db, &subject, origin, "totp.locked", detail.clone(), now).await?;

@@ -9,9 +9,9 @@
 //! so memory is bounded by `workers × 19 MiB` whatever arrives. A worker idle for
 //! [`IDLE_RELEASE`] gives its block back, so an idle server stays small.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use argon2::Block;
@@ -58,8 +58,31 @@ pub struct HashPool {
     inner: Arc<Inner>,
 }
 
+/// The bounded queue the workers wait on. A condition variable rather than a shared
+/// channel receiver: every idle worker waits (with its own timeout) at once, where with
+/// a receiver behind a mutex one worker could be starved of the lock and never notice it
+/// is idle (keeping its 19 MiB).
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // A job is pushed or popped in one step: a poisoned queue is still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 struct Inner {
-    queue: SyncSender<Job>,
+    queue: Arc<Queue>,
     workers: usize,
     capacity: usize,
     /// Requests refused because the queue was full, since start.
@@ -67,6 +90,13 @@ struct Inner {
     /// How many of them were reported, and when last (Unix seconds).
     reported: AtomicU64,
     last_report: AtomicI64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.ready.notify_all();
+    }
 }
 
 impl std::fmt::Debug for HashPool {
@@ -86,11 +116,10 @@ impl HashPool {
     /// Starts `workers` threads (at least one) behind a queue of `capacity` jobs.
     pub fn start(workers: usize, capacity: usize) -> Self {
         let workers = workers.max(1);
-        let (queue, jobs) = sync_channel::<Job>(capacity);
-        let jobs = Arc::new(Mutex::new(jobs));
+        let queue = Arc::new(Queue::default());
         for n in 0..workers {
-            let jobs = Arc::clone(&jobs);
-            let spawned = std::thread::Builder::new().name(format!("argon2-{n}")).spawn(move || work(&jobs));
+            let queue = Arc::clone(&queue);
+            let spawned = std::thread::Builder::new().name(format!("argon2-{n}")).spawn(move || work(&queue));
             if let Err(err) = spawned {
                 tracing::error!(error = %err, "could not start a password-hashing worker");
             }
@@ -109,7 +138,7 @@ impl HashPool {
         // than a known one; nobody waits for the answer.
         if DUMMY_HASH.get().is_none() {
             let (reply, _) = oneshot::channel();
-            let _ = pool.inner.queue.try_send(Job::Dummy { password: dummy_password(), reply });
+            let _ = pool.submit(Job::Dummy { password: dummy_password(), reply });
         }
         pool
     }
@@ -142,14 +171,19 @@ impl HashPool {
     }
 
     fn submit(&self, job: Job) -> Result<(), HashError> {
-        match self.inner.queue.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => {
-                self.inner.refused.fetch_add(1, Ordering::Relaxed);
-                Err(HashError::Busy)
-            }
-            Err(TrySendError::Disconnected(_)) => Err(HashError::Stopped),
+        let mut state = self.inner.queue.lock();
+        if state.closed {
+            return Err(HashError::Stopped);
         }
+        if state.jobs.len() >= self.inner.capacity {
+            drop(state);
+            self.inner.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(HashError::Busy);
+        }
+        state.jobs.push_back(job);
+        drop(state);
+        self.inner.queue.ready.notify_one();
+        Ok(())
     }
 
     /// Checks `password` against the PHC string `stored`.
@@ -186,22 +220,33 @@ fn unreachable_password() -> Password {
 
 /// A worker: takes jobs until every handle is gone, keeping one memory block while
 /// busy and giving it back after [`IDLE_RELEASE`] without work.
-fn work(jobs: &Mutex<Receiver<Job>>) {
+fn work(queue: &Queue) {
     let mut memory: Option<Vec<Block>> = None;
     loop {
-        // Waiting with a timeout (never a bare recv) so that a worker queued on the
-        // lock still gets its turn to notice it is idle.
-        let next = match jobs.lock() {
-            Ok(jobs) => jobs.recv_timeout(IDLE_RELEASE),
-            Err(_) => return,
-        };
-        match next {
-            Ok(job) => {
-                let blocks = memory.get_or_insert_with(password::memory_block);
-                run(job, blocks);
+        let job = {
+            let mut state = queue.lock();
+            loop {
+                if let Some(job) = state.jobs.pop_front() {
+                    break Some(job);
+                }
+                if state.closed {
+                    return;
+                }
+                if memory.is_some() {
+                    let (next, waited) =
+                        queue.ready.wait_timeout(state, IDLE_RELEASE).unwrap_or_else(PoisonError::into_inner);
+                    state = next;
+                    if waited.timed_out() && state.jobs.is_empty() {
+                        break None;
+                    }
+                } else {
+                    state = queue.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
+                }
             }
-            Err(RecvTimeoutError::Timeout) => memory = None,
-            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        match job {
+            Some(job) => run(job, memory.get_or_insert_with(password::memory_block)),
+            None => memory = None,
         }
     }
 }

@@ -1,6 +1,13 @@
 //! `/healthz` (the process answers) and `/readyz` (its dependencies answer).
 
-use actix_web::{HttpResponse, web};
+use std::sync::atomic::Ordering;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, web};
 use serde_json::json;
 
 use crate::startup::AppState;
@@ -9,9 +16,38 @@ pub async fn get_healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// While `serve` waits for the database (unreachable at start), every request but the
+/// health checks gets a 503 page with `Retry-After`: nothing may query a schema that
+/// has not been migrated yet.
+pub async fn until_ready(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let ready =
+        req.app_data::<web::Data<AppState>>().is_none_or(|state| state.schema_ready.load(Ordering::Acquire));
+    if ready || matches!(req.path(), "/healthz" | "/readyz") {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
+    let mut response = crate::http::pages::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "Watchword is starting and cannot reach its database yet. Please try again in a moment.",
+        None,
+    );
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    Ok(req.into_response(response).map_into_right_body())
+}
+
 /// 200 when the database and the ephemeral store answer, else 503 naming which failed.
 pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
     let (db, ephemeral) = tokio::join!(state.db.ping(), state.ephemeral.ping());
+    let db = db.and_then(|()| {
+        if state.schema_ready.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err(crate::store::StoreError::Unavailable("not migrated yet".into()))
+        }
+    });
     if let Err(err) = &db {
         tracing::warn!(error = %err, "readiness: database unreachable");
     }

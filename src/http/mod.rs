@@ -6,7 +6,7 @@ mod api;
 mod authorize;
 pub mod cookies;
 mod errors;
-mod health;
+pub(crate) mod health;
 pub mod input;
 pub mod logging;
 pub(crate) mod login;

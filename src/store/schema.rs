@@ -37,6 +37,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         last_login_at -> Nullable<BigInt>,
+        totp_locked_until -> Nullable<BigInt>,
     }
 }
 

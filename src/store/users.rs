@@ -78,6 +78,17 @@ pub fn set_last_login(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), 
     Ok(())
 }
 
+/// Until when the user's code step is locked (kept here as well as in the ephemeral
+/// store, so that a Redis restarted empty does not lift a lock).
+pub fn totp_locked_until(conn: &mut DbConn, user_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(users::table.find(user_id).select(users::totp_locked_until).first(conn).optional()?.flatten())
+}
+
+pub fn lock_totp(conn: &mut DbConn, user_id: &str, until: i64) -> Result<(), StoreError> {
+    diesel::update(users::table.find(user_id)).set(users::totp_locked_until.eq(until)).execute(conn)?;
+    Ok(())
+}
+
 /// Every (user, parent) pair of a tenant, for permission checks in memory.
 pub fn tree(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
     Ok(users::table

@@ -168,3 +168,59 @@ async fn the_first_run_admin_can_be_verified_with_its_printed_password() {
 fn tenant_id(conn: &mut watchword::store::DbConn) -> String {
     watchword::store::tenants::find_by_slug(conn, "default").unwrap().unwrap().id
 }
+
+/// `serve` with its PostgreSQL unreachable starts anyway, answers 503 (and /readyz says
+/// not ready), and serves once the database can be reached — without a restart.
+#[tokio::test]
+async fn serve_waits_for_a_database_that_is_down_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    if !db.is_postgres() {
+        return; // An embedded SQLite file cannot be "down".
+    }
+    let real = url::Url::parse(&db.url).unwrap();
+    let target = format!("{}:{}", real.host_str().unwrap(), real.port().unwrap_or(5432));
+    // A port nothing listens on yet; later a proxy to the real server listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut through = real.clone();
+    through.set_host(Some("127.0.0.1")).unwrap();
+    through.set_port(Some(port)).unwrap();
+    let data_dir = dir.path().join("data");
+    let url = through.to_string();
+    let cli = Cli { data_dir: &data_dir, database_url: &url };
+    let served = Served::start(&cli);
+    let base = address(&served.until("Watchword is listening on"));
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let page = reqwest::get(format!("{base}/account")).await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.headers().contains_key("retry-after"));
+    assert!(page.text().await.unwrap().contains("cannot reach its database"));
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    let mut status = 0;
+    for _ in 0..100 {
+        status = reqwest::get(format!("{base}/readyz")).await.unwrap().status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 200, "ready once the database is reachable");
+    // Migrated and bootstrapped in the meantime: the first-run admin was printed.
+    let lines = served.until("Sign in at");
+    assert!(lines.iter().any(|l| l.contains("username: admin")), "{lines:?}");
+    let page = crate::helpers::http_client().get(format!("{base}/account")).send().await.unwrap();
+    assert_eq!(page.status(), 303, "the sign-in starts");
+    assert!(served.terminate().success());
+}

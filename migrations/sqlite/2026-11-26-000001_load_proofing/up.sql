@@ -5,3 +5,5 @@ ALTER TABLE clients ADD COLUMN access_token_alg TEXT NOT NULL DEFAULT 'RS256';
 -- (see oidc::grants::lost_rotation).
 ALTER TABLE refresh_tokens ADD COLUMN issued_by TEXT;
 ALTER TABLE refresh_tokens ADD COLUMN parent_hash TEXT;
+-- A TOTP lock survives a Redis restarted empty (the attempt counter lives in Redis).
+ALTER TABLE users ADD COLUMN totp_locked_until BIGINT;
