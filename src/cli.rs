@@ -250,6 +250,7 @@ fn with_database(settings: &Settings, f: impl FnOnce(&Db) -> Result<(), Failure>
 }
 
 fn serve(settings: &Settings) -> Result<(), Failure> {
+    crate::memory::keep_large_blocks_mapped();
     let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
     let clock = Arc::new(SystemClock);
     let db = startup::connect_database(settings).map_err(Failure::refused)?;

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod ephemeral;
 pub mod http;
+pub mod memory;
 pub mod oidc;
 pub mod startup;
 pub mod store;

@@ -246,7 +246,11 @@ fn work(queue: &Queue) {
         };
         match job {
             Some(job) => run(job, memory.get_or_insert_with(password::memory_block)),
-            None => memory = None,
+            None => {
+                // Idle: the block goes back, and what the burst left in glibc's arenas.
+                memory = None;
+                crate::memory::trim();
+            }
         }
     }
 }

@@ -235,18 +235,22 @@ fn redeem_code(
     }))
 }
 
+/// An audit event about `row`'s user, by the client on the back channel.
+fn record_refresh(
+    conn: &mut DbConn,
+    client: &Client,
+    row: &RefreshToken,
+    event: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let detail = serde_json::json!({ "client_id": client.id });
+    audit::record(conn, &client.tenant_id, &audit::Origin::default(), Some(&row.user_id), event, detail, now)
+}
+
 /// RFC 9700 §4.14.2: a rotated refresh token used again means it leaked; end the family.
 fn reused(conn: &mut DbConn, client: &Client, row: &RefreshToken, now: i64) -> Step {
     rows::revoke_family(conn, &row.family_id, now)?;
-    audit::record(
-        conn,
-        &client.tenant_id,
-        &audit::Origin::default(),
-        Some(&row.user_id),
-        "oauth.refresh_reused",
-        serde_json::json!({ "client_id": client.id }),
-        now,
-    )?;
+    record_refresh(conn, client, row, "oauth.refresh_reused", now)?;
     refuse(TokenError::InvalidGrant("the refresh token was already used"))
 }
 
@@ -337,15 +341,7 @@ fn redeem_refresh(
         return reused(conn, client, &row, now);
     }
     if lost.is_some() {
-        audit::record(
-            conn,
-            &client.tenant_id,
-            &audit::Origin::default(),
-            Some(&row.user_id),
-            "oauth.refresh_answer_lost",
-            serde_json::json!({ "client_id": client.id }),
-            now,
-        )?;
+        record_refresh(conn, client, &row, "oauth.refresh_answer_lost", now)?;
     }
     let (token, refresh) = new_refresh(
         client,

@@ -246,20 +246,7 @@ async fn sigkill_during_logins_enrolments_and_refreshes_leaves_everything_consis
             .unwrap();
         assert_eq!(check, ["ok"]);
     }
-    use watchword::store::schema::refresh_tokens;
-    let rows: Vec<(String, Option<i64>, Option<i64>)> = store
-        .run_blocking(|c| -> Result<_, watchword::store::StoreError> {
-            Ok(refresh_tokens::table
-                .select((refresh_tokens::family_id, refresh_tokens::rotated_at, refresh_tokens::revoked_at))
-                .load(c)?)
-        })
-        .unwrap();
-    let mut families: HashMap<String, (usize, bool)> = HashMap::new();
-    for (family, rotated, revoked) in rows {
-        let entry = families.entry(family).or_default();
-        entry.0 += usize::from(rotated.is_none() && revoked.is_none());
-        entry.1 |= revoked.is_some();
-    }
+    let families = crate::load::families_in(&store);
     assert!(
         families.values().all(|(live, revoked)| (*live == 1 && !revoked) || (*live == 0 && *revoked)),
         "{families:?}"

@@ -12,13 +12,16 @@ use crate::browser::{Browser, REDIRECT};
 use crate::conformance::{Rp, app_with_user, code_of, header, sign_in};
 use crate::helpers::{Cli, TestApp, http_client, spawn_app, spawn_app_with};
 
+fn families(app: &TestApp) -> HashMap<String, (usize, bool)> {
+    families_in(&app.store)
+}
+
 /// Per refresh-token family: how many tokens are live (neither rotated nor revoked)
 /// and whether any was revoked.
-fn families(app: &TestApp) -> HashMap<String, (usize, bool)> {
+pub(crate) fn families_in(store: &watchword::store::Db) -> HashMap<String, (usize, bool)> {
     use diesel::prelude::*;
     use watchword::store::schema::refresh_tokens;
-    let rows: Vec<(String, Option<i64>, Option<i64>)> = app
-        .store
+    let rows: Vec<(String, Option<i64>, Option<i64>)> = store
         .run_blocking(|c| -> Result<_, watchword::store::StoreError> {
             Ok(refresh_tokens::table
                 .select((refresh_tokens::family_id, refresh_tokens::rotated_at, refresh_tokens::revoked_at))
