@@ -495,6 +495,16 @@ async fn run(
         let argon = (argon_before + argon_ms(5)) / 2.0;
         login_ratios.push((level, cpu, argon));
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("login") {
+        // For profiling the login path alone (perf record -p on the server).
+        for (level, cpu, argon) in login_ratios {
+            println!("CPU per full login at {level:>2} concurrent: {cpu:.2} ms = {:.2} x one hash", cpu / argon);
+        }
+        let mut server = server;
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        return Ok(());
+    }
     let mut refresh_cpu = HashMap::new();
     for alg in ["RS256", "ES256"] {
         // A chain per user; each op rotates the user's latest token.
