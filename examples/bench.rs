@@ -498,7 +498,10 @@ async fn run(
     if std::env::var("BENCH_ONLY").as_deref() == Ok("login") {
         // For profiling the login path alone (perf record -p on the server).
         for (level, cpu, argon) in login_ratios {
-            println!("CPU per full login at {level:>2} concurrent: {cpu:.2} ms = {:.2} x one hash", cpu / argon);
+            println!(
+                "CPU per full login at {level:>2} concurrent: {cpu:.2} ms = {:.2} x one hash",
+                cpu / argon
+            );
         }
         let mut server = server;
         let _ = server.child.kill();
