@@ -12,7 +12,7 @@ use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::{Flow, LoginError};
 use crate::http::api::{AuditQuery, ListQuery};
 use crate::http::cookies::{self, SignedIn};
-use crate::http::login::origin;
+use crate::http::origin;
 use crate::http::{authorize, errors, pages};
 use crate::startup::AppState;
 use crate::store::audit::Origin;

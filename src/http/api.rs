@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::login::origin;
 use crate::http::oidc::check_access_token;
+use crate::http::origin;
 use crate::oidc::tokens::has_scope;
 use crate::startup::AppState;
 use crate::store::StoreError;

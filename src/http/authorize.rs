@@ -173,7 +173,7 @@ fn login_hint(checked: &Checked, signed_in_as: Option<&str>) -> Option<String> {
 /// sends the browser to `next`.
 async fn save_and_go(state: &AppState, req: &HttpRequest, flow: Flow, next: &str) -> HttpResponse {
     let id = crate::auth::random::token(32);
-    let ip = crate::http::login::origin(req, None).ip;
+    let ip = crate::http::origin(req, None).ip;
     if let Err(err) = login::create_flow(state.guard(), &id, &flow, ip.as_deref(), state.clock.now()).await {
         return errors::login_error(&err);
     }

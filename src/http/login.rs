@@ -13,9 +13,8 @@ use crate::auth::credentials::{self, CodeCheck, Confirmation};
 use crate::auth::flow::{self, LoginInput, LoginState, Outcome};
 use crate::auth::login::{self, Flow, LoginError};
 use crate::auth::totp;
-use crate::http::{cookies, errors, pages};
+use crate::http::{cookies, errors, origin, pages};
 use crate::startup::AppState;
-use crate::store::audit::Origin;
 
 const INVALID_PASSWORD: &str = "Invalid username or password";
 const INVALID_CODE: &str = "Invalid code";
@@ -29,27 +28,6 @@ struct Current {
 async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
     let Some(id) = cookies::value(req, cookies::flow_name(state)) else { return Ok(None) };
     Ok(login::load_flow(&state.ephemeral, &id, state.clock.now()).await?.map(|flow| Current { id, flow }))
-}
-
-/// Who acts and from where. The client address is the TCP peer, or — only when the
-/// operator says a proxy in front overwrites it — the first `X-Forwarded-For` hop.
-pub fn origin(req: &HttpRequest, actor: Option<&str>) -> Origin {
-    let trust_forwarded = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.trust_forwarded);
-    let forwarded = trust_forwarded
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()?
-                .trim()
-                .parse::<std::net::IpAddr>()
-                .ok()
-        })
-        .flatten();
-    let ip = forwarded.or_else(|| req.peer_addr().map(|a| a.ip()));
-    Origin { actor_user_id: actor.map(str::to_owned), ip: ip.map(|ip| ip.to_string()) }
 }
 
 fn see_other(location: &str) -> HttpResponse {

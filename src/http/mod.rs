@@ -17,7 +17,10 @@ pub mod pages;
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
-use actix_web::web;
+use actix_web::{HttpRequest, web};
+
+use crate::startup::AppState;
+use crate::store::audit::Origin;
 
 /// Request bodies above these sizes are refused with 413 before they are read whole.
 const FORM_LIMIT: usize = 16 * 1024;
@@ -100,6 +103,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/tenant/policy", web::get().to(api::get_policy))
         .route("/api/v1/tenant/policy", web::put().to(api::put_policy))
         .route("/api/v1/audit", web::get().to(api::get_audit));
+}
+
+/// Who acts and from where. The client address is the TCP peer, or — only when the
+/// operator says a proxy in front overwrites it — the first `X-Forwarded-For` hop.
+pub fn origin(req: &HttpRequest, actor: Option<&str>) -> Origin {
+    let trust_forwarded = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.trust_forwarded);
+    let forwarded = trust_forwarded
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()?
+                .trim()
+                .parse::<std::net::IpAddr>()
+                .ok()
+        })
+        .flatten();
+    let ip = forwarded.or_else(|| req.peer_addr().map(|a| a.ip()));
+    Origin { actor_user_id: actor.map(str::to_owned), ip: ip.map(|ip| ip.to_string()) }
 }
 
 /// Any unknown path or method: a readable page.
