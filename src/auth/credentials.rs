@@ -45,13 +45,16 @@ struct Subject {
     user: User,
     tenant: Tenant,
     credentials: Vec<Credential>,
+    /// Until when the code step is locked (kept in the database too, see [`spend`]).
+    totp_locked_until: Option<i64>,
 }
 
 impl Subject {
     fn load(conn: &mut DbConn, user_id: &str) -> Result<Self, LoginError> {
-        let (user, tenant) = users::find_with_tenant(conn, user_id)?.ok_or(StoreError::NotFound)?;
+        let (user, tenant, totp_locked_until) =
+            users::find_with_tenant_and_lock(conn, user_id)?.ok_or(StoreError::NotFound)?;
         let credentials = rows::for_user(conn, user_id)?;
-        Ok(Self { user, tenant, credentials })
+        Ok(Self { user, tenant, credentials, totp_locked_until })
     }
 
     fn with_status(&self, status: &str) -> Option<&Credential> {
@@ -117,13 +120,12 @@ async fn record(
 
 async fn verify_active_inner(
     guard: Guard<'_>,
-    user_id: &str,
+    subject: &Subject,
     raw: &str,
     origin: &Origin,
     now: i64,
 ) -> Result<CodeCheck, LoginError> {
     let Guard { db, ephemeral, keyring, .. } = guard;
-    let subject = load(db, user_id).await?;
     let Some(active) = subject.with_status(rows::ACTIVE) else { return Ok(CodeCheck::Invalid) };
     let check = check_code(db, ephemeral, keyring, active, skew_of(&subject.tenant), raw, now).await?;
     let (event, detail) = match check {
@@ -131,7 +133,7 @@ async fn verify_active_inner(
         CodeCheck::Invalid => ("totp.failed", json!({ "reason": "wrong_code" })),
         CodeCheck::Replayed => ("totp.replay_blocked", json!({})),
     };
-    record(db, &subject, origin, event, detail, now).await?;
+    record(db, subject, origin, event, detail, now).await?;
     Ok(check)
 }
 
@@ -252,17 +254,16 @@ pub enum Confirmation {
 
 async fn confirm_pending_inner(
     guard: Guard<'_>,
-    user_id: &str,
+    subject: &Subject,
     raw: &str,
     origin: &Origin,
     now: i64,
 ) -> Result<Confirmation, LoginError> {
     let Guard { db, ephemeral, keyring, .. } = guard;
-    let subject = load(db, user_id).await?;
     let Some(pending) = subject.with_status(rows::PENDING).cloned() else { return Ok(Confirmation::Invalid) };
     let check = check_code(db, ephemeral, keyring, &pending, skew_of(&subject.tenant), raw, now).await?;
     if check != CodeCheck::Valid {
-        record(db, &subject, origin, "totp.failed", json!({ "reason": "wrong_enrolment_code" }), now).await?;
+        record(db, subject, origin, "totp.failed", json!({ "reason": "wrong_enrolment_code" }), now).await?;
         return Ok(Confirmation::Invalid);
     }
     let replaced = subject.with_status(rows::ACTIVE).is_some();
@@ -318,12 +319,11 @@ async fn confirm_pending_inner(
 
 async fn use_recovery_code_inner(
     db: &Db,
-    user_id: &str,
+    subject: &Subject,
     raw: &str,
     origin: &Origin,
     now: i64,
 ) -> Result<bool, LoginError> {
-    let subject = load(db, user_id).await?;
     let allowed = subject.tenant.recovery_codes_allowed && subject.with_status(rows::ACTIVE).is_some();
     let hash = recovery::hash(raw);
     let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
@@ -445,14 +445,13 @@ fn attempts_key(user_id: &str) -> String {
 }
 
 /// Counts a second-factor attempt before it is checked: refused (429) once the user's
-/// budget is spent. Returns the lock this attempt started, if any.
-async fn spend(guard: Guard<'_>, user_id: &str, now: i64) -> Result<i64, LoginError> {
-    let id = user_id.to_owned();
-    let locked = guard.db.run(move |conn| crate::store::users::totp_locked_until(conn, &id)).await?;
-    if let Some(until) = locked.filter(|until| *until > now) {
+/// budget is spent, or while the database holds a lock (which survives a Redis
+/// restarted empty). Returns the lock this attempt started, if any.
+async fn spend(guard: Guard<'_>, subject: &Subject, now: i64) -> Result<i64, LoginError> {
+    if let Some(until) = subject.totp_locked_until.filter(|until| *until > now) {
         return Err(LoginError::Throttled { retry_after: until - now });
     }
-    match guard.ephemeral.hit(&attempts_key(user_id), &guard.limits.totp_user, now).await? {
+    match guard.ephemeral.hit(&attempts_key(&subject.user.id), &guard.limits.totp_user, now).await? {
         Decision::Refused { retry_after } => Err(LoginError::Throttled { retry_after }),
         Decision::Allowed { blocked_until, .. } => Ok(blocked_until),
     }
@@ -462,21 +461,31 @@ async fn spend(guard: Guard<'_>, user_id: &str, now: i64) -> Result<i64, LoginEr
 /// recorded (and, since the password was right, so is its likely compromise).
 async fn settle(
     guard: Guard<'_>,
-    user_id: &str,
+    subject: &Subject,
     ok: bool,
     lock: i64,
     origin: &Origin,
     now: i64,
 ) -> Result<(), LoginError> {
     if ok {
-        guard.ephemeral.delete(&attempts_key(user_id)).await?;
+        guard.ephemeral.delete(&attempts_key(&subject.user.id)).await?;
     } else if lock > 0 {
-        let id = user_id.to_owned();
-        guard.db.run(move |conn| crate::store::users::lock_totp(conn, &id, lock)).await?;
-        let subject = load(guard.db, user_id).await?;
+        let (tenant_id, user_id, origin) =
+            (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
         let detail = json!({ "locked_until": lock });
-        record(guard.db, &subject, origin, "totp.locked", detail.clone(), now).await?;
-        record(guard.db, &subject, origin, "password.likely_compromised", detail, now).await?;
+        // The lock and its two audit events, together.
+        guard
+            .db
+            .run(move |conn| {
+                conn.write(|conn| -> Result<(), LoginError> {
+                    users::lock_totp(conn, &user_id, lock)?;
+                    for event in ["totp.locked", "password.likely_compromised"] {
+                        audit::record(conn, &tenant_id, &origin, Some(&user_id), event, detail.clone(), now)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
     }
     Ok(())
 }
@@ -490,9 +499,10 @@ pub async fn verify_active(
     origin: &Origin,
     now: i64,
 ) -> Result<CodeCheck, LoginError> {
-    let lock = spend(guard, user_id, now).await?;
-    let check = verify_active_inner(guard, user_id, raw, origin, now).await?;
-    settle(guard, user_id, check == CodeCheck::Valid, lock, origin, now).await?;
+    let subject = load(guard.db, user_id).await?;
+    let lock = spend(guard, &subject, now).await?;
+    let check = verify_active_inner(guard, &subject, raw, origin, now).await?;
+    settle(guard, &subject, check == CodeCheck::Valid, lock, origin, now).await?;
     Ok(check)
 }
 
@@ -505,9 +515,10 @@ pub async fn confirm_pending(
     origin: &Origin,
     now: i64,
 ) -> Result<Confirmation, LoginError> {
-    let lock = spend(guard, user_id, now).await?;
-    let result = confirm_pending_inner(guard, user_id, raw, origin, now).await?;
-    settle(guard, user_id, result != Confirmation::Invalid, lock, origin, now).await?;
+    let subject = load(guard.db, user_id).await?;
+    let lock = spend(guard, &subject, now).await?;
+    let result = confirm_pending_inner(guard, &subject, raw, origin, now).await?;
+    settle(guard, &subject, result != Confirmation::Invalid, lock, origin, now).await?;
     Ok(result)
 }
 
@@ -519,8 +530,9 @@ pub async fn use_recovery_code(
     origin: &Origin,
     now: i64,
 ) -> Result<bool, LoginError> {
-    let lock = spend(guard, user_id, now).await?;
-    let used = use_recovery_code_inner(guard.db, user_id, raw, origin, now).await?;
-    settle(guard, user_id, used, lock, origin, now).await?;
+    let subject = load(guard.db, user_id).await?;
+    let lock = spend(guard, &subject, now).await?;
+    let used = use_recovery_code_inner(guard.db, &subject, raw, origin, now).await?;
+    settle(guard, &subject, used, lock, origin, now).await?;
     Ok(used)
 }

@@ -57,13 +57,7 @@ pub fn find_with_tenant(
     conn: &mut DbConn,
     user_id: &str,
 ) -> Result<Option<(User, super::tenants::Tenant)>, StoreError> {
-    use super::schema::tenants;
-    Ok(users::table
-        .inner_join(tenants::table)
-        .filter(users::id.eq(user_id))
-        .select((User::as_select(), super::tenants::Tenant::as_select()))
-        .first(conn)
-        .optional()?)
+    Ok(find_with_tenant_and_lock(conn, user_id)?.map(|(user, tenant, _)| (user, tenant)))
 }
 
 pub fn set_password_hash(conn: &mut DbConn, user_id: &str, hash: &str, now: i64) -> Result<(), StoreError> {
@@ -78,15 +72,25 @@ pub fn set_last_login(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), 
     Ok(())
 }
 
-/// Until when the user's code step is locked (kept here as well as in the ephemeral
+/// Locks the user's code step until `until` (kept here as well as in the ephemeral
 /// store, so that a Redis restarted empty does not lift a lock).
-pub fn totp_locked_until(conn: &mut DbConn, user_id: &str) -> Result<Option<i64>, StoreError> {
-    Ok(users::table.find(user_id).select(users::totp_locked_until).first(conn).optional()?.flatten())
-}
-
 pub fn lock_totp(conn: &mut DbConn, user_id: &str, until: i64) -> Result<(), StoreError> {
     diesel::update(users::table.find(user_id)).set(users::totp_locked_until.eq(until)).execute(conn)?;
     Ok(())
+}
+
+/// As [`find_with_tenant`], with until when the user's code step is locked.
+pub fn find_with_tenant_and_lock(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> Result<Option<(User, super::tenants::Tenant, Option<i64>)>, StoreError> {
+    use super::schema::tenants;
+    Ok(users::table
+        .inner_join(tenants::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), super::tenants::Tenant::as_select(), users::totp_locked_until))
+        .first(conn)
+        .optional()?)
 }
 
 /// Every (user, parent) pair of a tenant, for permission checks in memory.
