@@ -1,5 +1,5 @@
-//! Input that no handler may see: a NUL character anywhere in the query string or in a
-//! form or JSON body. PostgreSQL refuses NUL in text ("invalid byte sequence"), so such
+//! Input that no handler may see: a NUL character anywhere in the path, the query string
+//! or a form or JSON body. PostgreSQL refuses NUL in text ("invalid byte sequence"), so such
 //! input reached the database and came back as a 500 on nine endpoints; SQLite would
 //! store it and cut strings short elsewhere. It is refused here, once, with a clear 400
 //! (a readable page, or an OAuth/JSON error for the back-channel and API endpoints).
@@ -46,7 +46,8 @@ pub async fn refuse_nul(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    if carries_nul(req.query_string().as_bytes()) || req.path().contains('\0') {
+    // The raw path too: path parameters (`/api/v1/users/{id}`) are decoded later.
+    if carries_nul(req.query_string().as_bytes()) || carries_nul(req.path().as_bytes()) {
         let response = refusal(&req);
         return Ok(req.into_response(response).map_into_right_body());
     }

@@ -265,6 +265,9 @@ async fn nul_characters_get_a_400_not_a_500() {
     assert!(page.has("not allowed"));
     let page = browser.get("/authorize?client_id=x%00&redirect_uri=y").await;
     assert_eq!(page.status, 400);
+    // In a path parameter too (decoded by the router, after the middleware has looked).
+    let page = browser.get("/admin/users/x%00y").await;
+    assert_eq!(page.status, 400, "{}", page.body);
     let token = http_client()
         .post(format!("{}/token", app.address))
         .form(&[("grant_type", "refresh_token"), ("refresh_token", "a\0b"), ("client_id", "c\0")])
