@@ -149,11 +149,14 @@ fn flow_key(id: &str) -> String {
     format!("flow:{id}")
 }
 
+fn encode(flow: &Flow) -> Result<Vec<u8>, LoginError> {
+    serde_json::to_vec(flow).map_err(|e| LoginError::Internal(e.to_string()))
+}
+
 /// Saves `flow` for the rest of its lifetime; a new flow gets a new id.
 pub async fn save_flow(store: &Ephemeral, id: &str, flow: &Flow, now: i64) -> Result<(), LoginError> {
     let remaining = (flow.created_at + FLOW_TTL - now).max(1);
-    let bytes = serde_json::to_vec(flow).map_err(|e| LoginError::Internal(e.to_string()))?;
-    store.put(&flow_key(id), bytes, u64::try_from(remaining).unwrap_or(1), now).await?;
+    store.put(&flow_key(id), encode(flow)?, u64::try_from(remaining).unwrap_or(1), now).await?;
     Ok(())
 }
 
@@ -173,8 +176,10 @@ pub async fn create_flow(
     {
         return Err(LoginError::Throttled { retry_after });
     }
-    let bytes = serde_json::to_vec(flow).map_err(|e| LoginError::Internal(e.to_string()))?;
-    guard.ephemeral.put_new(&flow_key(id), bytes, u64::try_from(FLOW_TTL).unwrap_or(600), now).await?;
+    guard
+        .ephemeral
+        .put_new(&flow_key(id), encode(flow)?, u64::try_from(FLOW_TTL).unwrap_or(600), now)
+        .await?;
     Ok(())
 }
 
@@ -226,9 +231,13 @@ async fn check_password_inner(
         }
         (_, None) => Verification::Mismatch,
     };
-    // A stored hash with older parameters is replaced now, when the pool has room.
+    // A stored hash with older parameters is replaced now, when the pool has room (not
+    // for a disabled user, who is refused below anyway).
+    let enabled = user.as_ref().is_some_and(|u| !u.disabled);
     let new_hash = match (&verification, password) {
-        (Verification::Match { rehash: true }, Some(password)) => guard.hasher.hash(password).await.ok(),
+        (Verification::Match { rehash: true }, Some(password)) if enabled => {
+            guard.hasher.hash(password).await.ok()
+        }
         _ => None,
     };
     guard

@@ -13,14 +13,12 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
         // Fail closed: no decision was made, nothing is lost; try again shortly.
         LoginError::Unavailable(detail) | LoginError::Busy(detail) => {
             tracing::warn!(%detail, "a dependency is unavailable");
-            let mut response = pages::message(
+            retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Temporarily unavailable",
                 "Sign-in is temporarily unavailable. Please try again in a moment.",
-                None,
-            );
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            response
+                5,
+            )
         }
         LoginError::Throttled { retry_after } => {
             let minutes = (retry_after + 59) / 60;
@@ -29,29 +27,19 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
             } else {
                 format!("{minutes} minutes")
             };
-            let mut response = pages::message(
+            retry_later(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
                 &format!("Too many attempts. Please wait {wait} before trying again."),
-                None,
-            );
-            if let Ok(value) = HeaderValue::from_str(&retry_after.max(&1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
+                *retry_after,
+            )
         }
-        LoginError::Overloaded { retry_after } => {
-            let mut response = pages::message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy",
-                "Sign-in is very busy right now. Please try again in a few seconds.",
-                None,
-            );
-            if let Ok(value) = HeaderValue::from_str(&retry_after.max(&1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
-        }
+        LoginError::Overloaded { retry_after } => retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "Sign-in is very busy right now. Please try again in a few seconds.",
+            *retry_after,
+        ),
         LoginError::Internal(detail) => {
             tracing::error!(%detail, "internal error");
             pages::message(
@@ -62,6 +50,15 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
             )
         }
     }
+}
+
+/// A readable page that tells the client when to come back (`Retry-After`, at least 1 s).
+pub fn retry_later(status: StatusCode, title: &str, message: &str, seconds: i64) -> HttpResponse {
+    let mut response = pages::message(status, title, message, None);
+    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// A form that did not carry this flow's or session's CSRF token.

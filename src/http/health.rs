@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
 use serde_json::json;
@@ -28,13 +27,12 @@ pub async fn until_ready(
     if ready || matches!(req.path(), "/healthz" | "/readyz") {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
-    let mut response = crate::http::pages::message(
+    let response = crate::http::errors::retry_later(
         StatusCode::SERVICE_UNAVAILABLE,
         "Temporarily unavailable",
         "Watchword is starting and cannot reach its database yet. Please try again in a moment.",
-        None,
+        5,
     );
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     Ok(req.into_response(response).map_into_right_body())
 }
 

@@ -5,7 +5,7 @@ mod admin;
 mod api;
 mod authorize;
 pub mod cookies;
-mod errors;
+pub(crate) mod errors;
 pub(crate) mod health;
 pub mod input;
 pub mod logging;

@@ -6,7 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::browser::{Browser, REDIRECT, oathtool};
-use crate::helpers::{spawn_app, spawn_app_with};
+use watchword::oidc::clients::CreatedClient;
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_login_started_on_one_instance_finishes_on_another() {
@@ -114,14 +116,20 @@ impl Drop for OwnRedis {
     }
 }
 
-#[tokio::test]
-async fn logins_fail_closed_while_redis_is_down_and_recover_without_a_restart() {
+/// A server on a Redis of the test's own, with a client and a password-only user `yan`.
+async fn with_own_redis() -> (OwnRedis, u16, TestApp, CreatedClient) {
     let port = OwnRedis::free_port();
-    let mut redis = OwnRedis::start(port);
+    let redis = OwnRedis::start(port);
     let app = spawn_app_with(|s| s.redis_url = Some(format!("redis://127.0.0.1:{port}"))).await;
     app.policy("acme", |t| t.prompt_new_users = false);
     let client = app.client("acme", false, false);
     app.user("acme", "yan", "pw-yan", false);
+    (redis, port, app, client)
+}
+
+#[tokio::test]
+async fn logins_fail_closed_while_redis_is_down_and_recover_without_a_restart() {
+    let (mut redis, port, app, client) = with_own_redis().await;
 
     let browser = Browser::new(&app);
     let login = browser.start(&client.client.id).await;
@@ -167,12 +175,7 @@ async fn logins_fail_closed_while_redis_is_down_and_recover_without_a_restart() 
 /// next sign-in succeeds, with no failed request in between and no waiting.
 #[tokio::test]
 async fn the_first_login_after_a_redis_restart_succeeds() {
-    let port = OwnRedis::free_port();
-    let mut redis = OwnRedis::start(port);
-    let app = spawn_app_with(|s| s.redis_url = Some(format!("redis://127.0.0.1:{port}"))).await;
-    app.policy("acme", |t| t.prompt_new_users = false);
-    let client = app.client("acme", false, false);
-    app.user("acme", "yan", "pw-yan", false);
+    let (mut redis, port, app, client) = with_own_redis().await;
     // One login, so that the connection exists before Redis goes away.
     let browser = Browser::new(&app);
     let login = browser.start(&client.client.id).await;

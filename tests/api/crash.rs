@@ -149,11 +149,7 @@ async fn sigkill_during_logins_enrolments_and_refreshes_leaves_everything_consis
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let db = TestDb::new(dir.path());
-    let database_url = if db.is_postgres() {
-        db.url.clone()
-    } else {
-        format!("sqlite://{}/watchword.db", data_dir.display())
-    };
+    let database_url = db.url_in(&data_dir);
     let redis = std::env::var("WATCHWORD_TEST_REDIS_URL")
         .ok()
         .filter(|u| !u.is_empty())

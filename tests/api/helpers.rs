@@ -47,6 +47,16 @@ impl TestDb {
     pub fn is_postgres(&self) -> bool {
         self.dropper.is_some()
     }
+
+    /// The URL for a `watchword serve` of the test's own: this database, or a SQLite
+    /// file inside `data_dir` (which serve creates).
+    pub fn url_in(&self, data_dir: &std::path::Path) -> String {
+        if self.is_postgres() {
+            self.url.clone()
+        } else {
+            format!("sqlite://{}/watchword.db", data_dir.display())
+        }
+    }
 }
 
 impl Drop for TestDb {

@@ -76,11 +76,7 @@ async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let db = TestDb::new(dir.path());
-    let database_url = if db.is_postgres() {
-        db.url.clone()
-    } else {
-        format!("sqlite://{}/watchword.db", data_dir.display())
-    };
+    let database_url = db.url_in(&data_dir);
     let cli = Cli { data_dir: &data_dir, database_url: &database_url };
     assert!(!data_dir.exists());
     // Without WATCHWORD_SECRET_KEYS the key file is made in the data dir.
