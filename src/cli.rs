@@ -452,6 +452,7 @@ fn create_user(db: &Db, args: UserCreate, json: bool, now: i64) -> Result<(), Fa
         display_name: args.display_name,
         totp_required: args.totp_required,
         permission: Permission::parse(&args.permission).map_err(Failure::refused)?,
+        password_temporary: generated,
     };
     let created = blocking(db, |c| tenancy::create_user(c, &new, now))?;
     let user = created.user;

@@ -178,6 +178,8 @@ pub fn bootstrap(db: &Db, now: i64) -> Result<Option<FirstRun>, TenancyError> {
         display_name: Some("Administrator".to_owned()),
         totp_required: true,
         permission: Permission::Admin,
+        // Printed at start-up (a terminal, a log): replaced at the first sign-in.
+        password_temporary: true,
     };
     db.run_blocking(|conn| {
         conn.write(|conn| {

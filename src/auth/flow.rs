@@ -50,7 +50,16 @@ pub enum LoginState {
     /// Waiting for username and password.
     AwaitingPassword { failures: u8 },
     /// The password was right and the user has an active credential: waiting for a code.
-    AwaitingTotp { user_id: String, failures: u8 },
+    /// `then_choose`: the password was temporary, so a new one is chosen after the code.
+    AwaitingTotp {
+        user_id: String,
+        failures: u8,
+        #[serde(default)]
+        then_choose: bool,
+    },
+    /// The password was right but temporary (someone else chose it): a new one must be
+    /// chosen before anything else — before enrolment, before any session or code.
+    ChoosingPassword { user_id: String, next: AfterChoice },
     /// The password was right and the user must (or chose to) enrol: the pending
     /// credential's QR is shown until its first right code.
     Enrolling { user_id: String, required: bool, failures: u8 },
@@ -65,6 +74,16 @@ pub enum LoginState {
     Denied,
 }
 
+/// Where a login goes once a temporary password has been replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AfterChoice {
+    /// Signed in with these methods (the code, if any, was already given).
+    SignIn(Amr),
+    /// Enrolment, as policy decided at the password step.
+    Enrol { required: bool },
+    Offer,
+}
+
 /// The verified result of the password step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordCheck {
@@ -74,6 +93,8 @@ pub enum PasswordCheck {
         user_id: String,
         has_active_totp: bool,
         requirement: Requirement,
+        /// The password was chosen by someone else and must be replaced now.
+        temporary: bool,
     },
 }
 
@@ -95,6 +116,8 @@ pub enum LoginInput {
     SetUpNow,
     Later,
     CodesSaved,
+    /// The temporary password has been replaced by one the user chose.
+    PasswordChosen,
 }
 
 /// What the caller should do after a step.
@@ -135,23 +158,42 @@ pub fn step(state: LoginState, input: LoginInput, now: i64) -> (LoginState, Outc
         }
         (
             S::AwaitingPassword { .. },
-            I::Password(PasswordCheck::Right { user_id, has_active_totp, requirement }),
-        ) => match (has_active_totp, requirement) {
-            (true, _) => (S::AwaitingTotp { user_id, failures: 0 }, Outcome::Continue),
-            (false, Requirement::Required) => {
+            I::Password(PasswordCheck::Right { user_id, has_active_totp, requirement, temporary }),
+        ) => match (has_active_totp, temporary, requirement) {
+            (true, then_choose, _) => (S::AwaitingTotp { user_id, failures: 0, then_choose }, Outcome::Continue),
+            (false, true, requirement) => {
+                let next = match requirement {
+                    Requirement::Required => AfterChoice::Enrol { required: true },
+                    Requirement::Prompt => AfterChoice::Offer,
+                    Requirement::NotRequired => AfterChoice::SignIn(Amr::Pwd),
+                };
+                (S::ChoosingPassword { user_id, next }, Outcome::Continue)
+            }
+            (false, false, Requirement::Required) => {
                 (S::Enrolling { user_id, required: true, failures: 0 }, Outcome::Continue)
             }
-            (false, Requirement::Prompt) => (S::OfferingEnrolment { user_id }, Outcome::Continue),
-            (false, Requirement::NotRequired) => signed_in(user_id, Amr::Pwd, now),
+            (false, false, Requirement::Prompt) => (S::OfferingEnrolment { user_id }, Outcome::Continue),
+            (false, false, Requirement::NotRequired) => signed_in(user_id, Amr::Pwd, now),
         },
+        (S::AwaitingTotp { user_id, then_choose: true, .. }, I::Totp { valid: true }) => {
+            (S::ChoosingPassword { user_id, next: AfterChoice::SignIn(Amr::PwdOtp) }, Outcome::Continue)
+        }
+        (S::AwaitingTotp { user_id, then_choose: true, .. }, I::RecoveryCode { valid: true }) => {
+            (S::ChoosingPassword { user_id, next: AfterChoice::SignIn(Amr::PwdRecovery) }, Outcome::Continue)
+        }
         (S::AwaitingTotp { user_id, .. }, I::Totp { valid: true }) => signed_in(user_id, Amr::PwdOtp, now),
         (S::AwaitingTotp { user_id, .. }, I::RecoveryCode { valid: true }) => {
             signed_in(user_id, Amr::PwdRecovery, now)
         }
         (
-            S::AwaitingTotp { user_id, failures },
+            S::AwaitingTotp { user_id, failures, then_choose },
             I::Totp { valid: false } | I::RecoveryCode { valid: false },
-        ) => failed(failures, |failures| S::AwaitingTotp { user_id, failures }),
+        ) => failed(failures, |failures| S::AwaitingTotp { user_id, failures, then_choose }),
+        (S::ChoosingPassword { user_id, next }, I::PasswordChosen) => match next {
+            AfterChoice::SignIn(amr) => signed_in(user_id, amr, now),
+            AfterChoice::Enrol { required } => (S::Enrolling { user_id, required, failures: 0 }, Outcome::Continue),
+            AfterChoice::Offer => (S::OfferingEnrolment { user_id }, Outcome::Continue),
+        },
         (S::Enrolling { user_id, .. }, I::EnrolmentCode { valid: true, codes_issued }) => {
             if codes_issued {
                 (S::ShowingRecoveryCodes { user_id }, Outcome::Continue)
@@ -179,11 +221,29 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn right(has_active_totp: bool, requirement: Requirement) -> LoginInput {
-        LoginInput::Password(PasswordCheck::Right { user_id: "u".into(), has_active_totp, requirement })
+        LoginInput::Password(PasswordCheck::Right {
+            user_id: "u".into(),
+            has_active_totp,
+            requirement,
+            temporary: false,
+        })
+    }
+
+    fn temporary(has_active_totp: bool, requirement: Requirement) -> LoginInput {
+        LoginInput::Password(PasswordCheck::Right {
+            user_id: "u".into(),
+            has_active_totp,
+            requirement,
+            temporary: true,
+        })
     }
 
     fn totp_wait(failures: u8) -> LoginState {
-        LoginState::AwaitingTotp { user_id: "u".into(), failures }
+        LoginState::AwaitingTotp { user_id: "u".into(), failures, then_choose: false }
+    }
+
+    fn choosing(next: AfterChoice) -> LoginState {
+        LoginState::ChoosingPassword { user_id: "u".into(), next }
     }
 
     fn enrolling(required: bool, failures: u8) -> LoginState {
@@ -265,6 +325,57 @@ mod tests {
             step(LoginState::ShowingRecoveryCodes { user_id: "u".into() }, LoginInput::CodesSaved, NOW),
             (authed(Amr::PwdOtp), Outcome::Done)
         );
+    }
+
+    #[test]
+    fn a_temporary_password_is_replaced_before_anything_else() {
+        let start = LoginState::AwaitingPassword { failures: 0 };
+        // Without a credential: choose first, then what policy asked for.
+        for (requirement, next) in [
+            (Requirement::Required, AfterChoice::Enrol { required: true }),
+            (Requirement::Prompt, AfterChoice::Offer),
+            (Requirement::NotRequired, AfterChoice::SignIn(Amr::Pwd)),
+        ] {
+            assert_eq!(step(start.clone(), temporary(false, requirement), NOW), (choosing(next), Outcome::Continue));
+        }
+        assert_eq!(
+            step(choosing(AfterChoice::Enrol { required: true }), LoginInput::PasswordChosen, NOW),
+            (enrolling(true, 0), Outcome::Continue)
+        );
+        assert_eq!(
+            step(choosing(AfterChoice::Offer), LoginInput::PasswordChosen, NOW),
+            (LoginState::OfferingEnrolment { user_id: "u".into() }, Outcome::Continue)
+        );
+        assert_eq!(
+            step(choosing(AfterChoice::SignIn(Amr::Pwd)), LoginInput::PasswordChosen, NOW),
+            (authed(Amr::Pwd), Outcome::Done)
+        );
+        // With a credential: the code first (a reset never skips it), then the choice.
+        let waiting = LoginState::AwaitingTotp { user_id: "u".into(), failures: 0, then_choose: true };
+        assert_eq!(step(start, temporary(true, Requirement::NotRequired), NOW), (waiting.clone(), Outcome::Continue));
+        assert_eq!(
+            step(waiting.clone(), LoginInput::Totp { valid: true }, NOW),
+            (choosing(AfterChoice::SignIn(Amr::PwdOtp)), Outcome::Continue)
+        );
+        assert_eq!(
+            step(waiting.clone(), LoginInput::RecoveryCode { valid: true }, NOW),
+            (choosing(AfterChoice::SignIn(Amr::PwdRecovery)), Outcome::Continue)
+        );
+        assert_eq!(
+            step(waiting, LoginInput::Totp { valid: false }, NOW),
+            (LoginState::AwaitingTotp { user_id: "u".into(), failures: 1, then_choose: true }, Outcome::Retry)
+        );
+        // Nothing else moves a flow that must choose a password.
+        let must = choosing(AfterChoice::SignIn(Amr::PwdOtp));
+        for input in [
+            LoginInput::Later,
+            LoginInput::CodesSaved,
+            LoginInput::SetUpNow,
+            LoginInput::Totp { valid: true },
+            LoginInput::EnrolmentCode { valid: true, codes_issued: false },
+        ] {
+            assert_eq!(step(must.clone(), input, NOW), (must.clone(), Outcome::Illegal));
+        }
     }
 
     #[test]

@@ -120,6 +120,11 @@ pub struct Flow {
     /// A second factor is needed whatever the policy (admin pages).
     #[serde(default)]
     pub step_up: bool,
+    /// The fingerprint of the password hash the password step checked
+    /// ([`crate::auth::passwords::stamp`]): a later step that finds another one knows
+    /// the password was changed or reset in between.
+    #[serde(default)]
+    pub password_stamp: Option<String>,
     pub created_at: i64,
 }
 
@@ -140,6 +145,7 @@ impl Flow {
             consent_asked: false,
             return_to: None,
             step_up: false,
+            password_stamp: None,
             created_at: now,
         }
     }
@@ -210,7 +216,7 @@ async fn check_password_inner(
     totp_globally_enabled: bool,
     origin: Origin,
     now: i64,
-) -> Result<PasswordCheck, LoginError> {
+) -> Result<Checked, LoginError> {
     let tenant_id = flow.tenant_id.clone();
     let client_requires_mfa = flow.step_up || flow.request.as_ref().is_some_and(|r| r.require_mfa);
     let key = username.trim().to_lowercase();
@@ -262,7 +268,7 @@ async fn check_password_inner(
                         serde_json::json!({ "reason": reason }),
                         now,
                     )?;
-                    return Ok(PasswordCheck::Wrong);
+                    return Ok(Checked { check: PasswordCheck::Wrong, stamp: None });
                 }
             };
             let tenant = tenants::find(conn, &tenant_id)?.ok_or(StoreError::NotFound)?;
@@ -289,13 +295,25 @@ async fn check_password_inner(
                 serde_json::json!({}),
                 now,
             )?;
-            Ok(PasswordCheck::Right {
-                user_id: user.id,
-                has_active_totp,
-                requirement: policy::resolve(&facts),
+            // A rehash above keeps the password: the stamp is of the hash now stored.
+            let stored = new_hash.as_deref().unwrap_or(&user.password_hash);
+            Ok(Checked {
+                stamp: Some(crate::auth::passwords::stamp(stored)),
+                check: PasswordCheck::Right {
+                    user_id: user.id.clone(),
+                    has_active_totp,
+                    requirement: policy::resolve(&facts),
+                    temporary: user.password_temporary,
+                },
             })
         })
         .await
+}
+
+/// The password step's result, and the fingerprint of the hash it checked.
+pub struct Checked {
+    pub check: PasswordCheck,
+    pub stamp: Option<String>,
 }
 
 /// One submitted sign-in form.
@@ -315,7 +333,7 @@ pub async fn check_password(
     attempt: Attempt,
     totp_globally_enabled: bool,
     now: i64,
-) -> Result<PasswordCheck, LoginError> {
+) -> Result<Checked, LoginError> {
     let user_key = format!("attempts:pw:{}:{}", flow.tenant_id, attempt.username.trim().to_lowercase());
     let ip_key = attempt.origin.ip.as_ref().map(|ip| format!("attempts:ip:{ip}"));
     if let Some(ip_key) = &ip_key
@@ -351,8 +369,8 @@ pub async fn check_password(
             })
             .await?;
     }
-    let check = result?;
-    match &check {
+    let checked = result?;
+    match &checked.check {
         PasswordCheck::Right { .. } => {
             guard.ephemeral.delete(&user_key).await?;
             if let Some(ip_key) = &ip_key {
@@ -371,7 +389,7 @@ pub async fn check_password(
         }
         PasswordCheck::Wrong => {}
     }
-    Ok(check)
+    Ok(checked)
 }
 
 /// A finished login: the new SSO session and the cookie value that names it.

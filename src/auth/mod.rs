@@ -7,6 +7,8 @@ pub mod hashing;
 pub mod keyring;
 pub mod login;
 pub mod password;
+pub mod password_rules;
+pub mod passwords;
 pub mod random;
 pub mod recovery;
 pub mod totp;

@@ -78,7 +78,7 @@ async fn admin_session(
             .await?;
         let mut flow = Flow::new(me.user.tenant_id.clone(), None, Some(me.user.username.clone()), now);
         flow.state = if active {
-            LoginState::AwaitingTotp { user_id: me.user.id.clone(), failures: 0 }
+            LoginState::AwaitingTotp { user_id: me.user.id.clone(), failures: 0, then_choose: false }
         } else {
             LoginState::Enrolling { user_id: me.user.id.clone(), required: true, failures: 0 }
         };

@@ -12,6 +12,7 @@ use tera::Context;
 use crate::auth::credentials::{self, CodeCheck, Confirmation};
 use crate::auth::flow::{self, LoginInput, LoginState, Outcome};
 use crate::auth::login::{self, Flow, LoginError};
+use crate::auth::passwords::{self, Refused};
 use crate::auth::totp;
 use crate::http::{cookies, errors, origin, pages};
 use crate::startup::AppState;
@@ -42,6 +43,8 @@ struct View {
     username: Option<String>,
     /// Recovery codes to show once (right after activation).
     codes: Option<Vec<String>>,
+    /// A refusal to show as it is (password rules).
+    message: Option<String>,
 }
 
 async fn render_state(
@@ -52,7 +55,10 @@ async fn render_state(
 ) -> Result<HttpResponse, LoginError> {
     let mut ctx = Context::new();
     ctx.insert("csrf", &flow.csrf);
-    ctx.insert("error", &view.error);
+    match &view.message {
+        Some(message) => ctx.insert("error", message),
+        None => ctx.insert("error", &view.error),
+    }
     let page = match &flow.state {
         LoginState::AwaitingPassword { .. } => {
             ctx.insert("username", &view.username.or_else(|| flow.login_hint.clone()).unwrap_or_default());
@@ -75,6 +81,10 @@ async fn render_state(
             "enrol.html"
         }
         LoginState::OfferingEnrolment { .. } => "offer.html",
+        LoginState::ChoosingPassword { user_id, .. } => {
+            ctx.insert("min_length", &min_length_of(state, user_id).await?);
+            "choose_password.html"
+        }
         LoginState::ShowingRecoveryCodes { .. } => {
             ctx.insert("codes", &view.codes.unwrap_or_default());
             ctx.insert("action", "/login/codes");
@@ -242,9 +252,12 @@ pub async fn post_password(
             password: form.password,
             origin: origin(&req, None),
         };
-        let check = login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await?;
+        let checked =
+            login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await?;
+        let mut cur = cur;
+        cur.flow.password_stamp = checked.stamp;
         let view = View { error: Some(INVALID_PASSWORD), username: Some(username), ..View::default() };
-        advance(&state, &req, cur, LoginInput::Password(check), view).await
+        advance(&state, &req, cur, LoginInput::Password(checked.check), view).await
     })
     .await
 }
@@ -316,6 +329,61 @@ pub async fn post_enrol(
         advance(&state, &req, cur, input, view).await
     })
     .await
+}
+
+// No Debug: it holds secrets that must never reach a log.
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Replaces a temporary password; the rules' refusals show on the same page (they are
+/// not failed attempts), a password changed meanwhile ends this sign-in.
+pub async fn post_new_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<NewPasswordForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
+        let LoginState::ChoosingPassword { user_id, .. } = &cur.flow.state else {
+            return Ok(see_other("/login"));
+        };
+        let now = state.clock.now();
+        let stamp = cur.flow.password_stamp.clone().unwrap_or_default();
+        let origin = origin(&req, Some(user_id));
+        match passwords::choose(state.guard(), user_id, &stamp, form.new_password, form.confirm, &origin, now)
+            .await?
+        {
+            Ok(()) => advance(&state, &req, cur, LoginInput::PasswordChosen, View::default()).await,
+            Err(Refused::Stale) => {
+                login::delete_flow(&state.ephemeral, &cur.id).await?;
+                let mut response = pages::message(
+                    StatusCode::CONFLICT,
+                    "Sign in again",
+                    &Refused::Stale.to_string(),
+                    None,
+                );
+                let _ = response.add_cookie(&cookies::removal(&state, cookies::flow_name(&state)));
+                Ok(response)
+            }
+            Err(refused) => {
+                let view = View { message: Some(refused.to_string()), ..View::default() };
+                render_state(&state, &req, &cur.flow, view).await
+            }
+        }
+    })
+    .await
+}
+
+async fn min_length_of(state: &AppState, user_id: &str) -> Result<i32, LoginError> {
+    let user_id = user_id.to_owned();
+    let found = state.db.run(move |conn| crate::store::users::find_with_tenant(conn, &user_id)).await?;
+    Ok(found.map_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH, |(_, t)| t.password_min_length))
 }
 
 #[derive(Debug, Deserialize)]

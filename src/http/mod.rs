@@ -74,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login/offer", web::post().to(login::post_offer))
         .route("/login/later", web::post().to(login::post_later))
         .route("/login/codes", web::post().to(login::post_codes_saved))
+        .route("/login/new-password", web::post().to(login::post_new_password))
         .route("/account", web::get().to(account::get_account))
         .route("/account/totp", web::get().to(account::get_totp))
         .route("/account/totp/setup", web::post().to(account::post_setup))

@@ -17,6 +17,7 @@ diesel::table! {
         recovery_codes_allowed -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        password_min_length -> Integer,
     }
 }
 
@@ -38,6 +39,7 @@ diesel::table! {
         updated_at -> BigInt,
         last_login_at -> Nullable<BigInt>,
         totp_locked_until -> Nullable<BigInt>,
+        password_temporary -> Bool,
     }
 }
 

@@ -74,6 +74,23 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Session>, StoreError> 
     Ok(sso_sessions::table.find(id).select(Session::as_select()).first(conn).optional()?)
 }
 
+/// Ends every live session of a user but `keep` (the one that made the change).
+pub fn revoke_others_for_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        sso_sessions::table
+            .filter(sso_sessions::user_id.eq(user_id))
+            .filter(sso_sessions::id.ne(keep))
+            .filter(sso_sessions::revoked_at.is_null()),
+    )
+    .set(sso_sessions::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
 /// Ends every live session of a user.
 pub fn revoke_all_for_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
     Ok(diesel::update(

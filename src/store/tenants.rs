@@ -23,6 +23,8 @@ pub struct Tenant {
     pub recovery_codes_allowed: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The shortest password a user may choose (characters).
+    pub password_min_length: i32,
 }
 
 pub fn insert(conn: &mut DbConn, tenant: &Tenant) -> Result<(), StoreError> {
@@ -59,6 +61,7 @@ pub fn save_policy(conn: &mut DbConn, tenant: &Tenant, now: i64) -> Result<(), S
             tenants::totp_period.eq(tenant.totp_period),
             tenants::totp_skew.eq(tenant.totp_skew),
             tenants::recovery_codes_allowed.eq(tenant.recovery_codes_allowed),
+            tenants::password_min_length.eq(tenant.password_min_length),
             tenants::updated_at.eq(now),
         ))
         .execute(conn)?;

@@ -130,6 +130,24 @@ pub fn revoke_by_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usiz
     .execute(conn)?)
 }
 
+/// Revokes every family of a user except those issued in the SSO session `keep`
+/// (offline ones included: they outlive sessions, so a password change must end them).
+pub fn revoke_by_user_except_session(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::session_id.is_null().or(refresh_tokens::session_id.ne(keep)))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
 /// Whether any token of the family has been revoked (the family then is).
 pub fn family_revoked(conn: &mut DbConn, family_id: &str) -> Result<bool, StoreError> {
     let count: i64 = refresh_tokens::table

@@ -24,6 +24,8 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_login_at: Option<i64>,
+    /// Chosen by someone else (generated, or a parent's reset): replaced at the next sign-in.
+    pub password_temporary: bool,
 }
 
 pub fn insert(conn: &mut DbConn, user: &User) -> Result<(), StoreError> {
@@ -65,6 +67,26 @@ pub fn set_password_hash(conn: &mut DbConn, user_id: &str, hash: &str, now: i64)
         .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
+}
+
+/// Replaces the password hash, only if it is still `expected` (so that of two changes
+/// racing, one wins and the other learns it lost). False when it was not.
+pub fn replace_password(
+    conn: &mut DbConn,
+    user_id: &str,
+    expected: &str,
+    hash: &str,
+    temporary: bool,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(users::table.find(user_id).filter(users::password_hash.eq(expected)))
+        .set((
+            users::password_hash.eq(hash),
+            users::password_temporary.eq(temporary),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
 }
 
 pub fn set_last_login(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), StoreError> {

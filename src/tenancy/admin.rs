@@ -344,6 +344,7 @@ pub fn create_child(
         created_at: now,
         updated_at: now,
         last_login_at: None,
+        password_temporary: true,
     };
     conn.write(|conn| {
         users::insert(conn, &user).map_err(|e| match e {

@@ -64,6 +64,7 @@ pub fn create_tenant(
         recovery_codes_allowed: true,
         created_at: now,
         updated_at: now,
+        password_min_length: crate::auth::password_rules::DEFAULT_MIN_LENGTH,
     };
     conn.write(|conn| {
         tenants::insert(conn, &tenant).map_err(|e| match e {
@@ -96,6 +97,9 @@ pub struct NewUser {
     pub display_name: Option<String>,
     pub totp_required: bool,
     pub permission: Permission,
+    /// A generated password (shown once to whoever creates the user) must be replaced at
+    /// the first sign-in; one the operator chose deliberately (`--password-stdin`) need not.
+    pub password_temporary: bool,
 }
 
 /// A user just created, with its tenant and parent as stored.
@@ -144,6 +148,7 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
             created_at: now,
             updated_at: now,
             last_login_at: None,
+            password_temporary: new.password_temporary,
         };
         users::insert(conn, &user).map_err(|e| match e {
             StoreError::Conflict => TenancyError::DuplicateUsername(user.username.clone()),

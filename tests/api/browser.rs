@@ -237,6 +237,7 @@ impl TestApp {
             display_name: None,
             totp_required,
             permission: Permission::None,
+            password_temporary: false,
         };
         self.store.run_blocking(|c| tenancy::create_user(c, &new, T0)).unwrap().user.id
     }
