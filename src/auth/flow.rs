@@ -80,7 +80,9 @@ pub enum AfterChoice {
     /// Signed in with these methods (the code, if any, was already given).
     SignIn(Amr),
     /// Enrolment, as policy decided at the password step.
-    Enrol { required: bool },
+    Enrol {
+        required: bool,
+    },
     Offer,
 }
 
@@ -160,7 +162,9 @@ pub fn step(state: LoginState, input: LoginInput, now: i64) -> (LoginState, Outc
             S::AwaitingPassword { .. },
             I::Password(PasswordCheck::Right { user_id, has_active_totp, requirement, temporary }),
         ) => match (has_active_totp, temporary, requirement) {
-            (true, then_choose, _) => (S::AwaitingTotp { user_id, failures: 0, then_choose }, Outcome::Continue),
+            (true, then_choose, _) => {
+                (S::AwaitingTotp { user_id, failures: 0, then_choose }, Outcome::Continue)
+            }
             (false, true, requirement) => {
                 let next = match requirement {
                     Requirement::Required => AfterChoice::Enrol { required: true },
@@ -191,7 +195,9 @@ pub fn step(state: LoginState, input: LoginInput, now: i64) -> (LoginState, Outc
         ) => failed(failures, |failures| S::AwaitingTotp { user_id, failures, then_choose }),
         (S::ChoosingPassword { user_id, next }, I::PasswordChosen) => match next {
             AfterChoice::SignIn(amr) => signed_in(user_id, amr, now),
-            AfterChoice::Enrol { required } => (S::Enrolling { user_id, required, failures: 0 }, Outcome::Continue),
+            AfterChoice::Enrol { required } => {
+                (S::Enrolling { user_id, required, failures: 0 }, Outcome::Continue)
+            }
             AfterChoice::Offer => (S::OfferingEnrolment { user_id }, Outcome::Continue),
         },
         (S::Enrolling { user_id, .. }, I::EnrolmentCode { valid: true, codes_issued }) => {
@@ -336,7 +342,10 @@ mod tests {
             (Requirement::Prompt, AfterChoice::Offer),
             (Requirement::NotRequired, AfterChoice::SignIn(Amr::Pwd)),
         ] {
-            assert_eq!(step(start.clone(), temporary(false, requirement), NOW), (choosing(next), Outcome::Continue));
+            assert_eq!(
+                step(start.clone(), temporary(false, requirement), NOW),
+                (choosing(next), Outcome::Continue)
+            );
         }
         assert_eq!(
             step(choosing(AfterChoice::Enrol { required: true }), LoginInput::PasswordChosen, NOW),
@@ -352,7 +361,10 @@ mod tests {
         );
         // With a credential: the code first (a reset never skips it), then the choice.
         let waiting = LoginState::AwaitingTotp { user_id: "u".into(), failures: 0, then_choose: true };
-        assert_eq!(step(start, temporary(true, Requirement::NotRequired), NOW), (waiting.clone(), Outcome::Continue));
+        assert_eq!(
+            step(start, temporary(true, Requirement::NotRequired), NOW),
+            (waiting.clone(), Outcome::Continue)
+        );
         assert_eq!(
             step(waiting.clone(), LoginInput::Totp { valid: true }, NOW),
             (choosing(AfterChoice::SignIn(Amr::PwdOtp)), Outcome::Continue)
@@ -363,7 +375,10 @@ mod tests {
         );
         assert_eq!(
             step(waiting, LoginInput::Totp { valid: false }, NOW),
-            (LoginState::AwaitingTotp { user_id: "u".into(), failures: 1, then_choose: true }, Outcome::Retry)
+            (
+                LoginState::AwaitingTotp { user_id: "u".into(), failures: 1, then_choose: true },
+                Outcome::Retry
+            )
         );
         // Nothing else moves a flow that must choose a password.
         let must = choosing(AfterChoice::SignIn(Amr::PwdOtp));

@@ -90,7 +90,10 @@ mod tests {
         assert_eq!(rules().check(&long, &long).unwrap_err(), RuleError::TooLong);
         assert_eq!(rules().check("a b c d e f g h", "a b c d e f g i").unwrap_err(), RuleError::Mismatch);
         let r = Rules { min_length: 8, username: "Correct-Horse-Battery", email: None };
-        assert_eq!(r.check("correct-horse-battery", "correct-horse-battery").unwrap_err(), RuleError::IsUsername);
+        assert_eq!(
+            r.check("correct-horse-battery", "correct-horse-battery").unwrap_err(),
+            RuleError::IsUsername
+        );
         // A tenant minimum outside the allowed range is clamped.
         let r = Rules { min_length: 2, username: "u", email: None };
         assert_eq!(r.check("abc", "abc").unwrap_err(), RuleError::TooShort(8));

@@ -30,6 +30,13 @@ pub enum Refused {
     Stale,
 }
 
+/// A new password as typed twice.
+// No Debug: it holds secrets that must never reach a log.
+pub struct NewPassword {
+    pub new: String,
+    pub confirm: String,
+}
+
 /// What a replacement does besides storing the hash.
 pub struct Replacement {
     /// The hash that must still be in place.
@@ -62,9 +69,10 @@ pub fn replace(
                 sessions::revoke_others_for_user(conn, &user.id, keep, now)?,
                 tokens::revoke_by_user_except_session(conn, &user.id, keep, now)?,
             ),
-            None => {
-                (sessions::revoke_all_for_user(conn, &user.id, now)?, tokens::revoke_by_user(conn, &user.id, now)?)
-            }
+            None => (
+                sessions::revoke_all_for_user(conn, &user.id, now)?,
+                tokens::revoke_by_user(conn, &user.id, now)?,
+            ),
         };
         let mut detail = change.detail.clone();
         if let Some(map) = detail.as_object_mut() {
@@ -82,10 +90,10 @@ pub fn replace(
 pub async fn check_rules(
     min_length: i32,
     user: &User,
-    new: String,
-    confirm: String,
+    typed: NewPassword,
 ) -> Result<Result<Password, RuleError>, LoginError> {
     let (username, email) = (user.username.clone(), user.email.clone());
+    let NewPassword { new, confirm } = typed;
     tokio::task::spawn_blocking(move || {
         Rules { min_length, username: &username, email: email.as_deref() }.check(&new, &confirm)
     })
@@ -116,8 +124,7 @@ pub async fn choose(
     guard: Guard<'_>,
     user_id: &str,
     stamp_at_check: &str,
-    new: String,
-    confirm: String,
+    typed: NewPassword,
     origin: &Origin,
     now: i64,
 ) -> Result<Result<(), Refused>, LoginError> {
@@ -125,11 +132,13 @@ pub async fn choose(
     if user.disabled || !user.password_temporary || stamp(&user.password_hash) != stamp_at_check {
         return Ok(Err(Refused::Stale));
     }
-    let password = match check_rules(min_length, &user, new, confirm).await? {
+    let password = match check_rules(min_length, &user, typed).await? {
         Ok(password) => password,
         Err(rule) => return Ok(Err(rule.into())),
     };
-    if let Verification::Match { .. } = guard.hasher.verify(password.clone(), user.password_hash.clone()).await? {
+    if let Verification::Match { .. } =
+        guard.hasher.verify(password.clone(), user.password_hash.clone()).await?
+    {
         return Ok(Err(RuleError::Unchanged.into()));
     }
     let hash = guard.hasher.hash(password).await?;
@@ -154,8 +163,7 @@ pub async fn change(
     user_id: &str,
     session_id: &str,
     current: String,
-    new: String,
-    confirm: String,
+    typed: NewPassword,
     origin: &Origin,
     now: i64,
 ) -> Result<Result<(), Refused>, LoginError> {
@@ -166,7 +174,7 @@ pub async fn change(
     {
         return Err(LoginError::Throttled { retry_after });
     }
-    let password = match check_rules(min_length, &user, new, confirm).await? {
+    let password = match check_rules(min_length, &user, typed).await? {
         Ok(password) => password,
         Err(rule) => return Ok(Err(rule.into())),
     };
@@ -179,7 +187,17 @@ pub async fn change(
         let detail = json!({ "reason": "wrong_current_password" });
         guard
             .db
-            .run(move |conn| audit::record(conn, &tenant_id, &origin, Some(&user_id), "password.change_failed", detail, now))
+            .run(move |conn| {
+                audit::record(
+                    conn,
+                    &tenant_id,
+                    &origin,
+                    Some(&user_id),
+                    "password.change_failed",
+                    detail,
+                    now,
+                )
+            })
             .await?;
         return Ok(Err(Refused::WrongCurrent));
     }

@@ -12,7 +12,7 @@ use tera::Context;
 use crate::auth::credentials::{self, CodeCheck, Confirmation};
 use crate::auth::flow::{self, LoginInput, LoginState, Outcome};
 use crate::auth::login::{self, Flow, LoginError};
-use crate::auth::passwords::{self, Refused};
+use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::auth::totp;
 use crate::http::{cookies, errors, origin, pages};
 use crate::startup::AppState;
@@ -356,18 +356,13 @@ pub async fn post_new_password(
         let now = state.clock.now();
         let stamp = cur.flow.password_stamp.clone().unwrap_or_default();
         let origin = origin(&req, Some(user_id));
-        match passwords::choose(state.guard(), user_id, &stamp, form.new_password, form.confirm, &origin, now)
-            .await?
-        {
+        let typed = NewPassword { new: form.new_password, confirm: form.confirm };
+        match passwords::choose(state.guard(), user_id, &stamp, typed, &origin, now).await? {
             Ok(()) => advance(&state, &req, cur, LoginInput::PasswordChosen, View::default()).await,
             Err(Refused::Stale) => {
                 login::delete_flow(&state.ephemeral, &cur.id).await?;
-                let mut response = pages::message(
-                    StatusCode::CONFLICT,
-                    "Sign in again",
-                    &Refused::Stale.to_string(),
-                    None,
-                );
+                let mut response =
+                    pages::message(StatusCode::CONFLICT, "Sign in again", &Refused::Stale.to_string(), None);
                 let _ = response.add_cookie(&cookies::removal(&state, cookies::flow_name(&state)));
                 Ok(response)
             }

@@ -19,6 +19,7 @@ static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
         ("recovery.html", include_str!("../../templates/recovery.html")),
         ("enrol.html", include_str!("../../templates/enrol.html")),
         ("offer.html", include_str!("../../templates/offer.html")),
+        ("choose_password.html", include_str!("../../templates/choose_password.html")),
         ("codes.html", include_str!("../../templates/codes.html")),
         ("account.html", include_str!("../../templates/account.html")),
         ("consent.html", include_str!("../../templates/consent.html")),

@@ -18,6 +18,7 @@ mod limits;
 mod load;
 mod login;
 mod oidc;
+mod passwords;
 mod serve;
 
 /// The server's current time.
