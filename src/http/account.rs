@@ -9,13 +9,30 @@ use serde::Deserialize;
 use tera::Context;
 
 use crate::auth::credentials::{self, CodeCheck, Confirmation};
+use crate::auth::flow::Amr;
 use crate::auth::login::{Flow, LoginError};
+use crate::auth::passwords::{self, NewPassword};
 use crate::http::cookies::{self, SignedIn};
 use crate::http::login::enrol_context;
 use crate::http::origin;
 use crate::http::{authorize, errors, pages};
 use crate::startup::AppState;
-use crate::store::{sessions, tenants};
+use crate::store::{sessions, tenants, users};
+
+/// A code entered this long ago still counts as fresh for a password change.
+const FRESH_CODE_SECONDS: i64 = 300;
+
+/// Whether the session was signed in with a second factor within [`FRESH_CODE_SECONDS`].
+fn code_is_fresh(me: &SignedIn, now: i64) -> bool {
+    Amr::from_stored(&me.session.amr).is_some_and(Amr::is_multi_factor)
+        && now - me.session.auth_time <= FRESH_CODE_SECONDS
+}
+
+/// Whether the session was signed in with a second factor at all: only such a session
+/// may touch the user's authenticators or recovery codes.
+fn multi_factor(me: &SignedIn) -> bool {
+    Amr::from_stored(&me.session.amr).is_some_and(Amr::is_multi_factor)
+}
 
 #[derive(Debug, Deserialize)]
 pub struct AccountQuery {
@@ -72,6 +89,13 @@ async fn account_page(
         ctx.insert("activated_text", &text);
     }
     ctx.insert("totp", &status);
+    let now = state.clock.now();
+    ctx.insert("code_for_password", &(status.status == "active" && !code_is_fresh(me, now)));
+    let user_id = me.user.id.clone();
+    let tenant = state.db.run(move |conn| users::find_with_tenant(conn, &user_id)).await?;
+    let min_length =
+        tenant.map_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH, |(_, t)| t.password_min_length);
+    ctx.insert("min_length", &min_length);
     Ok(pages::render(StatusCode::OK, "account.html", &ctx))
 }
 
@@ -114,7 +138,9 @@ pub async fn get_account(
     result.await.unwrap_or_else(|e| errors::login_error(&e))
 }
 
-/// Starts an enrolment from the account page (only when there is no active credential).
+/// Setting up an authenticator signs in again: the password is asked for afresh and
+/// the enrolment happens inside that sign-in, never from an existing session (a
+/// password-only session cookie, if stolen, must not be able to add a factor).
 pub async fn post_setup(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -125,16 +151,11 @@ pub async fn post_setup(
         if status.status == "active" {
             return Ok(see_other("/account"));
         }
-        let now = state.clock.now();
-        credentials::pending_enrolment(
-            &state.db,
-            &state.keyring,
-            &me.user.id,
-            &origin(&req, Some(&me.user.id)),
-            now,
-        )
-        .await?;
-        Ok(see_other("/account/totp"))
+        let mut flow =
+            Flow::new(me.user.tenant_id.clone(), None, Some(me.user.username.clone()), state.clock.now());
+        flow.step_up = true;
+        flow.return_to = Some("/account".into());
+        Ok(authorize::start_flow(&state, &req, flow).await)
     })
     .await
 }
@@ -148,6 +169,9 @@ pub async fn post_replace(
 ) -> HttpResponse {
     let code = form.code.clone();
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        if !multi_factor(&me) {
+            return Ok(see_other("/account"));
+        }
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
         let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
@@ -164,6 +188,9 @@ pub async fn post_replace(
 pub async fn get_totp(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let result = async {
         let Some(me) = cookies::signed_in(&state, &req).await? else { return Ok(see_other("/account")) };
+        if !multi_factor(&me) {
+            return Ok(see_other("/account"));
+        }
         enrol_page(&state, &req, &me, None).await
     };
     result.await.unwrap_or_else(|e| errors::login_error(&e))
@@ -203,6 +230,9 @@ pub async fn post_confirm(
 ) -> HttpResponse {
     let code = form.code.clone();
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        if !multi_factor(&me) {
+            return Ok(see_other("/account"));
+        }
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
         match credentials::confirm_pending(state.guard(), &me.user.id, &code, &origin, now).await? {
@@ -223,23 +253,83 @@ fn codes_page(me: &SignedIn, codes: &[String]) -> HttpResponse {
     pages::render(StatusCode::OK, "codes.html", &ctx)
 }
 
+/// New recovery codes need a current code, from a session signed in with a second factor.
 pub async fn post_recovery_codes(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<CsrfForm>,
+    form: web::Form<CodeForm>,
 ) -> HttpResponse {
+    let code = form.code.clone();
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        if !multi_factor(&me) {
+            return Ok(see_other("/account"));
+        }
         let now = state.clock.now();
-        match credentials::regenerate_recovery_codes(
-            &state.db,
-            &me.user.id,
-            &origin(&req, Some(&me.user.id)),
-            now,
-        )
-        .await?
-        {
+        let origin = origin(&req, Some(&me.user.id));
+        let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
+        if check != CodeCheck::Valid {
+            return account_page(&state, &me, Some("Invalid code")).await;
+        }
+        match credentials::regenerate_recovery_codes(&state.db, &me.user.id, &origin, now).await? {
             Some(codes) => Ok(codes_page(&me, &codes)),
             None => Ok(see_other("/account")),
+        }
+    })
+    .await
+}
+
+// No Debug: it holds secrets that must never reach a log.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Changes the password: the current one, and — when the user has an authenticator and
+/// the session's code is older than five minutes — a current code. Every other session
+/// of the user ends, with its refresh tokens.
+pub async fn post_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<PasswordForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        let now = state.clock.now();
+        let origin = origin(&req, Some(&me.user.id));
+        let status = credentials::status(&state.db, &me.user.id).await?;
+        if status.status == "active" && !code_is_fresh(&me, now) {
+            let check = credentials::verify_active(state.guard(), &me.user.id, &form.code, &origin, now).await?;
+            if check != CodeCheck::Valid {
+                return account_page(&state, &me, Some("Invalid code")).await;
+            }
+        }
+        let typed = NewPassword { new: form.new_password, confirm: form.confirm };
+        let changed = passwords::change(
+            state.guard(),
+            &me.user.id,
+            &me.session.id,
+            form.current_password,
+            typed,
+            &origin,
+            now,
+        )
+        .await?;
+        match changed {
+            Ok(()) => Ok(pages::message(
+                StatusCode::OK,
+                "Password changed",
+                "Your password has been changed. Every other device signed in to your account has been signed out.",
+                Some(("/account", "Back to your account")),
+            )),
+            Err(refused) => account_page(&state, &me, Some(&refused.to_string())).await,
         }
     })
     .await

@@ -68,7 +68,9 @@ async fn admin_session(
     };
     let with_otp = Amr::from_stored(&me.session.amr) == Some(Amr::PwdOtp);
     if !with_otp {
-        // Step-up: the session proves the password; ask for a code (or an enrolment).
+        // Step-up: a user with an authenticator gives a code (the session proves the
+        // password). A user without one signs in again — password first — and enrols
+        // inside that sign-in: a password-only session never adds a factor itself.
         let user_id = me.user.id.clone();
         let active = state
             .db
@@ -77,11 +79,10 @@ async fn admin_session(
             })
             .await?;
         let mut flow = Flow::new(me.user.tenant_id.clone(), None, Some(me.user.username.clone()), now);
-        flow.state = if active {
-            LoginState::AwaitingTotp { user_id: me.user.id.clone(), failures: 0, then_choose: false }
-        } else {
-            LoginState::Enrolling { user_id: me.user.id.clone(), required: true, failures: 0 }
-        };
+        if active {
+            flow.state =
+                LoginState::AwaitingTotp { user_id: me.user.id.clone(), failures: 0, then_choose: false };
+        }
         flow.return_to = Some("/admin".into());
         flow.step_up = true;
         return Ok(Err(authorize::start_flow(state, req, flow).await));

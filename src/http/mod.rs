@@ -81,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/totp/replace", web::post().to(account::post_replace))
         .route("/account/totp/confirm", web::post().to(account::post_confirm))
         .route("/account/recovery-codes", web::post().to(account::post_recovery_codes))
+        .route("/account/password", web::post().to(account::post_password))
         .route("/account/codes-saved", web::post().to(account::post_codes_saved))
         .route("/account/logout", web::post().to(account::post_logout))
         .route("/admin", web::get().to(admin::get_users))

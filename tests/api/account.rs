@@ -23,15 +23,19 @@ async fn set_up_replace_and_regenerate_from_the_account_page() {
     let page = browser.get("/account").await;
     assert!(page.has("Signed in as <strong>kim</strong>") && page.has("not set up"), "{}", page.body);
 
-    // Set up.
+    // A password-only session shows no secret and confirms none.
+    assert_eq!(browser.get("/account/totp").await.location.as_deref(), Some("/account"));
+    // Set up: the password again, then the enrolment inside that sign-in.
     let setup = browser.post("/account/totp/setup", &[("csrf", &page.csrf())]).await;
-    assert_eq!(setup.location.as_deref(), Some("/account/totp"));
-    let pending = browser.get("/account").await;
-    assert!(pending.has("pending"), "{}", pending.body);
-    let enrol = browser.get("/account/totp").await;
+    assert_eq!(setup.location.as_deref(), Some("/login"), "{}", setup.body);
+    let again = browser.get("/login").await;
+    assert!(again.has("name=\"password\"") && again.has("value=\"kim\""), "{}", again.body);
+    let enrol = browser.password(&again, "kim", "pw-kim").await;
     let first = enrol.otpauth();
-    let codes = browser.code(&enrol, "/account/totp/confirm", &oathtool(&first, app.clock_now())).await;
+    let codes = browser.code(&enrol, "/login/enrol", &oathtool(&first, app.clock_now())).await;
     assert_eq!(codes.codes().len(), 10, "{}", codes.body);
+    let back = browser.post("/login/codes", &[("csrf", &codes.csrf())]).await;
+    assert_eq!(back.location.as_deref(), Some("/account"), "{}", back.body);
     let active = browser.get("/account").await;
     assert!(active.has("<strong>active</strong> since"), "{}", active.body);
     assert!(active.has("Recovery codes left: 10"));
@@ -67,10 +71,13 @@ async fn set_up_replace_and_regenerate_from_the_account_page() {
     let new = other.code(&old, "/login/totp", &oathtool(&second, app.clock_now())).await;
     assert_eq!(new.location.as_deref(), Some("/account"));
 
-    // New recovery codes replace the old ones.
+    // New recovery codes need a current code, and replace the old ones.
     let page = browser.get("/account").await;
-    let fresh = browser.post("/account/recovery-codes", &[("csrf", &page.csrf())]).await;
-    assert_eq!(fresh.codes().len(), 10);
+    let refused = browser.post("/account/recovery-codes", &[("csrf", &page.csrf())]).await;
+    assert!(refused.has("Invalid code"), "{}", refused.body);
+    app.clock.advance(30);
+    let fresh = browser.code(&page, "/account/recovery-codes", &oathtool(&second, app.clock_now())).await;
+    assert_eq!(fresh.codes().len(), 10, "{}", fresh.body);
     assert_ne!(fresh.codes(), confirmed.codes());
 
     // Every account form needs the session's CSRF token.

@@ -191,3 +191,104 @@ async fn a_temporary_password_of_a_user_with_totp_is_replaced_after_the_code() {
     assert!(fresh.get("/account").await.has("active"));
     assert_eq!(browser.get("/account").await.location.as_deref(), Some("/login"));
 }
+
+/// Signs `username` (no authenticator) in at the account page with a password only.
+pub(crate) async fn password_session(app: &TestApp, username: &str, password: &str) -> Browser {
+    let browser = Browser::new(app);
+    let login = browser.account_login("acme").await;
+    let done = browser.password(&login, username, password).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
+    browser
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_other_session_and_refresh_token_but_keeps_the_factor() {
+    use crate::conformance::{Rp, code_of, sign_in};
+    use watchword::oidc::keys::SigningAlg;
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let id = app.user("acme", "dana", "danas-old-password", true);
+    // An app signed in with a refresh token (enrolling on the way)…
+    let rp = Rp::new(&app, SigningAlg::Rs256, false, true);
+    let elsewhere = Browser::new(&app);
+    elsewhere.get(&rp.url("")).await;
+    let enrol = sign_in(&elsewhere, "dana", "danas-old-password").await;
+    let otpauth = enrol.otpauth();
+    let codes = elsewhere.code(&enrol, "/login/enrol", &oathtool(&otpauth, app.clock_now())).await;
+    let done = elsewhere.post("/login/codes", &[("csrf", &codes.csrf())]).await;
+    let (_, tokens) = rp.exchange(&app, &code_of(&done)).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // …and the account page, signed in with a code just now.
+    app.clock.advance(30);
+    let browser = Browser::new(&app);
+    let login = browser.account_login("acme").await;
+    let code_page = browser.password(&login, "dana", "danas-old-password").await;
+    let signed_in = browser.code(&code_page, "/login/totp", &oathtool(&otpauth, app.clock_now())).await;
+    assert_eq!(signed_in.location.as_deref(), Some("/account"));
+    let page = browser.get("/account").await;
+    // A code given just now: the change does not ask for another.
+    assert!(page.has("Change password") && !page.has("id=\"password-code\""), "{}", page.body);
+
+    let form = |current: &'static str, new: &'static str| {
+        vec![("current_password", current), ("new_password", new), ("confirm", new)]
+    };
+    let post = async |fields: Vec<(&str, &str)>| {
+        let csrf = page.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend(fields);
+        browser.post("/account/password", &all).await
+    };
+    let wrong = post(form("not-the-password", STRONG)).await;
+    assert!(wrong.has("The current password is not right."), "{}", wrong.body);
+    let weak = post(form("danas-old-password", "dana12345678")).await;
+    assert!(weak.has("too easy to guess"), "{}", weak.body);
+    let same = post(form("danas-old-password", "danas-old-password")).await;
+    assert!(same.has("too easy to guess") || same.has("must differ"), "{}", same.body);
+    let changed = post(form("danas-old-password", STRONG)).await;
+    assert!(changed.has("Password changed"), "{}", changed.body);
+
+    // The refresh token and the other browser's session are gone; this one stays.
+    let (status, body, _) =
+        rp.token(&app, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(elsewhere.get("/account").await.location.as_deref(), Some("/login"));
+    assert!(browser.get("/account").await.has("Signed in as"));
+    assert_eq!(app.live_sessions(&id), 1);
+    // The new password signs in — and still needs the code.
+    app.clock.advance(30);
+    let next = Browser::new(&app);
+    let login = next.account_login("acme").await;
+    assert!(next.password(&login, "dana", "danas-old-password").await.has("Invalid username or password"));
+    let login = next.account_login("acme").await;
+    assert!(next.password(&login, "dana", STRONG).await.has("Authentication code"));
+    assert!(app.events_of(&id).iter().any(|e| e == "password.changed"));
+}
+
+#[tokio::test]
+async fn a_password_change_after_five_minutes_needs_a_current_code() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "eve", "eves-old-password", true);
+    let browser = Browser::new(&app);
+    let login = browser.account_login("acme").await;
+    let enrol = browser.password(&login, "eve", "eves-old-password").await;
+    let otpauth = enrol.otpauth();
+    let codes = browser.code(&enrol, "/login/enrol", &oathtool(&otpauth, app.clock_now())).await;
+    browser.post("/login/codes", &[("csrf", &codes.csrf())]).await;
+    app.clock.advance(301);
+    let page = browser.get("/account").await;
+    assert!(page.has("id=\"password-code\""), "{}", page.body);
+    let csrf = page.csrf();
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("current_password", "eves-old-password"),
+        ("new_password", STRONG),
+        ("confirm", STRONG),
+    ];
+    let without = browser.post("/account/password", &base).await;
+    assert!(without.has("Invalid code"), "{}", without.body);
+    let mut with = base.to_vec();
+    let code = oathtool(&otpauth, app.clock_now());
+    with.push(("code", &code));
+    assert!(browser.post("/account/password", &with).await.has("Password changed"));
+}
