@@ -281,6 +281,40 @@ pub async fn post_disabled(
 }
 
 #[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// A new temporary password for a user below, shown once; the user's authenticator
+/// is untouched (the code is still needed at the next sign-in).
+pub async fn post_reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let (id, (origin, now)) = (path.into_inner(), (origin(&req, None), state.clock.now()));
+    with_admin(&state, &req, Some(form.csrf.as_deref()), async |me, admin| {
+        // Allowed before hashing: a refused caller does not spend the hashing pool.
+        admin.may(crate::tenancy::permissions::Action::ResetPassword, Some(&id))?;
+        let one_time = admin::new_one_time_password(&state.hasher).await?;
+        let target = id.clone();
+        let ((password, user), _) = run(&state, admin, move |c, a| {
+            let password = crate::tenancy::passwords::reset_password(c, a, &target, one_time, &origin, now)?;
+            Ok((password, admin::get_user(c, a, &target)?))
+        })
+        .await?;
+        let mut ctx = Context::new();
+        ctx.insert("csrf", &me.csrf);
+        ctx.insert("error", &None::<&str>);
+        ctx.insert("u", &user);
+        ctx.insert("password", &password);
+        Ok(pages::render(StatusCode::OK, "admin_password.html", &ctx))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
 pub struct NewQuery {
     parent: Option<String>,
 }

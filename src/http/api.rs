@@ -244,6 +244,42 @@ pub async fn put_disabled(
     .await
 }
 
+/// A new temporary password for a user below the caller, returned once; the user's
+/// TOTP stays (the code is still needed at the next sign-in).
+pub async fn post_reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let (id, origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
+    let admin = match authorize(&state, &req).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    // Allowed before hashing: a refused caller does not spend the hashing pool.
+    if let Err(denied) = admin.may(crate::tenancy::permissions::Action::ResetPassword, Some(&id)) {
+        return admin_error(&denied.into());
+    }
+    let one_time = match admin::new_one_time_password(&state.hasher).await {
+        Ok(one_time) => one_time,
+        Err(err) => return admin_error(&err),
+    };
+    let reset = state
+        .db
+        .run(move |conn| {
+            let password =
+                crate::tenancy::passwords::reset_password(conn, &admin, &id, one_time, &origin, now)?;
+            Ok::<_, AdminError>(
+                json!({ "user": admin::get_user(conn, &admin, &id)?, "one_time_password": password }),
+            )
+        })
+        .await;
+    match reset {
+        Ok(body) => HttpResponse::Ok().json(body),
+        Err(err) => admin_error(&err),
+    }
+}
+
 pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     as_admin(&state, &req, StatusCode::OK, admin::get_policy).await
 }

@@ -28,6 +28,7 @@ static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
         ("admin_user.html", include_str!("../../templates/admin_user.html")),
         ("admin_revoke.html", include_str!("../../templates/admin_revoke.html")),
         ("admin_new.html", include_str!("../../templates/admin_new.html")),
+        ("admin_password.html", include_str!("../../templates/admin_password.html")),
         ("admin_policy.html", include_str!("../../templates/admin_policy.html")),
         ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
     ])

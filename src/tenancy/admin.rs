@@ -157,7 +157,8 @@ pub fn list_users(
     Ok(UserPage { users, total: below.len(), page, per_page: PER_PAGE })
 }
 
-fn target(conn: &mut DbConn, admin: &Admin, action: Action, id: &str) -> Result<User, AdminError> {
+/// The user `id` of the administrator's tenant, if `action` on it is allowed.
+pub(super) fn target(conn: &mut DbConn, admin: &Admin, action: Action, id: &str) -> Result<User, AdminError> {
     admin.may(action, Some(id))?;
     match users::find_with_tenant(conn, id)? {
         Some((user, _)) if user.tenant_id == admin.user.tenant_id => Ok(user),

@@ -17,6 +17,8 @@ pub enum Action {
     /// Create a user below the target (the target may be the actor itself).
     CreateChild,
     RevokeTotp,
+    /// Give the target a new temporary password (the same rights as revoking its TOTP).
+    ResetPassword,
     EnforceOn,
     EnforceOff,
     Disable,
@@ -25,10 +27,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Read,
         Self::CreateChild,
         Self::RevokeTotp,
+        Self::ResetPassword,
         Self::EnforceOn,
         Self::EnforceOff,
         Self::Disable,
@@ -39,7 +42,9 @@ impl Action {
     fn needs(self) -> Permission {
         match self {
             Self::Read => Permission::Read,
-            Self::CreateChild | Self::RevokeTotp | Self::EnforceOn => Permission::Create,
+            Self::CreateChild | Self::RevokeTotp | Self::ResetPassword | Self::EnforceOn => {
+                Permission::Create
+            }
             Self::EnforceOff | Self::Disable | Self::Enable | Self::EditPolicy => Permission::Admin,
         }
     }

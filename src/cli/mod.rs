@@ -2,15 +2,15 @@
 //! (an array for `list`) on stdout; errors are one line on stderr and a non-zero exit:
 //! 2 for bad configuration or usage, 1 for a refused command.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+
+mod users;
 use serde_json::{Value, json};
 
-use crate::auth::password::Password;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::oidc::clients::{self, NewClient, RedirectUri};
@@ -18,9 +18,8 @@ use crate::oidc::keys::{self, SigningAlg};
 use crate::startup::{self, Application};
 use crate::store::clients::Client;
 use crate::store::tenants::Tenant;
-use crate::store::users::User;
 use crate::store::{Db, DbConn, rewrap};
-use crate::tenancy::{self, NewUser, Permission, Slug, TenancyError, UserKind, Username, admin};
+use crate::tenancy::{self, Slug, TenancyError, admin};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,7 +49,7 @@ enum Command {
     Tenant(TenantCommand),
     /// Manage users.
     #[command(subcommand)]
-    User(UserCommand),
+    User(users::UserCommand),
     /// Manage OIDC clients (relying parties).
     #[command(subcommand)]
     Client(ClientCommand),
@@ -117,50 +116,6 @@ struct PolicyArgs {
     skew: Option<i32>,
     #[arg(long, value_parser = ["on", "off"])]
     recovery_codes: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
-enum UserCommand {
-    /// Create a user (prints a generated password once unless --password-stdin).
-    Create(UserCreate),
-    /// List a tenant's users.
-    List {
-        #[arg(long)]
-        tenant: String,
-    },
-    /// Revoke a user's TOTP secret (and sign it out everywhere).
-    RevokeTotp {
-        #[arg(long)]
-        tenant: String,
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        reason: String,
-    },
-}
-
-#[derive(Debug, Args)]
-struct UserCreate {
-    #[arg(long)]
-    tenant: String,
-    #[arg(long)]
-    username: String,
-    /// Read the password from standard input (one trailing newline is dropped).
-    #[arg(long)]
-    password_stdin: bool,
-    /// The parent user (same tenant) who administers this user.
-    #[arg(long)]
-    parent: Option<String>,
-    #[arg(long, default_value = "internal", value_parser = ["internal", "external"])]
-    kind: String,
-    #[arg(long)]
-    email: Option<String>,
-    #[arg(long)]
-    display_name: Option<String>,
-    #[arg(long)]
-    totp_required: bool,
-    #[arg(long, default_value = "none", value_parser = ["none", "read", "create", "admin"])]
-    permission: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -343,55 +298,8 @@ fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(),
             });
             Ok(())
         }
-        Command::User(UserCommand::Create(args)) => create_user(db, args, json, now),
-        Command::User(UserCommand::RevokeTotp { tenant, username, reason }) => {
-            let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
-            let username = Username::parse(&username).map_err(Failure::refused)?;
-            let tenant = blocking(db, |c| tenancy::service::find_tenant(c, &slug))?;
-            db.run_blocking(|c| admin::revoke_totp_as_operator(c, &tenant, &username, &reason, now))
-                .map_err(|e| match e {
-                    admin::AdminError::NotFound => Failure::refused(format!(
-                        "unknown user '{}' in tenant '{}'",
-                        username.as_str(),
-                        slug.as_str()
-                    )),
-                    other => Failure::refused(other),
-                })?;
-            print(
-                json,
-                json!({ "status": "revoked", "tenant": slug.as_str(), "username": username.as_str() }),
-                || format!("revoked the TOTP secret of {} and signed it out everywhere", username.as_str()),
-            );
-            Ok(())
-        }
+        Command::User(command) => users::run(db, command, json, now),
         Command::Tenant(TenantCommand::Policy(args)) => tenant_policy(db, args, json, now),
-        Command::User(UserCommand::List { tenant }) => {
-            let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
-            let users = blocking(db, |c| tenancy::list_users(c, &slug))?;
-            let parents = |u: &User| {
-                u.parent_id
-                    .as_ref()
-                    .and_then(|p| users.iter().find(|x| &x.id == p))
-                    .map(|p| p.username.clone())
-            };
-            print_list(json, users.iter().map(|u| user_json(u, &slug, parents(u))).collect(), || {
-                users
-                    .iter()
-                    .map(|u| {
-                        format!(
-                            "{}\t{}\t{}\ttotp_required={}\tparent={}{}",
-                            u.username,
-                            u.kind,
-                            u.permission,
-                            u.totp_required,
-                            parents(u).unwrap_or_else(|| "-".into()),
-                            if u.disabled { "\tdisabled" } else { "" }
-                        )
-                    })
-                    .collect()
-            });
-            Ok(())
-        }
         Command::Client(ClientCommand::Create(args)) => create_client(db, args, json, now),
         Command::Keys(command) => keys_command(db, settings, command, json, now),
         Command::Secrets(SecretsCommand::Reencrypt) => {
@@ -426,48 +334,6 @@ fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(),
             Ok(())
         }
     }
-}
-
-fn create_user(db: &Db, args: UserCreate, json: bool, now: i64) -> Result<(), Failure> {
-    let tenant = Slug::parse(&args.tenant).map_err(Failure::refused)?;
-    let username = Username::parse(&args.username).map_err(Failure::refused)?;
-    let parent = args.parent.as_deref().map(Username::parse).transpose().map_err(Failure::refused)?;
-    let (password, generated) = if args.password_stdin {
-        let mut raw = String::new();
-        std::io::stdin()
-            .read_to_string(&mut raw)
-            .map_err(|e| Failure::refused(format!("reading the password: {e}")))?;
-        let raw = raw.strip_suffix('\n').map(|r| r.strip_suffix('\r').unwrap_or(r)).unwrap_or(&raw);
-        (raw.to_owned(), false)
-    } else {
-        (crate::auth::random::password(), true)
-    };
-    let new = NewUser {
-        tenant: tenant.clone(),
-        username,
-        password: Password::parse(password.clone()).map_err(Failure::refused)?,
-        parent,
-        kind: UserKind::parse(&args.kind).map_err(Failure::refused)?,
-        email: args.email.filter(|e| !e.is_empty()),
-        display_name: args.display_name,
-        totp_required: args.totp_required,
-        permission: Permission::parse(&args.permission).map_err(Failure::refused)?,
-        password_temporary: generated,
-    };
-    let created = blocking(db, |c| tenancy::create_user(c, &new, now))?;
-    let user = created.user;
-    let mut out = user_json(&user, &tenant, created.parent.map(|p| p.username));
-    if generated {
-        out["password"] = Value::from(password.clone());
-    }
-    print(json, out, || {
-        let mut text = format!("created user {} in tenant {}", user.username, tenant.as_str());
-        if generated {
-            text.push_str(&format!("\npassword (shown once): {password}"));
-        }
-        text
-    });
-    Ok(())
 }
 
 fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<(), Failure> {
@@ -625,15 +491,6 @@ fn tenant_json(t: &Tenant) -> Value {
             "skew": t.totp_skew, "recovery_codes_allowed": t.recovery_codes_allowed,
         },
         "created_at": t.created_at,
-    })
-}
-
-fn user_json(u: &User, tenant: &Slug, parent: Option<String>) -> Value {
-    json!({
-        "id": u.id, "tenant": tenant.as_str(), "username": u.username, "parent": parent,
-        "kind": u.kind, "email": u.email, "display_name": u.display_name,
-        "totp_required": u.totp_required, "permission": u.permission, "disabled": u.disabled,
-        "created_at": u.created_at,
     })
 }
 
