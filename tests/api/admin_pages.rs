@@ -163,3 +163,31 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
     assert_eq!(app.tenant("acme").totp_algorithm, "SHA256");
     assert!(app.tenant("acme").enforce_external && !app.tenant("acme").enforce_internal);
 }
+
+#[tokio::test]
+async fn a_parent_resets_a_password_from_the_pages_and_sees_it_once() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let boss = app.child("acme", "boss", None, "admin");
+    let kid = app.child("acme", "kid", Some(&boss), "none");
+    let browser = admin_browser(&app, "boss").await;
+    let detail = browser.get(&format!("/admin/users/{kid}")).await;
+    assert!(detail.has("Reset password"), "{}", detail.body);
+    let forged = browser.post(&format!("/admin/users/{kid}/password"), &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403);
+    let done = browser.post(&format!("/admin/users/{kid}/password"), &[("csrf", &detail.csrf())]).await;
+    assert!(done.has("Password reset for kid") && done.has("shown only once"), "{}", done.body);
+    let password = done.body.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
+    assert!(password.len() >= 16);
+    // Oneself: refused.
+    let own = browser.post(&format!("/admin/users/{boss}/password"), &[("csrf", &detail.csrf())]).await;
+    assert_eq!(own.status, 403, "{}", own.body);
+    // The child signs in with it and must choose its own.
+    let child = Browser::new(&app);
+    child.get("/account?tenant=acme").await;
+    let login = child.get("/login").await;
+    let page = child.password(&login, "kid", &password).await;
+    assert!(page.has("Choose a new password"), "{}", page.body);
+    let audit = browser.get(&format!("/admin/audit?user={kid}")).await;
+    assert!(audit.has("password.reset") && audit.has("<td>boss</td><td>kid</td>"), "{}", audit.body);
+}
