@@ -321,7 +321,7 @@ async fn a_parents_reset_gives_a_temporary_password_but_never_the_childs_code() 
     let root = app.child("acme", "root", None, "admin");
     let parent = app.child("acme", "parent", Some(&root), "create");
     let kid = app.child("acme", "kid", Some(&parent), "none");
-    let reader = app.child("acme", "reader", Some(&root), "read");
+    app.child("acme", "reader", Some(&root), "read");
     app.set_totp_required(&kid);
     let (kids_browser, otpauth) = enrolled(&app, "kid").await;
     let (token, _) = app.admin_token("parent").await;
