@@ -220,26 +220,47 @@ async fn enrolment(
         activated_at: None,
     };
     let (tenant_id, origin_row) = (subject.tenant.id.clone(), origin.clone());
-    db.run(move |conn| {
-        conn.write(|conn| -> Result<(), LoginError> {
-            rows::delete_pending(conn, &credential.user_id)?;
-            rows::insert(conn, &credential)?;
-            let detail = json!({ "credential_id": credential.id, "algorithm": credential.algorithm,
-                                 "digits": credential.digits, "period": credential.period });
-            audit::record(
-                conn,
-                &tenant_id,
-                &origin_row,
-                Some(&credential.user_id),
-                "totp.enrolment_started",
-                detail,
-                now,
-            )?;
-            Ok(())
+    // One pending secret per user, whatever the concurrency: a reuse looks again inside
+    // the write transaction, and a second insert is refused by the database's unique
+    // index — either way the secret already stored is the one shown.
+    let stored = db
+        .run(move |conn| {
+            conn.write(|conn| -> Result<Option<Credential>, StoreError> {
+                if reuse {
+                    let existing = rows::for_user(conn, &credential.user_id)?;
+                    if let Some(pending) = existing.into_iter().find(|c| c.status == rows::PENDING) {
+                        return Ok(Some(pending));
+                    }
+                } else {
+                    rows::delete_pending(conn, &credential.user_id)?;
+                }
+                rows::insert(conn, &credential)?;
+                let detail = json!({ "credential_id": credential.id, "algorithm": credential.algorithm,
+                                     "digits": credential.digits, "period": credential.period });
+                audit::record(
+                    conn,
+                    &tenant_id,
+                    &origin_row,
+                    Some(&credential.user_id),
+                    "totp.enrolment_started",
+                    detail,
+                    now,
+                )?;
+                Ok(None)
+            })
         })
-    })
-    .await?;
-    Ok(Enrolment { secret, params, issuer, account })
+        .await;
+    let existing = match stored {
+        Ok(None) => return Ok(Enrolment { secret, params, issuer, account }),
+        Ok(Some(existing)) => existing,
+        Err(StoreError::Conflict) => load(db, user_id)
+            .await?
+            .with_status(rows::PENDING)
+            .cloned()
+            .ok_or_else(|| LoginError::Busy("the pending secret changed meanwhile".into()))?,
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Enrolment { secret: secret_of(keyring, &existing)?, params: params_of(&existing)?, issuer, account })
 }
 
 /// The result of confirming a pending credential.

@@ -189,6 +189,25 @@ pub async fn create_flow(
     Ok(())
 }
 
+/// The checks one step of a flow may make (a password, a code): counted atomically
+/// before each check, so parallel submissions in one sign-in — say forty passwords for
+/// forty usernames — get no more than [`crate::auth::flow::MAX_FAILURES`] between them.
+const FLOW_STEP: crate::ephemeral::limiter::Rule = crate::ephemeral::limiter::Rule {
+    free: crate::auth::flow::MAX_FAILURES as u32 - 1,
+    window: FLOW_TTL,
+    base: FLOW_TTL,
+    max: FLOW_TTL,
+};
+
+/// Counts one check in step `step` (`password`, `code`) of the flow `id`; false when
+/// the step's checks are spent (the flow is then over).
+pub async fn spend_flow_check(store: &Ephemeral, id: &str, step: &str, now: i64) -> Result<bool, LoginError> {
+    Ok(matches!(
+        store.hit(&format!("attempts:flow:{id}:{step}"), &FLOW_STEP, now).await?,
+        Decision::Allowed { .. }
+    ))
+}
+
 /// The flow under `id`, if it exists and has not expired.
 pub async fn load_flow(store: &Ephemeral, id: &str, now: i64) -> Result<Option<Flow>, LoginError> {
     let Some(bytes) = store.get(&flow_key(id), now).await? else { return Ok(None) };

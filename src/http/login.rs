@@ -158,17 +158,7 @@ async fn advance(
             login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
             render_state(state, req, &cur.flow, view).await
         }
-        Outcome::Denied => {
-            login::delete_flow(&state.ephemeral, &cur.id).await?;
-            let mut response = pages::message(
-                StatusCode::FORBIDDEN,
-                "Too many attempts",
-                "This sign-in has been stopped after too many wrong attempts. Go back to the application and start again.",
-                None,
-            );
-            let _ = response.add_cookie(&cookies::removal(state, cookies::flow_name(state)));
-            Ok(response)
-        }
+        Outcome::Denied => denied(state, &cur).await,
         Outcome::Done => {
             let LoginState::Authenticated { user_id, amr, auth_time } = &next else {
                 return Err(LoginError::Internal("a finished flow is not authenticated".into()));
@@ -194,6 +184,33 @@ async fn advance(
                 .insert_header((LOCATION, "/authorize/resume"))
                 .finish())
         }
+    }
+}
+
+/// Ends the flow after too many wrong attempts.
+async fn denied(state: &AppState, cur: &Current) -> Result<HttpResponse, LoginError> {
+    login::delete_flow(&state.ephemeral, &cur.id).await?;
+    let mut response = pages::message(
+        StatusCode::FORBIDDEN,
+        "Too many attempts",
+        "This sign-in has been stopped after too many wrong attempts. Go back to the application and start again.",
+        None,
+    );
+    let _ = response.add_cookie(&cookies::removal(state, cookies::flow_name(state)));
+    Ok(response)
+}
+
+/// Counts a check in this flow's step before it is made; `Some(page)` when the step's
+/// checks are spent.
+async fn over_budget(
+    state: &AppState,
+    cur: &Current,
+    step: &str,
+) -> Result<Option<HttpResponse>, LoginError> {
+    if login::spend_flow_check(&state.ephemeral, &cur.id, step, state.clock.now()).await? {
+        Ok(None)
+    } else {
+        denied(state, cur).await.map(Some)
     }
 }
 
@@ -245,6 +262,9 @@ pub async fn post_password(
         if !matches!(cur.flow.state, LoginState::AwaitingPassword { .. }) {
             return Ok(see_other("/login"));
         }
+        if let Some(refused) = over_budget(&state, &cur, "password").await? {
+            return Ok(refused);
+        }
         let now = state.clock.now();
         let username = form.username.trim().to_owned();
         let attempt = login::Attempt {
@@ -279,6 +299,9 @@ pub async fn post_totp(
         let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
             return Ok(see_other("/login"));
         };
+        if let Some(refused) = over_budget(&state, &cur, "code").await? {
+            return Ok(refused);
+        }
         let now = state.clock.now();
         let check =
             credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await?;
@@ -297,6 +320,9 @@ pub async fn post_recovery(
         let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
             return Ok(see_other("/login"));
         };
+        if let Some(refused) = over_budget(&state, &cur, "code").await? {
+            return Ok(refused);
+        }
         let now = state.clock.now();
         let valid =
             credentials::use_recovery_code(state.guard(), user_id, &form.code, &origin(&req, None), now)
@@ -314,6 +340,9 @@ pub async fn post_enrol(
 ) -> HttpResponse {
     with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         let LoginState::Enrolling { user_id, .. } = &cur.flow.state else { return Ok(see_other("/login")) };
+        if let Some(refused) = over_budget(&state, &cur, "enrolment").await? {
+            return Ok(refused);
+        }
         let now = state.clock.now();
         let confirmation =
             credentials::confirm_pending(state.guard(), user_id, &form.code, &origin(&req, None), now)

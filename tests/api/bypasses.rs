@@ -82,3 +82,98 @@ async fn a_password_only_session_of_a_user_who_enrolled_since_cannot_touch_the_f
     assert!(step_up.has("Authentication code") && !step_up.has("otpauth"), "{}", step_up.body);
     assert_eq!(app.factors_of(&id), (vec!["active".to_owned()], 10));
 }
+
+impl TestApp {
+    fn count_events(&self, event: &str) -> i64 {
+        use watchword::store::schema::audit_events;
+        let event = event.to_owned();
+        self.store
+            .run_blocking(move |c| -> Result<i64, watchword::store::StoreError> {
+                Ok(audit_events::table.filter(audit_events::event.eq(event)).count().get_result(c)?)
+            })
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn forty_parallel_passwords_in_one_sign_in_get_no_more_than_five_checks() {
+    let app = spawn_app().await;
+    app.tenant("acme");
+    let browser = crate::browser::Browser::new(&app);
+    browser.get("/account?tenant=acme").await;
+    let csrf = browser.get("/login").await.csrf();
+    // Forty usernames: no per-username budget applies, only the sign-in's own.
+    let names: Vec<String> = (0..40).map(|n| format!("guess{n}")).collect();
+    let answers = futures_util::future::join_all(names.iter().map(|name| {
+        let (browser, csrf) = (&browser, &csrf);
+        async move {
+            browser
+                .post(
+                    "/login/password",
+                    &[("csrf", csrf.as_str()), ("username", name), ("password", "wrong")],
+                )
+                .await
+        }
+    }))
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    // 200: checked, wrong; 403: the sign-in stopped; 400: it is gone (stopped earlier).
+    assert!(
+        statuses.iter().all(|s| [200, 403, 400].contains(s)),
+        "no 5xx, no other answer: {statuses:?} {}",
+        answers.iter().find(|a| ![200, 403, 400].contains(&a.status)).map_or("", |a| a.body.as_str())
+    );
+    assert!(answers.iter().any(|a| a.has("Too many attempts")));
+    assert!(app.count_events("password.failed") <= 5, "checked: {}", app.count_events("password.failed"));
+}
+
+#[tokio::test]
+async fn parallel_loads_of_the_enrolment_page_show_one_secret() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let id = app.user("acme", "olu", "pw-olu", true);
+    let browser = crate::browser::Browser::new(&app);
+    browser.get("/account?tenant=acme").await;
+    let login = browser.get("/login").await;
+    let done = browser
+        .post("/login/password", &[("csrf", &login.csrf()), ("username", "olu"), ("password", "pw-olu")])
+        .await;
+    assert_eq!(done.location.as_deref(), Some("/login"));
+    let pages = futures_util::future::join_all((0..10).map(|_| browser.get("/login"))).await;
+    let secrets: std::collections::HashSet<String> =
+        pages.iter().map(crate::browser::Page::otpauth).collect();
+    assert_eq!(secrets.len(), 1, "one secret: {secrets:?}");
+    assert_eq!(app.factors_of(&id).0, vec!["pending".to_owned()]);
+    // And that secret is the one that works.
+    let otpauth = secrets.into_iter().next().unwrap();
+    let codes = browser.code(&pages[0], "/login/enrol", &oathtool(&otpauth, app.clock_now())).await;
+    assert_eq!(codes.codes().len(), 10, "{}", codes.body);
+}
+
+#[tokio::test]
+async fn an_enrolment_code_cannot_be_replayed_as_the_first_sign_in_code() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "pia", "pw-pia", true);
+    let first = password_session_enrol(&app).await;
+    // The same code, at once, in a new sign-in: refused as a replay.
+    let other = crate::browser::Browser::new(&app);
+    other.get("/account?tenant=acme").await;
+    let login = other.get("/login").await;
+    let code_page = other.password(&login, "pia", "pw-pia").await;
+    let replay = other.code(&code_page, "/login/totp", &first).await;
+    assert!(replay.has("Invalid code") || replay.has("already used"), "{}", replay.body);
+    assert_eq!(app.count_events("totp.replay_blocked"), 1);
+}
+
+/// Enrols pia; returns the code the enrolment used.
+async fn password_session_enrol(app: &TestApp) -> String {
+    let browser = crate::browser::Browser::new(app);
+    browser.get("/account?tenant=acme").await;
+    let login = browser.get("/login").await;
+    let enrol = browser.password(&login, "pia", "pw-pia").await;
+    let code = oathtool(&enrol.otpauth(), app.clock_now());
+    let codes = browser.code(&enrol, "/login/enrol", &code).await;
+    assert_eq!(codes.codes().len(), 10);
+    code
+}
