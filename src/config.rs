@@ -247,8 +247,17 @@ fn read_limits(env: &impl Fn(&str) -> Option<String>, file: FileLimits) -> Resul
     let totp_window = number("TOTP_WINDOW", file.totp_window, d.totp_user.window, 1)?;
     let totp_lock = number("TOTP_LOCK", file.totp_lock, d.totp_user.base, 1)?;
     let flow_starts = number("FLOW_STARTS", file.flow_starts, i64::from(d.flow_starts.free) + 1, 1)?;
+    // The free attempts are per browser (known or, with its address, unknown); the
+    // shared budget of a username across addresses is four times that.
+    let per_browser = Rule { free: as_u32(password_free), max: password_max, ..d.password_user_ip };
     Ok(Limits {
-        password_user: Rule { free: as_u32(password_free), max: password_max, ..d.password_user },
+        password_user: Rule {
+            free: as_u32(password_free.saturating_mul(4)),
+            max: password_max,
+            ..d.password_user
+        },
+        password_user_ip: per_browser,
+        password_device: per_browser,
         // The attempt that spends the last of the budget starts the block.
         password_ip: Rule {
             free: as_u32(ip_failures - 1),

@@ -341,6 +341,29 @@ pub struct Attempt {
     pub username: String,
     pub password: String,
     pub origin: Origin,
+    /// The browser's device cookie, when it names this user ([`crate::auth::devices`]).
+    pub device: Option<crate::auth::devices::Device>,
+}
+
+/// The budgets one password attempt is counted against: a known browser's own, or —
+/// for an unknown one — its address's, the (username, address) pair's and the
+/// username's across addresses. The first is the one whose count tells when delays start.
+fn budgets<'a>(
+    guard: &Guard<'a>,
+    tenant_id: &str,
+    attempt: &Attempt,
+) -> Vec<(String, &'a crate::ephemeral::limiter::Rule)> {
+    let user = attempt.username.trim().to_lowercase();
+    match (&attempt.device, &attempt.origin.ip) {
+        (Some(device), _) => vec![(format!("attempts:pw:dev:{}", device.id), &guard.limits.password_device)],
+        (None, Some(ip)) => vec![
+            // The address comes first (it cannot hold '|'), so the key is unambiguous.
+            (format!("attempts:pwip:{tenant_id}:{ip}|{user}"), &guard.limits.password_user_ip),
+            (format!("attempts:ip:{ip}"), &guard.limits.password_ip),
+            (format!("attempts:pw:{tenant_id}:{user}"), &guard.limits.password_user),
+        ],
+        (None, None) => vec![(format!("attempts:pw:{tenant_id}:{user}"), &guard.limits.password_user)],
+    }
 }
 
 /// Checks a username and password with the attempt limits: per (tenant, username) —
@@ -353,18 +376,14 @@ pub async fn check_password(
     totp_globally_enabled: bool,
     now: i64,
 ) -> Result<Checked, LoginError> {
-    let user_key = format!("attempts:pw:{}:{}", flow.tenant_id, attempt.username.trim().to_lowercase());
-    let ip_key = attempt.origin.ip.as_ref().map(|ip| format!("attempts:ip:{ip}"));
-    if let Some(ip_key) = &ip_key
-        && let Decision::Refused { retry_after } =
-            guard.ephemeral.hit(ip_key, &guard.limits.password_ip, now).await?
-    {
-        return Err(LoginError::Throttled { retry_after });
+    let budgets = budgets(&guard, &flow.tenant_id, &attempt);
+    let mut started = false;
+    for (n, (key, rule)) in budgets.iter().enumerate() {
+        match guard.ephemeral.hit(key, rule, now).await? {
+            Decision::Refused { retry_after } => return Err(LoginError::Throttled { retry_after }),
+            Decision::Allowed { count, .. } => started |= n == 0 && count == rule.free + 1,
+        }
     }
-    let started = match guard.ephemeral.hit(&user_key, &guard.limits.password_user, now).await? {
-        Decision::Refused { retry_after } => return Err(LoginError::Throttled { retry_after }),
-        Decision::Allowed { count, .. } => count == guard.limits.password_user.free + 1,
-    };
     let (origin, tenant_id) = (attempt.origin.clone(), flow.tenant_id.clone());
     let result = check_password_inner(
         guard,
@@ -391,14 +410,19 @@ pub async fn check_password(
     let checked = result?;
     match &checked.check {
         PasswordCheck::Right { .. } => {
-            guard.ephemeral.delete(&user_key).await?;
-            if let Some(ip_key) = &ip_key {
-                guard.ephemeral.forgive(ip_key, &guard.limits.password_ip, now).await?;
+            // A success clears the counts and gives the address its attempt back.
+            for (key, rule) in &budgets {
+                if key.starts_with("attempts:ip:") {
+                    guard.ephemeral.forgive(key, rule, now).await?;
+                } else {
+                    guard.ephemeral.delete(key).await?;
+                }
             }
         }
         PasswordCheck::Wrong if started => {
             // The first delayed attempt: worth an audit line (no username: it may be a typo'd password).
-            let detail = serde_json::json!({ "free_attempts": guard.limits.password_user.free });
+            let detail =
+                serde_json::json!({ "free_attempts": budgets.first().map_or(0, |(_, rule)| rule.free) });
             guard
                 .db
                 .run(move |conn| {

@@ -2,6 +2,7 @@
 //! The login state machine and TOTP verification grow here.
 
 pub mod credentials;
+pub mod devices;
 pub mod flow;
 pub mod hashing;
 pub mod keyring;

@@ -155,8 +155,8 @@ pub async fn choose(
     Ok(if stored? { Ok(()) } else { Err(Refused::Stale) })
 }
 
-/// A change on the account page: the current password (counted against the same
-/// per-username budget as sign-in, so a stolen session cannot guess it), then the
+/// A change on the account page: the current password (counted against a budget of
+/// the session's own, so a stolen session cannot guess on), then the
 /// rules. The session that made it stays signed in; every other one ends.
 pub async fn change(
     guard: Guard<'_>,
@@ -168,9 +168,10 @@ pub async fn change(
     now: i64,
 ) -> Result<Result<(), Refused>, LoginError> {
     let (user, min_length) = load(guard, user_id).await?;
-    let budget = format!("attempts:pw:{}:{}", user.tenant_id, user.username_key);
+    // The session's own budget: a stolen session cannot guess on, nor lock the owner's sign-in.
+    let budget = format!("attempts:pw:session:{session_id}");
     if let Decision::Refused { retry_after } =
-        guard.ephemeral.hit(&budget, &guard.limits.password_user, now).await?
+        guard.ephemeral.hit(&budget, &guard.limits.password_device, now).await?
     {
         return Err(LoginError::Throttled { retry_after });
     }

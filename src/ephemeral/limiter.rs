@@ -71,8 +71,15 @@ pub fn keep_for(state: &CounterState, rule: &Rule, now: i64) -> u64 {
 /// The budgets, configurable; defaults as documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Per (tenant, username): 5 free, then 1 s, 2 s, 4 s … up to 15 min between attempts.
+    /// Per (tenant, username) from browsers not known to that user, whatever their
+    /// address: 20 free, then 1 s, 2 s, 4 s … up to 15 min between attempts.
     pub password_user: Rule,
+    /// Per (tenant, username, client address) from unknown browsers: 5 free, then the
+    /// same doubling delays.
+    pub password_user_ip: Rule,
+    /// Per device cookie (a browser that signed in as the user before): its own 5 free,
+    /// then the same delays — a stranger's failures elsewhere never reach it.
+    pub password_device: Rule,
     /// Per client IP: 100 password failures per 15 min.
     pub password_ip: Rule,
     /// Per user: the 5th wrong code within 15 min locks the TOTP step for 15 min.
@@ -85,7 +92,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            password_user: Rule { free: 5, window: 24 * 3600, base: 1, max: 900 },
+            password_user: Rule { free: 20, window: 24 * 3600, base: 1, max: 900 },
+            password_user_ip: Rule { free: 5, window: 24 * 3600, base: 1, max: 900 },
+            password_device: Rule { free: 5, window: 24 * 3600, base: 1, max: 900 },
             password_ip: Rule { free: 99, window: 900, base: 900, max: 900 },
             totp_user: Rule { free: 4, window: 900, base: 900, max: 900 },
             flow_starts: Rule { free: 599, window: 600, base: 600, max: 600 },
@@ -99,7 +108,7 @@ mod tests {
 
     #[test]
     fn password_delays_grow_after_five_and_cap() {
-        let rule = Limits::default().password_user;
+        let rule = Limits::default().password_user_ip;
         let delays: Vec<i64> = (1..=17).map(|n| rule.block_for(n)).collect();
         assert_eq!(delays, [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]);
         assert_eq!(rule.block_for(u32::MAX), 900);

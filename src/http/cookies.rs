@@ -19,6 +19,7 @@ fn name(state: &AppState, base: &'static str) -> &'static str {
     match (secure(state), base) {
         (true, "ww_flow") => "__Host-ww_flow",
         (true, "ww_session") => "__Host-ww_session",
+        (true, "ww_device") => "__Host-ww_device",
         (_, other) => other,
     }
 }
@@ -29,6 +30,24 @@ pub fn flow_name(state: &AppState) -> &'static str {
 
 pub fn session_name(state: &AppState) -> &'static str {
     name(state, "ww_session")
+}
+
+/// The device cookie: a year long, so that a browser stays known between sign-ins.
+pub fn device_name(state: &AppState) -> &'static str {
+    name(state, "ww_device")
+}
+
+pub fn device(state: &AppState, value: String) -> Cookie<'static> {
+    let mut cookie = make(state, device_name(state), value);
+    cookie.set_max_age(Duration::days(crate::auth::devices::LIFETIME_DAYS));
+    cookie
+}
+
+/// The device cookie's value, if any (longer than the other cookies, still bounded).
+pub fn device_value(state: &AppState, req: &HttpRequest) -> Option<String> {
+    req.cookie(device_name(state))
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= crate::auth::devices::MAX_LEN)
 }
 
 /// A cookie for `value`, scoped to the whole issuer.

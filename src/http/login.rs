@@ -10,7 +10,8 @@ use serde::Deserialize;
 use tera::Context;
 
 use crate::auth::credentials::{self, CodeCheck, Confirmation};
-use crate::auth::flow::{self, LoginInput, LoginState, Outcome};
+use crate::auth::devices;
+use crate::auth::flow::{self, LoginInput, LoginState, Outcome, PasswordCheck};
 use crate::auth::login::{self, Flow, LoginError};
 use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::auth::totp;
@@ -267,17 +268,30 @@ pub async fn post_password(
         }
         let now = state.clock.now();
         let username = form.username.trim().to_owned();
+        let key = username.to_lowercase();
+        let tenant_id = cur.flow.tenant_id.clone();
+        let device = cookies::device_value(&state, &req)
+            .and_then(|value| devices::recognise(&state.keyring, &value, &tenant_id, &key));
+        let device_id = device.as_ref().map(|d| d.id.clone());
         let attempt = login::Attempt {
             username: username.clone(),
             password: form.password,
             origin: origin(&req, None),
+            device,
         };
         let checked =
             login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await?;
+        let right = matches!(checked.check, PasswordCheck::Right { .. });
         let mut cur = cur;
         cur.flow.password_stamp = checked.stamp;
         let view = View { error: Some(INVALID_PASSWORD), username: Some(username), ..View::default() };
-        advance(&state, &req, cur, LoginInput::Password(checked.check), view).await
+        let mut response = advance(&state, &req, cur, LoginInput::Password(checked.check), view).await?;
+        if right {
+            // This browser now knows the password: its failures get a budget of their own.
+            let value = devices::issue(&state.keyring, &tenant_id, &key, device_id.as_deref());
+            let _ = response.add_cookie(&cookies::device(&state, value));
+        }
+        Ok(response)
     })
     .await
 }

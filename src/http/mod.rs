@@ -111,6 +111,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Who acts and from where. The client address is the TCP peer, or — only when the
 /// operator says a proxy in front overwrites it — the first `X-Forwarded-For` hop.
+/// Who made the request. Behind a trusted proxy (`WATCHWORD_TRUST_FORWARDED`) the client
+/// address is the *last* `X-Forwarded-For` entry — the one our proxy appended; entries
+/// before it are whatever the client sent. A header that does not parse falls back to
+/// the socket address (fail closed: never an address the client chose).
 pub fn origin(req: &HttpRequest, actor: Option<&str>) -> Origin {
     let trust_forwarded = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.trust_forwarded);
     let forwarded = trust_forwarded
@@ -119,7 +123,7 @@ pub fn origin(req: &HttpRequest, actor: Option<&str>) -> Origin {
                 .get("x-forwarded-for")?
                 .to_str()
                 .ok()?
-                .split(',')
+                .rsplit(',')
                 .next()?
                 .trim()
                 .parse::<std::net::IpAddr>()

@@ -45,7 +45,7 @@ async fn the_limiter_counts_before_checking_and_blocks_by_the_given_clock() {
     let t = 1_800_000_000;
 
     // Password: five free, then 1 s, 2 s, 4 s between attempts.
-    let pw = &limits.password_user;
+    let pw = &limits.password_user_ip;
     for n in 1..=5 {
         assert_eq!(store.hit("pw:a", pw, t).await.unwrap(), Decision::Allowed { count: n, blocked_until: 0 });
     }

@@ -163,6 +163,22 @@ fn last_failure_ip(app: &TestApp) -> Option<String> {
         .unwrap()
 }
 
+/// How many `password.failed` events were recorded from `ip`.
+fn failures_from(app: &TestApp, ip: &str) -> i64 {
+    use diesel::prelude::*;
+    use watchword::store::schema::audit_events;
+    let ip = ip.to_owned();
+    app.store
+        .run_blocking(move |c| -> Result<i64, watchword::store::StoreError> {
+            Ok(audit_events::table
+                .filter(audit_events::event.eq("password.failed"))
+                .filter(audit_events::ip.eq(ip))
+                .count()
+                .get_result(c)?)
+        })
+        .unwrap()
+}
+
 #[tokio::test]
 async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
     for trusted in [false, true] {
@@ -172,10 +188,102 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
         let login = browser.start(&client.client.id).await;
         let form = [("csrf", login.csrf()), ("username", "nobody".into()), ("password", "wrong".into())];
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let page =
-            browser.post_with("/login/password", &form, ("x-forwarded-for", "203.0.113.9, 10.0.0.1")).await;
+        // The client wrote the first entry; our proxy appended the last (the address it saw).
+        let page = browser
+            .post_with("/login/password", &form, ("x-forwarded-for", "203.0.113.9, 198.51.100.7"))
+            .await;
         assert_eq!(page.status, 200);
-        let expected = if trusted { "203.0.113.9" } else { "127.0.0.1" };
+        let expected = if trusted { "198.51.100.7" } else { "127.0.0.1" };
         assert_eq!(last_failure_ip(&app).as_deref(), Some(expected), "trusted={trusted}");
+        // A header that does not parse: the socket address, and the step is checked as usual.
+        for garbage in ["203.0.113.9, not-an-address", "", ",", "999.1.1.1"] {
+            let login = browser.start(&client.client.id).await;
+            let csrf = login.csrf();
+            let form = [("csrf", csrf.as_str()), ("username", "nobody"), ("password", "wrong")];
+            let before = failures_from(&app, "127.0.0.1");
+            let page = browser.post_with("/login/password", &form, ("x-forwarded-for", garbage)).await;
+            assert!(page.status == 200 || page.status == 429, "{garbage:?}: {} {}", page.status, page.body);
+            assert!(!page.has("Authentication code"), "never past the password");
+            if page.status == 200 {
+                assert_eq!(failures_from(&app, "127.0.0.1"), before + 1, "{garbage:?}");
+            }
+        }
     }
+}
+
+/// One password attempt for `username` in a fresh sign-in at the account page.
+async fn attempt(browser: &Browser, username: &str, password: &str) -> crate::browser::Page {
+    let start = browser.get("/account?tenant=acme").await;
+    assert_eq!(start.location.as_deref(), Some("/login"), "a new sign-in: {} {}", start.status, start.body);
+    let login = browser.get("/login").await;
+    let csrf = login.csrf();
+    browser.post("/login/password", &[("csrf", &csrf), ("username", username), ("password", password)]).await
+}
+
+/// A browser that signed in as `username` once (and signed out again): it holds a device cookie.
+async fn known_browser(app: &TestApp, username: &str, password: &str) -> Browser {
+    let browser = Browser::new(app);
+    let done = attempt(&browser, username, password).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
+    sign_out(&browser).await;
+    browser
+}
+
+async fn sign_out(browser: &Browser) {
+    let page = browser.get("/account").await;
+    let out = browser.post("/account/logout", &[("csrf", &page.csrf())]).await;
+    assert!(out.has("You are signed out"), "{}", out.body);
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_of_a_browser_it_signed_in_from() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "owner", "owners-password", false);
+    let owners = known_browser(&app, "owner", "owners-password").await;
+    // A stranger guesses until it is held off.
+    let stranger = Browser::new(&app);
+    let mut held_off = false;
+    for _ in 0..30 {
+        let page = attempt(&stranger, "owner", "a guess").await;
+        assert!(page.status == 200 || page.status == 429, "{} {}", page.status, page.body);
+        held_off |= page.status == 429;
+    }
+    assert!(held_off, "the stranger is slowed down");
+    // An unknown browser at the same address waits too (the shared budget), but the
+    // owner's own browser signs in at once.
+    assert_eq!(attempt(&Browser::new(&app), "owner", "owners-password").await.status, 429);
+    let done = attempt(&owners, "owner", "owners-password").await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{} {}", done.status, done.body);
+    sign_out(&owners).await;
+    // The known browser's own failures have a budget of their own, and it is finite.
+    let mut own_held = false;
+    for _ in 0..10 {
+        own_held |= attempt(&owners, "owner", "a typo").await.status == 429;
+    }
+    assert!(own_held, "a stolen device cookie does not buy unlimited guesses");
+}
+
+#[tokio::test]
+async fn one_address_does_not_block_a_browser_known_to_the_user_behind_it() {
+    let app = spawn_app_with(|s| s.limits.password_ip.free = 3).await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "owner", "owners-password", false);
+    let owners = known_browser(&app, "owner", "owners-password").await;
+    // Someone behind the same address spends the address's budget on other usernames.
+    let neighbour = Browser::new(&app);
+    let answers: Vec<u16> = {
+        let mut all = Vec::new();
+        for n in 0..6 {
+            all.push(attempt(&neighbour, &format!("someone{n}"), "wrong").await.status);
+        }
+        all
+    };
+    assert_eq!(answers.last(), Some(&429), "{answers:?}");
+    assert_eq!(attempt(&Browser::new(&app), "owner", "owners-password").await.status, 429);
+    let done = attempt(&owners, "owner", "owners-password").await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{} {}", done.status, done.body);
+    sign_out(&owners).await;
+    // A device cookie names one user: for another username it counts for nothing.
+    assert_eq!(attempt(&owners, "someone0", "wrong").await.status, 429);
 }
