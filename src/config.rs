@@ -239,7 +239,7 @@ fn read_limits(env: &impl Fn(&str) -> Option<String>, file: FileLimits) -> Resul
     let d = Limits::default();
     let as_u32 = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     let password_free =
-        number("PASSWORD_FREE_ATTEMPTS", file.password_free_attempts, i64::from(d.password_user.free), 1)?;
+        number("PASSWORD_FREE_ATTEMPTS", file.password_free_attempts, i64::from(d.password_user_ip.free), 1)?;
     let password_max = number("PASSWORD_MAX_DELAY", file.password_max_delay, d.password_user.max, 1)?;
     let ip_failures = number("IP_FAILURES", file.ip_failures, i64::from(d.password_ip.free) + 1, 1)?;
     let ip_window = number("IP_WINDOW", file.ip_window, d.password_ip.window, 1)?;

@@ -262,7 +262,11 @@ impl Application {
             trust_forwarded: settings.trust_forwarded,
             hasher: HashPool::start(settings.hash_workers, settings.hash_queue),
             schema_ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-            instance: Instance { id: crate::auth::random::token(12), started_at },
+            instance: Instance {
+                id: crate::auth::random::token(12),
+                started_at,
+                totp_enabled: settings.totp_enabled,
+            },
         };
         let https = state.issuer.scheme() == "https";
         let data = web::Data::new(state.clone());

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::credentials::Guard;
 use crate::auth::flow::{Amr, LoginState, PasswordCheck};
+use crate::auth::gate;
 use crate::auth::hashing::HashError;
 use crate::auth::password::{Password, Verification};
 use crate::ephemeral::limiter::Decision;
@@ -442,14 +443,26 @@ pub struct Completed {
     pub session_id: String,
 }
 
-/// Creates the SSO session of a finished login (and records the login time).
+/// What finishing a login asks of the gate.
+pub struct Finishing {
+    pub user_id: String,
+    pub amr: Amr,
+    pub auth_time: i64,
+    pub client_requires_mfa: bool,
+    /// The fingerprint of the password hash the flow checked (none for a step-up, whose
+    /// session proved the password): a password changed since ends the sign-in.
+    pub password_stamp: Option<String>,
+}
+
+/// Creates the SSO session of a finished login (and records the login time) — if the
+/// gate admits the user as it is now; `Ok(None)` when it does not.
 pub async fn complete(
     db: &Db,
-    user_id: String,
-    amr: Amr,
-    auth_time: i64,
+    finishing: Finishing,
+    totp_globally_enabled: bool,
     now: i64,
-) -> Result<Completed, LoginError> {
+) -> Result<Option<Completed>, LoginError> {
+    let Finishing { user_id, amr, auth_time, client_requires_mfa, password_stamp } = finishing;
     let session_token = crate::auth::random::token(32);
     let session = Session {
         id: secret_hash(&session_token),
@@ -462,13 +475,31 @@ pub async fn complete(
         revoked_at: None,
     };
     let session_id = session.id.clone();
-    db.run(move |conn| {
-        conn.write(|conn| -> Result<(), LoginError> {
-            sessions::insert(conn, &session)?;
-            users::set_last_login(conn, &user_id, now)?;
-            Ok(())
+    let admitted = db
+        .run(move |conn| {
+            conn.write(|conn| -> Result<bool, LoginError> {
+                let standing = match gate::check(
+                    conn,
+                    &user_id,
+                    amr,
+                    client_requires_mfa,
+                    totp_globally_enabled,
+                    now,
+                )? {
+                    Ok(standing) => standing,
+                    Err(_) => return Ok(false),
+                };
+                if password_stamp
+                    .as_deref()
+                    .is_some_and(|stamp| stamp != crate::auth::passwords::stamp(&standing.user.password_hash))
+                {
+                    return Ok(false);
+                }
+                sessions::insert(conn, &session)?;
+                users::set_last_login(conn, &user_id, now)?;
+                Ok(true)
+            })
         })
-    })
-    .await?;
-    Ok(Completed { session_token, session_id })
+        .await?;
+    Ok(admitted.then_some(Completed { session_token, session_id }))
 }

@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod devices;
 pub mod flow;
+pub mod gate;
 pub mod hashing;
 pub mod keyring;
 pub mod login;

@@ -117,7 +117,8 @@ pub fn stamp(hash: &str) -> String {
     secret_hash(hash)
 }
 
-/// Replaces a temporary password during sign-in. `stamp` is the fingerprint taken when
+/// Replaces a temporary password during sign-in, answering the new hash's stamp.
+/// `stamp_at_check` is the fingerprint taken when
 /// the password was checked: a password changed since (another tab, a reset) is
 /// [`Refused::Stale`], and so is one that is no longer temporary.
 pub async fn choose(
@@ -127,7 +128,7 @@ pub async fn choose(
     typed: NewPassword,
     origin: &Origin,
     now: i64,
-) -> Result<Result<(), Refused>, LoginError> {
+) -> Result<Result<String, Refused>, LoginError> {
     let (user, min_length) = load(guard, user_id).await?;
     if user.disabled || !user.password_temporary || stamp(&user.password_hash) != stamp_at_check {
         return Ok(Err(Refused::Stale));
@@ -142,6 +143,7 @@ pub async fn choose(
         return Ok(Err(RuleError::Unchanged.into()));
     }
     let hash = guard.hasher.hash(password).await?;
+    let new_stamp = stamp(&hash);
     let change = Replacement {
         expected: user.password_hash.clone(),
         hash,
@@ -152,7 +154,7 @@ pub async fn choose(
     };
     let origin = origin.clone();
     let stored = guard.db.run(move |conn| replace(conn, &user, &change, &origin, now)).await;
-    Ok(if stored? { Ok(()) } else { Err(Refused::Stale) })
+    Ok(if stored? { Ok(new_stamp) } else { Err(Refused::Stale) })
 }
 
 /// A change on the account page: the current password (counted against a budget of

@@ -6,6 +6,8 @@ use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use subtle::ConstantTimeEq;
 
+use crate::auth::flow::Amr;
+use crate::auth::gate;
 use crate::auth::login::{self, LoginError};
 use crate::startup::AppState;
 use crate::store::sessions::{self, Session};
@@ -87,8 +89,18 @@ pub struct SignedIn {
 pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<SignedIn>, LoginError> {
     let Some(token) = value(req, session_name(state)) else { return Ok(None) };
     let id = login::secret_hash(&token);
-    let now = state.clock.now();
-    let found = state.db.run(move |conn| sessions::find_live(conn, &id, now)).await?;
+    let (now, totp_enabled) = (state.clock.now(), state.totp_enabled);
+    let found = state
+        .db
+        .run(move |conn| -> Result<Option<(Session, User)>, crate::store::StoreError> {
+            let Some((session, _)) = sessions::find_live(conn, &id, now)? else { return Ok(None) };
+            // The gate: the user as it is now must still be allowed this session.
+            let amr = Amr::from_stored(&session.amr).unwrap_or(Amr::Pwd);
+            Ok(gate::check(conn, &session.user_id, amr, false, totp_enabled, now)?
+                .ok()
+                .map(|s| (session, s.user)))
+        })
+        .await?;
     // The token is a secret only this browser holds, so a hash of it makes a CSRF
     // token an attacker's page cannot know.
     let csrf = login::secret_hash(&format!("csrf:{token}"));

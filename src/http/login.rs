@@ -164,7 +164,26 @@ async fn advance(
             let LoginState::Authenticated { user_id, amr, auth_time } = &next else {
                 return Err(LoginError::Internal("a finished flow is not authenticated".into()));
             };
-            let done = login::complete(&state.db, user_id.clone(), *amr, *auth_time, now).await?;
+            let finishing = login::Finishing {
+                user_id: user_id.clone(),
+                amr: *amr,
+                auth_time: *auth_time,
+                client_requires_mfa: cur.flow.step_up
+                    || cur.flow.request.as_ref().is_some_and(|r| r.require_mfa),
+                password_stamp: cur.flow.password_stamp.clone(),
+            };
+            let Some(done) = login::complete(&state.db, finishing, state.totp_enabled, now).await? else {
+                // Disabled, locked or the password changed while this sign-in went on.
+                login::delete_flow(&state.ephemeral, &cur.id).await?;
+                let mut response = pages::message(
+                    StatusCode::FORBIDDEN,
+                    "This sign-in cannot finish",
+                    "Your account changed while you were signing in (or cannot be used now). Start again from the application.",
+                    None,
+                );
+                let _ = response.add_cookie(&cookies::removal(state, cookies::flow_name(state)));
+                return Ok(response);
+            };
             let session_cookie = cookies::make(state, cookies::session_name(state), done.session_token);
             if cur.flow.request.is_none() {
                 login::delete_flow(&state.ephemeral, &cur.id).await?;
@@ -401,7 +420,12 @@ pub async fn post_new_password(
         let origin = origin(&req, Some(user_id));
         let typed = NewPassword { new: form.new_password, confirm: form.confirm };
         match passwords::choose(state.guard(), user_id, &stamp, typed, &origin, now).await? {
-            Ok(()) => advance(&state, &req, cur, LoginInput::PasswordChosen, View::default()).await,
+            Ok(stamp) => {
+                // The password this sign-in now stands on is the one just chosen.
+                let mut cur = cur;
+                cur.flow.password_stamp = Some(stamp);
+                advance(&state, &req, cur, LoginInput::PasswordChosen, View::default()).await
+            }
             Err(Refused::Stale) => {
                 login::delete_flow(&state.ephemeral, &cur.id).await?;
                 let mut response =

@@ -12,14 +12,16 @@ use openidconnect::{AuthUrl, IssuerUrl, JsonWebKeySetUrl, ResponseTypes, Scope, 
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::flow::Amr;
+use crate::auth::gate;
 use crate::auth::login::{ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR, secret_hash};
 use crate::http::oauth::{self, authenticate, presented};
 use crate::oidc::authorize::SCOPES;
 use crate::oidc::grants::{self, TokenError, TokenRequest};
 use crate::oidc::tokens::{AccessClaims, has_scope};
 use crate::startup::AppState;
+use crate::store::tokens;
 use crate::store::users::User;
-use crate::store::{tokens, users};
 
 /// `/.well-known/openid-configuration`: what is supported, and nothing else.
 pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
@@ -187,13 +189,16 @@ pub(crate) async fn check_access_token(
     }
     let Some(family) = claims.fam.clone() else { return Ok(Some((claims, None))) };
     let sub = claims.sub.clone();
+    // The gate, with the methods the token says its sign-in used.
+    let amr = claims.amr.as_ref().and_then(|values| Amr::from_stored(&values.join(" "))).unwrap_or(Amr::Pwd);
+    let (totp_enabled, now) = (state.totp_enabled, state.clock.now());
     let live = state
         .db
         .run(move |conn| -> Result<Option<User>, crate::store::StoreError> {
             if tokens::family_revoked(conn, &family)? {
                 return Ok(None);
             }
-            Ok(users::find_with_tenant(conn, &sub)?.map(|(u, _)| u).filter(|u| !u.disabled))
+            Ok(gate::check(conn, &sub, amr, false, totp_enabled, now)?.ok().map(|s| s.user))
         })
         .await?;
     Ok(live.map(|user| (claims, Some(user))))

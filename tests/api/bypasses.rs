@@ -68,18 +68,20 @@ async fn a_password_only_session_of_a_user_who_enrolled_since_cannot_touch_the_f
     own.post("/login/codes", &[("csrf", &codes.csrf())]).await;
     assert_eq!(app.factors_of(&id), (vec!["active".to_owned()], 10));
 
-    // The old password-only session: a right code does not let it mint codes or replace.
+    // The old password-only session is asked again (the gate sees the new factor): it
+    // is no longer signed in, so a right code does not let it mint codes or replace.
     app.clock.advance(30);
-    let csrf = old.get("/account").await.csrf();
     let code = oathtool(&otpauth, app.clock_now());
     for path in ["/account/recovery-codes", "/account/totp/replace"] {
-        let res = old.post(path, &[("csrf", &csrf), ("code", &code)]).await;
+        let res = old.post(path, &[("csrf", "whatever"), ("code", &code)]).await;
         assert_eq!(res.location.as_deref(), Some("/account"), "{path}: {}", res.body);
     }
-    // /admin asks it for a code, not for an enrolment.
+    let again = old.get("/account").await;
+    assert_eq!(again.location.as_deref(), Some("/login"), "a new sign-in: {}", again.body);
+    // /admin, too, starts from the password.
     assert_eq!(old.get("/admin").await.location.as_deref(), Some("/login"));
     let step_up = old.get("/login").await;
-    assert!(step_up.has("Authentication code") && !step_up.has("otpauth"), "{}", step_up.body);
+    assert!(step_up.has("name=\"password\"") && !step_up.has("otpauth"), "{}", step_up.body);
     assert_eq!(app.factors_of(&id), (vec!["active".to_owned()], 10));
 }
 
@@ -176,4 +178,137 @@ async fn password_session_enrol(app: &TestApp) -> String {
     let codes = browser.code(&enrol, "/login/enrol", &code).await;
     assert_eq!(codes.codes().len(), 10);
     code
+}
+
+/// A user signed in at a relying party (tokens in hand) and with an SSO session in
+/// `browser`: returns (browser, rp, tokens, otpauth).
+async fn signed_in_everywhere(
+    app: &TestApp,
+    username: &str,
+) -> (crate::browser::Browser, crate::conformance::Rp, serde_json::Value, String) {
+    use crate::conformance::{Rp, code_of, sign_in};
+    let rp = Rp::new(app, watchword::oidc::keys::SigningAlg::Rs256, false, true);
+    let browser = crate::browser::Browser::new(app);
+    browser.get(&rp.url("")).await;
+    let enrol = sign_in(&browser, username, &format!("pw-{username}")).await;
+    let otpauth = enrol.otpauth();
+    let codes = browser.code(&enrol, "/login/enrol", &oathtool(&otpauth, app.clock_now())).await;
+    let done = browser.post("/login/codes", &[("csrf", &codes.csrf())]).await;
+    let (status, tokens) = rp.exchange(app, &code_of(&done)).await;
+    assert_eq!(status, 200, "{tokens}");
+    // The SSO session answers prompt=none at once.
+    let none = browser.get(&rp.url("&prompt=none")).await;
+    assert!(crate::browser::query(none.location.as_deref().unwrap()).contains_key("code"));
+    (browser, rp, tokens, otpauth)
+}
+
+/// Everything a signed-in user holds is refused: refresh, prompt=none, SSO reuse,
+/// the account page and the access token.
+async fn assert_nothing_works(
+    app: &TestApp,
+    browser: &crate::browser::Browser,
+    rp: &crate::conformance::Rp,
+    tokens: &serde_json::Value,
+) {
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body, _) =
+        rp.token(app, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let none = browser.get(&rp.url("&prompt=none")).await;
+    let q = crate::browser::query(none.location.as_deref().unwrap());
+    assert_eq!(q.get("error").map(String::as_str), Some("login_required"), "{q:?}");
+    let reuse = browser.get(&rp.url("")).await;
+    assert_eq!(reuse.location.as_deref(), Some("/login"), "a new sign-in, no code: {:?}", reuse.location);
+    assert_eq!(browser.get("/account").await.location.as_deref(), Some("/login"));
+    let userinfo = crate::helpers::http_client()
+        .get(format!("{}/userinfo", app.address))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn a_totp_locked_user_gets_nothing_from_what_it_already_holds() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "quin", "pw-quin", true);
+    let (browser, rp, tokens, _) = signed_in_everywhere(&app, "quin").await;
+    // Someone with the password gets the code wrong five times: the code step locks.
+    let other = crate::browser::Browser::new(&app);
+    let login = other.account_login("acme").await;
+    let mut page = other.password(&login, "quin", "pw-quin").await;
+    for _ in 0..5 {
+        page = other.code(&page, "/login/totp", "000000").await;
+        if !page.has("name=\"csrf\"") {
+            break;
+        }
+    }
+    assert_eq!(app.count_events("totp.locked"), 1);
+    assert_nothing_works(&app, &browser, &rp, &tokens).await;
+}
+
+#[tokio::test]
+async fn a_disabled_user_gets_nothing_from_what_it_already_holds_even_unrevoked() {
+    use diesel::prelude::*;
+    use watchword::store::schema::users;
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let id = app.user("acme", "rhys", "pw-rhys", true);
+    let (browser, rp, tokens, _) = signed_in_everywhere(&app, "rhys").await;
+    // The flag alone (as a database restore or a bug might leave it): the gate still says no.
+    app.store
+        .run_blocking(move |c| -> Result<usize, watchword::store::StoreError> {
+            Ok(diesel::update(users::table.find(id)).set(users::disabled.eq(true)).execute(c)?)
+        })
+        .unwrap();
+    assert_nothing_works(&app, &browser, &rp, &tokens).await;
+}
+
+#[tokio::test]
+async fn a_session_from_before_enforcement_is_asked_again() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "sol", "pw-sol", false);
+    let browser = password_session(&app, "sol", "pw-sol").await;
+    assert!(browser.get("/account").await.has("Signed in as"));
+    app.policy("acme", |t| t.enforce_internal = true);
+    assert_eq!(browser.get("/account").await.location.as_deref(), Some("/login"), "asked again");
+}
+
+#[tokio::test]
+async fn forced_enrolment_cannot_be_escaped_and_a_code_never_skips_the_password() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let id = app.user("acme", "tam", "pw-tam", true);
+    let rp = crate::conformance::Rp::new(&app, watchword::oidc::keys::SigningAlg::Rs256, false, true);
+    let browser = crate::browser::Browser::new(&app);
+    browser.get(&rp.url("")).await;
+    let enrol = crate::conformance::sign_in(&browser, "tam", "pw-tam").await;
+    assert!(enrol.has("Set up your authenticator app") && !enrol.has("Later"));
+    // "Later", the code-saved step, a code for the sign-in step: none apply here.
+    for (path, field) in
+        [("/login/later", "x"), ("/login/codes", "x"), ("/login/totp", "code"), ("/login/offer", "choice")]
+    {
+        let res = browser.post(path, &[("csrf", &enrol.csrf()), (field, "later")]).await;
+        assert!(
+            res.location.as_deref() == Some("/login") || res.status == 400,
+            "{path}: {} {}",
+            res.status,
+            res.body
+        );
+    }
+    // Re-opening /authorize, /account or a second tab starts over at the password.
+    assert_eq!(browser.get(&rp.url("")).await.location.as_deref(), Some("/login"));
+    let again = browser.get("/login").await;
+    assert!(again.has("name=\"password\""), "{}", again.body);
+    let tab = crate::browser::Browser::new(&app);
+    assert_eq!(tab.get("/account?tenant=acme").await.location.as_deref(), Some("/login"));
+    // A code alone, on a sign-in at the password step, does nothing.
+    let totp = tab.get("/login").await;
+    let code = tab.code(&totp, "/login/totp", &oathtool(&enrol.otpauth(), app.clock_now())).await;
+    assert_eq!(code.location.as_deref(), Some("/login"));
+    assert!(tab.get("/login").await.has("name=\"password\""));
+    assert_eq!(app.live_sessions(&id), 0, "no session anywhere");
 }

@@ -14,7 +14,7 @@ use crate::oidc::tokens::{self, Grant, OFFLINE_TTL, TOKEN_TTL, has_scope};
 use crate::store::clients::Client;
 use crate::store::sessions::{self, Session};
 use crate::store::tokens::{self as rows, RefreshToken};
-use crate::store::users::{self, User};
+use crate::store::users::User;
 use crate::store::{Db, DbConn, StoreError, audit};
 
 mod refresh;
@@ -160,8 +160,22 @@ pub(super) fn refuse(err: TokenError) -> Step {
     Ok(Err(err))
 }
 
-pub(super) fn live_user(conn: &mut DbConn, user_id: &str) -> Result<Option<User>, StoreError> {
-    Ok(users::find_with_tenant(conn, user_id)?.map(|(user, _)| user).filter(|u| !u.disabled))
+/// The user, if the gate admits it now for a session signed in as `session` was (a
+/// token without a session row counts as password-only).
+pub(super) fn admitted_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    session: Option<&Session>,
+    client: &Client,
+    instance: &Instance,
+    now: i64,
+) -> Result<Option<User>, StoreError> {
+    let amr = session
+        .and_then(|s| crate::auth::flow::Amr::from_stored(&s.amr))
+        .unwrap_or(crate::auth::flow::Amr::Pwd);
+    Ok(crate::auth::gate::check(conn, user_id, amr, client.require_mfa, instance.totp_enabled, now)?
+        .ok()
+        .map(|s| s.user))
 }
 
 fn redeem_code(
@@ -212,11 +226,11 @@ fn redeem_code(
         }
         (None, None) => {}
     }
-    let Some(user) = live_user(conn, &row.user_id)? else {
-        return refuse(TokenError::InvalidGrant("the user cannot sign in"));
-    };
     let Some(session) = sessions::find(conn, &row.session_id)?.filter(|s| s.revoked_at.is_none()) else {
         return refuse(TokenError::InvalidGrant("the sign-in session has ended"));
+    };
+    let Some(user) = admitted_user(conn, &row.user_id, Some(&session), client, instance, now)? else {
+        return refuse(TokenError::InvalidGrant("the user cannot sign in"));
     };
     let family_id = crate::auth::random::token(16);
     let refresh_token = if client.allow_refresh {

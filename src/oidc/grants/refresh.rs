@@ -2,7 +2,7 @@
 //! family (RFC 9700 §4.14.2), and the one exception — a rotation whose answer was lost
 //! when the server process that made it died.
 
-use super::{Issue, Step, TokenError, TokenRequest, live_user, new_refresh, refuse};
+use super::{Issue, Step, TokenError, TokenRequest, admitted_user, new_refresh, refuse};
 use crate::auth::login::secret_hash;
 use crate::oidc::tokens::has_scope;
 use crate::store::clients::Client;
@@ -36,6 +36,8 @@ pub struct Instance {
     pub id: String,
     /// When this process started (Unix seconds, by the server's clock).
     pub started_at: i64,
+    /// The installation's TOTP switch, which the gate ([`crate::auth::gate`]) weighs.
+    pub totp_enabled: bool,
 }
 
 /// How long after a rotation its lost answer may be asked for again (see below).
@@ -107,7 +109,7 @@ pub(super) fn redeem(
         }
         Some(_) => return refuse(TokenError::InvalidScope("the requested scope exceeds the original grant")),
     };
-    let Some(user) = live_user(conn, &row.user_id)? else {
+    let Some(user) = admitted_user(conn, &row.user_id, session.as_ref(), client, instance, now)? else {
         return refuse(TokenError::InvalidGrant("the user cannot sign in"));
     };
     // Checked last, so that a refused request leaves the token usable; a lost race is a reuse.

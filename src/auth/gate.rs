@@ -1,0 +1,203 @@
+//! The one gate. Every path that yields or uses a session or a token — finishing a
+//! sign-in, an SSO session reused by `/authorize` (with or without `prompt=none`), the
+//! account and admin pages, a refresh, an access token at `/userinfo` or the admin API —
+//! asks the same question here, of the user as stored *now*: enabled, code step not
+//! locked, password not waiting to be replaced, and the way the session was signed in
+//! still enough for the tenant's policy, the user's own credentials and the client.
+//! A user who enrolled TOTP after a password-only session began, or whose enforcement
+//! was switched on, is asked again; one whose secret was revoked was signed out then.
+
+use diesel::prelude::*;
+
+use crate::auth::flow::Amr;
+use crate::store::schema::{tenants, totp_credentials, users};
+use crate::store::tenants::Tenant;
+use crate::store::users::User;
+use crate::store::{DbConn, StoreError, totp};
+use crate::tenancy::UserKind;
+use crate::tenancy::policy::{self, LoginFacts, Requirement, TenantTotpPolicy};
+
+/// What the gate looks at: the user, its tenant, its lock and whether it has an
+/// active authenticator — read in one query.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub user: User,
+    pub tenant: Tenant,
+    pub totp_locked_until: Option<i64>,
+    pub has_active_totp: bool,
+}
+
+/// Why the gate said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the user is disabled")]
+    Disabled,
+    #[error("the user's code step is locked")]
+    Locked,
+    #[error("the user's password must be replaced first")]
+    PasswordMustChange,
+    /// Signed in with less than policy, the user's credentials or the client ask now.
+    #[error("a second factor is needed")]
+    SecondFactorNeeded,
+}
+
+/// The user's standing, or `None` when there is no such user.
+pub fn load(conn: &mut DbConn, user_id: &str) -> Result<Option<Standing>, StoreError> {
+    let active = diesel::dsl::exists(
+        totp_credentials::table
+            .filter(totp_credentials::user_id.eq(users::id))
+            .filter(totp_credentials::status.eq(totp::ACTIVE)),
+    );
+    Ok(users::table
+        .inner_join(tenants::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), Tenant::as_select(), users::totp_locked_until, active))
+        .first::<(User, Tenant, Option<i64>, bool)>(conn)
+        .optional()?
+        .map(|(user, tenant, totp_locked_until, has_active_totp)| Standing {
+            user,
+            tenant,
+            totp_locked_until,
+            has_active_totp,
+        }))
+}
+
+/// May this user have (or keep using) a session or token signed in with `amr`, for a
+/// client that does or does not require MFA, at `now`?
+pub fn admit(
+    standing: &Standing,
+    amr: Amr,
+    client_requires_mfa: bool,
+    totp_globally_enabled: bool,
+    now: i64,
+) -> Result<(), Refusal> {
+    let user = &standing.user;
+    if user.disabled {
+        return Err(Refusal::Disabled);
+    }
+    if standing.totp_locked_until.is_some_and(|until| until > now) {
+        return Err(Refusal::Locked);
+    }
+    if user.password_temporary {
+        return Err(Refusal::PasswordMustChange);
+    }
+    let tenant = &standing.tenant;
+    let requirement = policy::resolve(&LoginFacts {
+        globally_enabled: totp_globally_enabled,
+        tenant: TenantTotpPolicy {
+            enabled: tenant.totp_enabled,
+            enforce_internal: tenant.enforce_internal,
+            enforce_external: tenant.enforce_external,
+            prompt_new_users: tenant.prompt_new_users,
+        },
+        kind: UserKind::parse(&user.kind).unwrap_or(UserKind::Internal),
+        user_totp_required: user.totp_required,
+        first_login: false,
+        client_requires_mfa,
+    });
+    let needs_second_factor = standing.has_active_totp || requirement == Requirement::Required;
+    if needs_second_factor && !amr.is_multi_factor() {
+        return Err(Refusal::SecondFactorNeeded);
+    }
+    Ok(())
+}
+
+/// [`load`] then [`admit`]: `Ok(Some(standing))` when admitted, `Ok(None)` when refused
+/// or the user is gone.
+pub fn check(
+    conn: &mut DbConn,
+    user_id: &str,
+    amr: Amr,
+    client_requires_mfa: bool,
+    totp_globally_enabled: bool,
+    now: i64,
+) -> Result<Result<Standing, Option<Refusal>>, StoreError> {
+    Ok(match load(conn, user_id)? {
+        None => Err(None),
+        Some(standing) => match admit(&standing, amr, client_requires_mfa, totp_globally_enabled, now) {
+            Ok(()) => Ok(standing),
+            Err(refusal) => Err(Some(refusal)),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn standing() -> Standing {
+        Standing {
+            user: User {
+                id: "u".into(),
+                tenant_id: "t".into(),
+                parent_id: None,
+                username: "u".into(),
+                username_key: "u".into(),
+                email: None,
+                display_name: None,
+                kind: "internal".into(),
+                password_hash: String::new(),
+                totp_required: false,
+                permission: "none".into(),
+                disabled: false,
+                created_at: 0,
+                updated_at: 0,
+                last_login_at: Some(1),
+                password_temporary: false,
+            },
+            tenant: Tenant {
+                id: "t".into(),
+                slug: "t".into(),
+                name: "T".into(),
+                totp_enabled: true,
+                enforce_internal: false,
+                enforce_external: false,
+                prompt_new_users: true,
+                totp_algorithm: "SHA1".into(),
+                totp_digits: 6,
+                totp_period: 30,
+                totp_skew: 1,
+                recovery_codes_allowed: true,
+                created_at: 0,
+                updated_at: 0,
+                password_min_length: 12,
+            },
+            totp_locked_until: None,
+            has_active_totp: false,
+        }
+    }
+
+    #[test]
+    fn the_gate_asks_of_the_user_as_it_is_now() {
+        let ok = standing();
+        assert_eq!(admit(&ok, Amr::Pwd, false, true, NOW), Ok(()));
+        assert_eq!(
+            admit(&ok, Amr::Pwd, true, true, NOW),
+            Err(Refusal::SecondFactorNeeded),
+            "the client asks"
+        );
+        assert_eq!(admit(&ok, Amr::PwdOtp, true, true, NOW), Ok(()));
+        let mut s = standing();
+        s.user.disabled = true;
+        assert_eq!(admit(&s, Amr::PwdOtp, false, true, NOW), Err(Refusal::Disabled));
+        let mut s = standing();
+        s.totp_locked_until = Some(NOW + 1);
+        assert_eq!(admit(&s, Amr::PwdOtp, false, true, NOW), Err(Refusal::Locked));
+        s.totp_locked_until = Some(NOW);
+        assert_eq!(admit(&s, Amr::PwdOtp, false, true, NOW), Ok(()), "a lock that has ended");
+        let mut s = standing();
+        s.user.password_temporary = true;
+        assert_eq!(admit(&s, Amr::PwdOtp, false, true, NOW), Err(Refusal::PasswordMustChange));
+        // Enrolled since the session began, or enforcement switched on: asked again.
+        let mut s = standing();
+        s.has_active_totp = true;
+        assert_eq!(admit(&s, Amr::Pwd, false, true, NOW), Err(Refusal::SecondFactorNeeded));
+        assert_eq!(admit(&s, Amr::PwdRecovery, false, true, NOW), Ok(()));
+        let mut s = standing();
+        s.tenant.enforce_internal = true;
+        assert_eq!(admit(&s, Amr::Pwd, false, true, NOW), Err(Refusal::SecondFactorNeeded));
+        assert_eq!(admit(&s, Amr::Pwd, false, false, NOW), Ok(()), "TOTP off for the installation");
+    }
+}
