@@ -116,6 +116,9 @@ struct PolicyArgs {
     skew: Option<i32>,
     #[arg(long, value_parser = ["on", "off"])]
     recovery_codes: Option<String>,
+    /// The shortest password a user may choose (8-128; default 12).
+    #[arg(long)]
+    password_min_length: Option<i32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -378,6 +381,7 @@ fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), 
     policy.digits = args.digits.unwrap_or(policy.digits);
     policy.period = args.period.unwrap_or(policy.period);
     policy.skew = args.skew.unwrap_or(policy.skew);
+    policy.password_min_length = args.password_min_length.or(policy.password_min_length);
     let changed = policy != admin::PolicyView::of(&tenant);
     let policy = if changed {
         db.run_blocking(|c| admin::update_policy_as_operator(c, &tenant, &policy, now))
@@ -388,7 +392,7 @@ fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), 
     let value = serde_json::to_value(&policy).map_err(Failure::refused)?;
     print(json, json!({ "tenant": slug.as_str(), "totp_policy": value }), || {
         format!(
-            "{}: enabled={} enforce_internal={} enforce_external={} prompt_new_users={} algorithm={} digits={} period={} skew={} recovery_codes={}",
+            "{}: enabled={} enforce_internal={} enforce_external={} prompt_new_users={} algorithm={} digits={} period={} skew={} recovery_codes={} password_min_length={}",
             slug.as_str(),
             policy.enabled,
             policy.enforce_internal,
@@ -398,7 +402,8 @@ fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), 
             policy.digits,
             policy.period,
             policy.skew,
-            policy.recovery_codes_allowed
+            policy.recovery_codes_allowed,
+            policy.password_min_length.unwrap_or_default()
         )
     });
     Ok(())

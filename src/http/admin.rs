@@ -424,6 +424,8 @@ pub struct PolicyForm {
     period: String,
     #[serde(default)]
     skew: String,
+    #[serde(default)]
+    password_min_length: String,
 }
 
 pub async fn post_policy(
@@ -448,6 +450,10 @@ pub async fn post_policy(
             digits: number(&f.digits, "digits")?,
             period: number(&f.period, "period")?,
             skew: number(&f.skew, "skew")?,
+            password_min_length: match f.password_min_length.trim() {
+                "" => None,
+                raw => Some(number(raw, "the minimum password length")?),
+            },
         };
         let (saved, _) =
             run(&state, admin, move |c, a| admin::update_policy(c, a, &policy, &origin, now)).await?;

@@ -369,6 +369,9 @@ pub struct PolicyView {
     pub period: i32,
     pub skew: i32,
     pub recovery_codes_allowed: bool,
+    /// The shortest password a user may choose (8–128; absent in a request: unchanged).
+    #[serde(default)]
+    pub password_min_length: Option<i32>,
 }
 
 impl PolicyView {
@@ -383,6 +386,7 @@ impl PolicyView {
             period: t.totp_period,
             skew: t.totp_skew,
             recovery_codes_allowed: t.recovery_codes_allowed,
+            password_min_length: Some(t.password_min_length),
         }
     }
 
@@ -408,6 +412,12 @@ impl PolicyView {
         tenant.totp_period = self.period;
         tenant.totp_skew = self.skew;
         tenant.recovery_codes_allowed = self.recovery_codes_allowed;
+        if let Some(min) = self.password_min_length {
+            if !crate::auth::password_rules::MIN_LENGTH_RANGE.contains(&min) {
+                return Err(AdminError::Invalid("the minimum password length must be 8 to 128".into()));
+            }
+            tenant.password_min_length = min;
+        }
         Ok(())
     }
 }

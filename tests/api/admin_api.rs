@@ -230,6 +230,8 @@ async fn the_full_permission_matrix_through_the_api() {
         .unwrap();
     assert_eq!(doc["openapi"], "3.0.3");
     assert!(doc["paths"]["/users/{id}/revoke-totp"]["post"].is_object());
+    assert!(doc["paths"]["/users/{id}/reset-password"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["Policy"]["properties"]["password_min_length"].is_object());
 }
 
 #[tokio::test]

@@ -408,4 +408,30 @@ fn the_operator_resets_a_password_from_the_cli() {
     let out = cli.run(&["user", "reset-password", "--tenant", "acme", "--username", "ghost"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(crate::helpers::stderr(&out).contains("unknown user 'ghost'"));
+    // The tenant's minimum length is policy.
+    let policy = cli.json(&["tenant", "policy", "--tenant", "acme", "--password-min-length", "20"]);
+    assert_eq!(policy["totp_policy"]["password_min_length"], 20);
+    let out = cli.run(&["tenant", "policy", "--tenant", "acme", "--password-min-length", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(crate::helpers::stderr(&out).contains("8 to 128"), "{}", crate::helpers::stderr(&out));
+}
+
+#[tokio::test]
+async fn the_tenants_minimum_length_applies_to_the_choice() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| {
+        t.prompt_new_users = false;
+        t.password_min_length = 30;
+    });
+    let id = app.user("acme", "uma", "a-temporary-password", false);
+    app.make_temporary(&id);
+    let browser = Browser::new(&app);
+    let login = browser.account_login("acme").await;
+    let page = browser.password(&login, "uma", "a-temporary-password").await;
+    assert!(page.has("At least 30 characters") && page.has("minlength=\"30\""), "{}", page.body);
+    let short = browser.choose(&page, STRONG, STRONG).await;
+    assert!(short.has("Use at least 30 characters."), "{}", short.body);
+    let long = "tapir violet quarry lantern harbour";
+    let done = browser.choose(&page, long, long).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
 }
