@@ -312,3 +312,88 @@ async fn forced_enrolment_cannot_be_escaped_and_a_code_never_skips_the_password(
     assert!(tab.get("/login").await.has("name=\"password\""));
     assert_eq!(app.live_sessions(&id), 0, "no session anywhere");
 }
+
+/// Sends `n` submissions of `form` (with a distinct wrong code each) to `path` at once.
+async fn at_once(
+    browser: &crate::browser::Browser,
+    path: &str,
+    csrf: &str,
+    field: &str,
+    n: usize,
+) -> Vec<u16> {
+    let codes: Vec<String> = (0..n).map(|i| format!("{:06}", 100_000 + i)).collect();
+    let answers = futures_util::future::join_all(codes.iter().map(|code| async move {
+        browser.post(path, &[("csrf", csrf), (field, code.as_str())]).await.status
+    }))
+    .await;
+    assert!(answers.iter().all(|s| *s < 500), "no 5xx: {answers:?}");
+    answers
+}
+
+#[tokio::test]
+async fn sixty_four_parallel_guesses_get_no_more_than_the_budget_on_any_factor() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let client = app.client("acme", false, false);
+    // TOTP codes, recovery codes and the /admin step-up's codes, each for a user of its own.
+    for (n, (path, field)) in [("/login/totp", "code"), ("/login/recovery", "code"), ("/login/totp", "code")]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("factor{n}");
+        // The /admin sign-in is the `default` tenant's.
+        let tenant = if n == 2 { "default" } else { "acme" };
+        let enrol_client =
+            if n == 2 { app.client("default", false, false).client.id } else { client.client.id.clone() };
+        app.user(tenant, &name, &format!("pw-{name}"), true);
+        crate::login::enrol_for(&app, &enrol_client, &name, &format!("pw-{name}")).await;
+        let before = app.count_events("totp.failed");
+        let browser = crate::browser::Browser::new(&app);
+        let login = if n == 2 {
+            assert_eq!(browser.get("/admin").await.location.as_deref(), Some("/login"));
+            browser.get("/login").await
+        } else {
+            browser.start(&client.client.id).await
+        };
+        let page = browser.password(&login, &name, &format!("pw-{name}")).await;
+        assert!(page.has("Authentication code"), "{}", page.body);
+        at_once(&browser, path, &page.csrf(), field, 64).await;
+        let checked = app.count_events("totp.failed") - before;
+        assert!(checked <= 5, "{path} #{n}: {checked} checked");
+    }
+    // Enrolment codes.
+    app.user("acme", "newbie", "pw-newbie", true);
+    let browser = crate::browser::Browser::new(&app);
+    let login = browser.start(&client.client.id).await;
+    let enrol = browser.password(&login, "newbie", "pw-newbie").await;
+    let before = app.count_events("totp.failed");
+    at_once(&browser, "/login/enrol", &enrol.csrf(), "code", 64).await;
+    assert!(app.count_events("totp.failed") - before <= 5);
+    // Passwords: 64 browsers at once for one username — its five free attempts and the
+    // one that starts the first delay, no more.
+    app.user("acme", "target", "pw-target", false);
+    let mut forms = Vec::new();
+    for _ in 0..64 {
+        let browser = crate::browser::Browser::new(&app);
+        let login = browser.start(&client.client.id).await;
+        let csrf = login.csrf();
+        forms.push((browser, csrf));
+    }
+    let before = app.count_events("password.failed");
+    let answers = futures_util::future::join_all(forms.iter().map(|(browser, csrf)| async move {
+        browser
+            .post(
+                "/login/password",
+                &[("csrf", csrf.as_str()), ("username", "target"), ("password", "wrong")],
+            )
+            .await
+            .status
+    }))
+    .await;
+    assert!(answers.iter().all(|s| *s == 200 || *s == 429), "{answers:?}");
+    assert!(
+        app.count_events("password.failed") - before <= 6,
+        "{}",
+        app.count_events("password.failed") - before
+    );
+}
