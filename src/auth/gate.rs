@@ -48,18 +48,17 @@ pub fn load(conn: &mut DbConn, user_id: &str) -> Result<Option<Standing>, StoreE
             .filter(totp_credentials::user_id.eq(users::id))
             .filter(totp_credentials::status.eq(totp::ACTIVE)),
     );
-    Ok(users::table
+    let rows: Vec<(User, Tenant, Option<i64>, bool)> = crate::native!(conn, |c| users::table
         .inner_join(tenants::table)
         .filter(users::id.eq(user_id))
         .select((User::as_select(), Tenant::as_select(), users::totp_locked_until, active))
-        .first::<(User, Tenant, Option<i64>, bool)>(conn)
-        .optional()?
-        .map(|(user, tenant, totp_locked_until, has_active_totp)| Standing {
-            user,
-            tenant,
-            totp_locked_until,
-            has_active_totp,
-        }))
+        .load(c))?;
+    Ok(rows.into_iter().next().map(|(user, tenant, totp_locked_until, has_active_totp)| Standing {
+        user,
+        tenant,
+        totp_locked_until,
+        has_active_totp,
+    }))
 }
 
 /// May this user have (or keep using) a session or token signed in with `amr`, for a

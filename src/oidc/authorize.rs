@@ -187,12 +187,13 @@ pub fn has_consent(
     client_id: &str,
     scope: &str,
 ) -> Result<bool, LoginError> {
-    let granted: Option<String> = consents::table
+    let granted: Option<String> = crate::native!(conn, |c| consents::table
         .filter(consents::user_id.eq(user_id))
         .filter(consents::client_id.eq(client_id))
         .select(consents::scope)
-        .first(conn)
-        .optional()?;
+        .load(c))?
+    .into_iter()
+    .next();
     Ok(granted.is_some_and(|g| scope.split(' ').all(|s| g.split(' ').any(|x| x == s))))
 }
 
@@ -205,30 +206,31 @@ pub fn save_consent(
     now: i64,
 ) -> Result<(), LoginError> {
     conn.write(|conn| {
-        let before: Option<String> = consents::table
+        let before: Option<String> = crate::native!(conn, |c| consents::table
             .filter(consents::user_id.eq(user_id))
             .filter(consents::client_id.eq(client_id))
             .select(consents::scope)
-            .first(conn)
-            .optional()?;
+            .load(c))?
+        .into_iter()
+        .next();
         let mut all: Vec<String> = before.iter().flat_map(|b| b.split(' ').map(str::to_owned)).collect();
         for s in scope.split(' ') {
             if !all.iter().any(|a| a == s) {
                 all.push(s.to_owned());
             }
         }
-        diesel::delete(
+        crate::native!(conn, |c| diesel::delete(
             consents::table.filter(consents::user_id.eq(user_id)).filter(consents::client_id.eq(client_id)),
         )
-        .execute(conn)?;
-        diesel::insert_into(consents::table)
+        .execute(c))?;
+        crate::native!(conn, |c| diesel::insert_into(consents::table)
             .values((
                 consents::user_id.eq(user_id),
                 consents::client_id.eq(client_id),
                 consents::scope.eq(all.join(" ")),
                 consents::granted_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(c))?;
         Ok(())
     })
 }

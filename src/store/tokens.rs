@@ -31,75 +31,82 @@ pub struct RefreshToken {
 }
 
 pub fn find_code(conn: &mut DbConn, code_hash: &str) -> Result<Option<AuthorizationCode>, StoreError> {
-    Ok(authorization_codes::table
+    Ok(crate::native!(conn, |c| authorization_codes::table
         .find(code_hash)
         .select(AuthorizationCode::as_select())
-        .first(conn)
-        .optional()?)
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 /// Marks the code used; false when it had been used already.
 pub fn consume_code(conn: &mut DbConn, code_hash: &str, now: i64) -> Result<bool, StoreError> {
-    let updated = diesel::update(
+    let updated = crate::native!(conn, |c| diesel::update(
         authorization_codes::table
             .filter(authorization_codes::code_hash.eq(code_hash))
             .filter(authorization_codes::consumed_at.is_null()),
     )
     .set(authorization_codes::consumed_at.eq(now))
-    .execute(conn)?;
+    .execute(c))?;
     Ok(updated == 1)
 }
 
 pub fn insert(conn: &mut DbConn, token: &RefreshToken) -> Result<(), StoreError> {
-    diesel::insert_into(refresh_tokens::table).values(token).execute(conn)?;
+    crate::native!(conn, |c| diesel::insert_into(refresh_tokens::table).values(token).execute(c))?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
-    Ok(refresh_tokens::table.find(token_hash).select(RefreshToken::as_select()).first(conn).optional()?)
+    Ok(crate::native!(conn, |c| refresh_tokens::table
+        .find(token_hash)
+        .select(RefreshToken::as_select())
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 /// Marks the token rotated; false when it was rotated or revoked already (a reuse).
 pub fn rotate(conn: &mut DbConn, token_hash: &str, now: i64) -> Result<bool, StoreError> {
-    let updated = diesel::update(
+    let updated = crate::native!(conn, |c| diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(token_hash))
             .filter(refresh_tokens::rotated_at.is_null())
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::rotated_at.eq(now))
-    .execute(conn)?;
+    .execute(c))?;
     Ok(updated == 1)
 }
 
 /// The token that replaced `row`, when it has not been used (rotated) or revoked.
 pub fn unused_successor(conn: &mut DbConn, row: &RefreshToken) -> Result<Option<RefreshToken>, StoreError> {
-    Ok(refresh_tokens::table
+    Ok(crate::native!(conn, |c| refresh_tokens::table
         .filter(refresh_tokens::parent_hash.eq(&row.token_hash))
         .filter(refresh_tokens::rotated_at.is_null())
         .filter(refresh_tokens::revoked_at.is_null())
         .select(RefreshToken::as_select())
-        .first(conn)
-        .optional()?)
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> Result<usize, StoreError> {
-    Ok(diesel::update(
+    Ok(crate::native!(conn, |c| diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)?)
+    .execute(c))?)
 }
 
 /// Revokes the families started by the exchange of `code_hash`.
 pub fn revoke_by_code(conn: &mut DbConn, code_hash: &str, now: i64) -> Result<usize, StoreError> {
-    let families: Vec<String> = refresh_tokens::table
+    let families: Vec<String> = crate::native!(conn, |c| refresh_tokens::table
         .filter(refresh_tokens::auth_code_hash.eq(code_hash))
         .select(refresh_tokens::family_id)
         .distinct()
-        .load(conn)?;
+        .load(c))?;
     let mut revoked = 0;
     for family in families {
         revoked += revoke_family(conn, &family, now)?;
@@ -109,25 +116,25 @@ pub fn revoke_by_code(conn: &mut DbConn, code_hash: &str, now: i64) -> Result<us
 
 /// Revokes the session-bound (not offline) families of an SSO session.
 pub fn revoke_by_session(conn: &mut DbConn, session_id: &str, now: i64) -> Result<usize, StoreError> {
-    Ok(diesel::update(
+    Ok(crate::native!(conn, |c| diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::session_id.eq(session_id))
             .filter(refresh_tokens::offline.eq(false))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)?)
+    .execute(c))?)
 }
 
 /// Revokes every family of a user (their secret was revoked, say).
 pub fn revoke_by_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
-    Ok(diesel::update(
+    Ok(crate::native!(conn, |c| diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)?)
+    .execute(c))?)
 }
 
 /// Revokes every family of a user except those issued in the SSO session `keep`
@@ -138,22 +145,22 @@ pub fn revoke_by_user_except_session(
     keep: &str,
     now: i64,
 ) -> Result<usize, StoreError> {
-    Ok(diesel::update(
+    Ok(crate::native!(conn, |c| diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
             .filter(refresh_tokens::session_id.is_null().or(refresh_tokens::session_id.ne(keep)))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)?)
+    .execute(c))?)
 }
 
 /// Whether any token of the family has been revoked (the family then is).
 pub fn family_revoked(conn: &mut DbConn, family_id: &str) -> Result<bool, StoreError> {
-    let count: i64 = refresh_tokens::table
+    let count: i64 = crate::native!(conn, |c| refresh_tokens::table
         .filter(refresh_tokens::family_id.eq(family_id))
         .filter(refresh_tokens::revoked_at.is_not_null())
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(count > 0)
 }

@@ -28,26 +28,26 @@ pub const ACTIVE: &str = "active";
 
 /// The user's credentials, newest first (at most one active and one pending).
 pub fn for_user(conn: &mut DbConn, user_id: &str) -> Result<Vec<Credential>, StoreError> {
-    Ok(totp_credentials::table
+    Ok(crate::native!(conn, |c| totp_credentials::table
         .filter(totp_credentials::user_id.eq(user_id))
         .order(totp_credentials::created_at.desc())
         .select(Credential::as_select())
-        .load(conn)?)
+        .load(c))?)
 }
 
 pub fn insert(conn: &mut DbConn, credential: &Credential) -> Result<(), StoreError> {
-    diesel::insert_into(totp_credentials::table).values(credential).execute(conn)?;
+    crate::native!(conn, |c| diesel::insert_into(totp_credentials::table).values(credential).execute(c))?;
     Ok(())
 }
 
 /// Removes the user's pending credentials (a new pending one replaces them).
 pub fn delete_pending(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreError> {
-    Ok(diesel::delete(
+    Ok(crate::native!(conn, |c| diesel::delete(
         totp_credentials::table
             .filter(totp_credentials::user_id.eq(user_id))
             .filter(totp_credentials::status.eq(PENDING)),
     )
-    .execute(conn)?)
+    .execute(c))?)
 }
 
 /// Records `step` as used if it is newer than the last used one. Returns false when
@@ -55,11 +55,13 @@ pub fn delete_pending(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreEr
 /// concurrent submissions cannot both win.
 pub fn claim_step(conn: &mut DbConn, credential_id: &str, step: i64) -> Result<bool, StoreError> {
     let updated =
-        diesel::update(totp_credentials::table.filter(totp_credentials::id.eq(credential_id)).filter(
-            totp_credentials::last_used_step.is_null().or(totp_credentials::last_used_step.lt(step)),
-        ))
+        crate::native!(conn, |c| diesel::update(
+            totp_credentials::table.filter(totp_credentials::id.eq(credential_id)).filter(
+                totp_credentials::last_used_step.is_null().or(totp_credentials::last_used_step.lt(step)),
+            )
+        )
         .set(totp_credentials::last_used_step.eq(step))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(updated == 1)
 }
 
@@ -67,23 +69,23 @@ pub fn claim_step(conn: &mut DbConn, credential_id: &str, step: i64) -> Result<b
 /// (the one it replaces). Returns false when it was no longer pending.
 pub fn activate(conn: &mut DbConn, credential_id: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
     conn.write(|conn| {
-        let updated = diesel::update(
+        let updated = crate::native!(conn, |c| diesel::update(
             totp_credentials::table
                 .filter(totp_credentials::id.eq(credential_id))
                 .filter(totp_credentials::user_id.eq(user_id))
                 .filter(totp_credentials::status.eq(PENDING)),
         )
         .set((totp_credentials::status.eq(ACTIVE), totp_credentials::activated_at.eq(now)))
-        .execute(conn)?;
+        .execute(c))?;
         if updated != 1 {
             return Ok(false);
         }
-        diesel::delete(
+        crate::native!(conn, |c| diesel::delete(
             totp_credentials::table
                 .filter(totp_credentials::user_id.eq(user_id))
                 .filter(totp_credentials::id.ne(credential_id)),
         )
-        .execute(conn)?;
+        .execute(c))?;
         Ok(true)
     })
 }
@@ -96,7 +98,10 @@ pub fn replace_recovery_codes(
     now: i64,
 ) -> Result<(), StoreError> {
     conn.write(|conn| {
-        diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
+        crate::native!(conn, |c| diesel::delete(
+            recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))
+        )
+        .execute(c))?;
         let rows: Vec<_> = hashes
             .iter()
             .map(|hash| {
@@ -109,7 +114,7 @@ pub fn replace_recovery_codes(
             })
             .collect();
         for row in rows {
-            diesel::insert_into(recovery_codes::table).values(row).execute(conn)?;
+            crate::native!(conn, |c| diesel::insert_into(recovery_codes::table).values(row).execute(c))?;
         }
         Ok(())
     })
@@ -117,30 +122,36 @@ pub fn replace_recovery_codes(
 
 /// Marks an unused code as used; false when there is no such unused code.
 pub fn use_recovery_code(conn: &mut DbConn, user_id: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
-    let updated = diesel::update(
+    let updated = crate::native!(conn, |c| diesel::update(
         recovery_codes::table
             .filter(recovery_codes::user_id.eq(user_id))
             .filter(recovery_codes::code_hash.eq(hash))
             .filter(recovery_codes::used_at.is_null()),
     )
     .set(recovery_codes::used_at.eq(now))
-    .execute(conn)?;
+    .execute(c))?;
     Ok(updated == 1)
 }
 
 /// How many unused recovery codes the user has left.
 pub fn unused_recovery_codes(conn: &mut DbConn, user_id: &str) -> Result<i64, StoreError> {
-    Ok(recovery_codes::table
+    Ok(crate::native!(conn, |c| recovery_codes::table
         .filter(recovery_codes::user_id.eq(user_id))
         .filter(recovery_codes::used_at.is_null())
         .count()
-        .get_result(conn)?)
+        .get_result(c))?)
 }
 
 /// Removes every credential and recovery code of a user; returns how many credentials.
 pub fn delete_all(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreError> {
-    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
-    Ok(diesel::delete(totp_credentials::table.filter(totp_credentials::user_id.eq(user_id))).execute(conn)?)
+    crate::native!(conn, |c| diesel::delete(
+        recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))
+    )
+    .execute(c))?;
+    Ok(crate::native!(conn, |c| diesel::delete(
+        totp_credentials::table.filter(totp_credentials::user_id.eq(user_id))
+    )
+    .execute(c))?)
 }
 
 /// (user, status, activated_at) of every credential in a tenant, in one query.
@@ -149,9 +160,9 @@ pub fn statuses_in_tenant(
     tenant_id: &str,
 ) -> Result<Vec<(String, String, Option<i64>)>, StoreError> {
     use super::schema::users;
-    Ok(totp_credentials::table
+    Ok(crate::native!(conn, |c| totp_credentials::table
         .inner_join(users::table)
         .filter(users::tenant_id.eq(tenant_id))
         .select((totp_credentials::user_id, totp_credentials::status, totp_credentials::activated_at))
-        .load(conn)?)
+        .load(c))?)
 }

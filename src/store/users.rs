@@ -29,7 +29,7 @@ pub struct User {
 }
 
 pub fn insert(conn: &mut DbConn, user: &User) -> Result<(), StoreError> {
-    diesel::insert_into(users::table).values(user).execute(conn)?;
+    crate::native!(conn, |c| diesel::insert_into(users::table).values(user).execute(c))?;
     Ok(())
 }
 
@@ -38,20 +38,21 @@ pub fn find_by_username_key(
     tenant_id: &str,
     username_key: &str,
 ) -> Result<Option<User>, StoreError> {
-    Ok(users::table
+    Ok(crate::native!(conn, |c| users::table
         .filter(users::tenant_id.eq(tenant_id))
         .filter(users::username_key.eq(username_key))
         .select(User::as_select())
-        .first(conn)
-        .optional()?)
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 pub fn list_by_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<User>, StoreError> {
-    Ok(users::table
+    Ok(crate::native!(conn, |c| users::table
         .filter(users::tenant_id.eq(tenant_id))
         .order(users::username_key)
         .select(User::as_select())
-        .load(conn)?)
+        .load(c))?)
 }
 
 /// A user and its tenant, in one query.
@@ -63,9 +64,9 @@ pub fn find_with_tenant(
 }
 
 pub fn set_password_hash(conn: &mut DbConn, user_id: &str, hash: &str, now: i64) -> Result<(), StoreError> {
-    diesel::update(users::table.find(user_id))
+    crate::native!(conn, |c| diesel::update(users::table.find(user_id))
         .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -79,25 +80,27 @@ pub fn replace_password(
     temporary: bool,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let changed = diesel::update(users::table.find(user_id).filter(users::password_hash.eq(expected)))
-        .set((
-            users::password_hash.eq(hash),
-            users::password_temporary.eq(temporary),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    let changed = crate::native!(conn, |c| diesel::update(
+        users::table.find(user_id).filter(users::password_hash.eq(expected))
+    )
+    .set((users::password_hash.eq(hash), users::password_temporary.eq(temporary), users::updated_at.eq(now),))
+    .execute(c))?;
     Ok(changed == 1)
 }
 
 pub fn set_last_login(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), StoreError> {
-    diesel::update(users::table.find(user_id)).set(users::last_login_at.eq(now)).execute(conn)?;
+    crate::native!(conn, |c| diesel::update(users::table.find(user_id))
+        .set(users::last_login_at.eq(now))
+        .execute(c))?;
     Ok(())
 }
 
 /// Locks the user's code step until `until` (kept here as well as in the ephemeral
 /// store, so that a Redis restarted empty does not lift a lock).
 pub fn lock_totp(conn: &mut DbConn, user_id: &str, until: i64) -> Result<(), StoreError> {
-    diesel::update(users::table.find(user_id)).set(users::totp_locked_until.eq(until)).execute(conn)?;
+    crate::native!(conn, |c| diesel::update(users::table.find(user_id))
+        .set(users::totp_locked_until.eq(until))
+        .execute(c))?;
     Ok(())
 }
 
@@ -107,20 +110,21 @@ pub fn find_with_tenant_and_lock(
     user_id: &str,
 ) -> Result<Option<(User, super::tenants::Tenant, Option<i64>)>, StoreError> {
     use super::schema::tenants;
-    Ok(users::table
+    Ok(crate::native!(conn, |c| users::table
         .inner_join(tenants::table)
         .filter(users::id.eq(user_id))
         .select((User::as_select(), super::tenants::Tenant::as_select(), users::totp_locked_until))
-        .first(conn)
-        .optional()?)
+        .load(c))?
+    .into_iter()
+    .next())
 }
 
 /// Every (user, parent) pair of a tenant, for permission checks in memory.
 pub fn tree(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
-    Ok(users::table
+    Ok(crate::native!(conn, |c| users::table
         .filter(users::tenant_id.eq(tenant_id))
         .select((users::id, users::parent_id))
-        .load(conn)?)
+        .load(c))?)
 }
 
 pub fn set_totp_required(
@@ -129,15 +133,15 @@ pub fn set_totp_required(
     required: bool,
     now: i64,
 ) -> Result<(), StoreError> {
-    diesel::update(users::table.find(user_id))
+    crate::native!(conn, |c| diesel::update(users::table.find(user_id))
         .set((users::totp_required.eq(required), users::updated_at.eq(now)))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
 pub fn set_disabled(conn: &mut DbConn, user_id: &str, disabled: bool, now: i64) -> Result<(), StoreError> {
-    diesel::update(users::table.find(user_id))
+    crate::native!(conn, |c| diesel::update(users::table.find(user_id))
         .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
