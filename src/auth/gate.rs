@@ -14,8 +14,7 @@ use crate::store::schema::{tenants, totp_credentials, users};
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
 use crate::store::{DbConn, StoreError, totp};
-use crate::tenancy::UserKind;
-use crate::tenancy::policy::{self, LoginFacts, Requirement, TenantTotpPolicy};
+use crate::tenancy::policy::{self, LoginFacts, Requirement};
 
 /// What the gate looks at: the user, its tenant, its lock and whether it has an
 /// active authenticator — read in one query.
@@ -80,20 +79,12 @@ pub fn admit(
     if user.password_temporary {
         return Err(Refusal::PasswordMustChange);
     }
-    let tenant = &standing.tenant;
-    let requirement = policy::resolve(&LoginFacts {
-        globally_enabled: totp_globally_enabled,
-        tenant: TenantTotpPolicy {
-            enabled: tenant.totp_enabled,
-            enforce_internal: tenant.enforce_internal,
-            enforce_external: tenant.enforce_external,
-            prompt_new_users: tenant.prompt_new_users,
-        },
-        kind: UserKind::parse(&user.kind).unwrap_or(UserKind::Internal),
-        user_totp_required: user.totp_required,
+    // `first_login: false`: an existing session is not a first sign-in's offer.
+    let facts = LoginFacts {
         first_login: false,
-        client_requires_mfa,
-    });
+        ..LoginFacts::of(user, &standing.tenant, totp_globally_enabled, client_requires_mfa)
+    };
+    let requirement = policy::resolve(&facts);
     let needs_second_factor = standing.has_active_totp || requirement == Requirement::Required;
     if needs_second_factor && !amr.is_multi_factor() {
         return Err(Refusal::SecondFactorNeeded);

@@ -14,8 +14,7 @@ use crate::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::audit::{self, Origin};
 use crate::store::sessions::{self, Session};
 use crate::store::{Db, StoreError, tenants, totp, users};
-use crate::tenancy::UserKind;
-use crate::tenancy::policy::{self, LoginFacts, TenantTotpPolicy};
+use crate::tenancy::policy::{self, LoginFacts};
 
 /// A login flow lives this long after it starts.
 pub const FLOW_TTL: i64 = 600;
@@ -293,19 +292,7 @@ async fn check_password_inner(
             };
             let tenant = tenants::find(conn, &tenant_id)?.ok_or(StoreError::NotFound)?;
             let has_active_totp = totp::for_user(conn, &user.id)?.iter().any(|c| c.status == totp::ACTIVE);
-            let facts = LoginFacts {
-                globally_enabled: totp_globally_enabled,
-                tenant: TenantTotpPolicy {
-                    enabled: tenant.totp_enabled,
-                    enforce_internal: tenant.enforce_internal,
-                    enforce_external: tenant.enforce_external,
-                    prompt_new_users: tenant.prompt_new_users,
-                },
-                kind: UserKind::parse(&user.kind).unwrap_or(UserKind::Internal),
-                user_totp_required: user.totp_required,
-                first_login: user.last_login_at.is_none(),
-                client_requires_mfa,
-            };
+            let facts = LoginFacts::of(&user, &tenant, totp_globally_enabled, client_requires_mfa);
             audit::record(
                 conn,
                 &tenant_id,

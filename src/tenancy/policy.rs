@@ -27,6 +27,30 @@ pub struct LoginFacts {
     pub client_requires_mfa: bool,
 }
 
+impl LoginFacts {
+    /// The facts of `user` of `tenant` as stored; `first_login` when it never signed in.
+    pub fn of(
+        user: &crate::store::users::User,
+        tenant: &crate::store::tenants::Tenant,
+        globally_enabled: bool,
+        client_requires_mfa: bool,
+    ) -> Self {
+        Self {
+            globally_enabled,
+            tenant: TenantTotpPolicy {
+                enabled: tenant.totp_enabled,
+                enforce_internal: tenant.enforce_internal,
+                enforce_external: tenant.enforce_external,
+                prompt_new_users: tenant.prompt_new_users,
+            },
+            kind: UserKind::parse(&user.kind).unwrap_or(UserKind::Internal),
+            user_totp_required: user.totp_required,
+            first_login: user.last_login_at.is_none(),
+            client_requires_mfa,
+        }
+    }
+}
+
 /// Whether a user without an active credential must, may, or need not enrol now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Requirement {
