@@ -89,15 +89,23 @@ async fn check_code(
     let Some(step) = totp::matching_step(&secret, params, &code, now, skew) else {
         return Ok(CodeCheck::Invalid);
     };
-    // The mark must outlive every moment at which this step is still inside the window.
-    let ttl = u64::from(params.period) * (2 * u64::from(skew) + 2);
-    if !ephemeral.claim(&format!("totp-used:{}:{step}", credential.id), ttl, now).await? {
+    if !ephemeral
+        .claim(&format!("totp-used:{}:{step}", credential.id), replay_mark_ttl(params, skew), now)
+        .await?
+    {
         return Ok(CodeCheck::Replayed);
     }
     let id = credential.id.clone();
     let step = i64::try_from(step).map_err(|e| LoginError::Internal(e.to_string()))?;
     let fresh = db.run(move |conn| rows::claim_step(conn, &id, step)).await?;
     Ok(if fresh { CodeCheck::Valid } else { CodeCheck::Replayed })
+}
+
+/// How long a used step's replay mark lives: past every moment at which that step is
+/// still inside the accepted window — `(2·skew+1)·period` from the step's start, plus the
+/// part of its own period already gone when it was used.
+pub fn replay_mark_ttl(params: TotpParams, skew: u32) -> u64 {
+    u64::from(params.period) * (2 * u64::from(skew) + 2)
 }
 
 async fn load(db: &Db, user_id: &str) -> Result<Subject, LoginError> {
@@ -556,4 +564,24 @@ pub async fn use_recovery_code(
     let used = use_recovery_code_inner(guard.db, &subject, raw, origin, now).await?;
     settle(guard, &subject, used, lock, origin, now).await?;
     Ok(used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replay_mark_outlives_the_window() {
+        for period in [30, 60] {
+            for skew in 0..=2 {
+                let params = TotpParams { algorithm: TotpAlgorithm::Sha1, digits: 6, period };
+                let ttl = replay_mark_ttl(params, skew);
+                // Used at the very start of its step, a step stays acceptable for
+                // (skew + 1) periods after it and skew before: the mark must last that long.
+                assert!(ttl >= u64::from((2 * skew + 1) * period), "period {period}, skew {skew}: {ttl}");
+                // Used at the very end of its step, it stays acceptable skew more periods.
+                assert!(ttl >= u64::from((skew + 1) * period));
+            }
+        }
+    }
 }
