@@ -44,6 +44,9 @@ fn admin_error(err: &AdminError) -> HttpResponse {
             message,
             Some(("/admin", "Back to users")),
         ),
+        AdminError::Throttled { retry_after } => {
+            errors::login_error(&LoginError::Throttled { retry_after: *retry_after })
+        }
         AdminError::Store(StoreError::Unavailable(m)) => {
             errors::login_error(&LoginError::Unavailable(m.clone()))
         }
@@ -374,9 +377,16 @@ pub async fn post_new(
             totp_required: form.totp_required.as_deref() == Some("on"),
             permission: if form.permission.is_empty() { "none".into() } else { form.permission },
         };
-        let one_time = admin::new_one_time_password(&state.hasher).await?;
-        let ((user, password), _) =
-            run(&state, admin, move |c, a| admin::create_child(c, a, &new, one_time, &origin, now)).await?;
+        let (user, password) = crate::tenancy::creation::create_child(
+            &state.db,
+            &state.ephemeral,
+            &state.hasher,
+            admin,
+            new,
+            origin,
+            now,
+        )
+        .await?;
         Ok(new_user_page(&me, "", Some((&user.username, &password))))
     })
     .await

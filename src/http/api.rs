@@ -15,6 +15,7 @@ use crate::startup::AppState;
 use crate::store::StoreError;
 use crate::store::audit::Origin;
 use crate::tenancy::admin::{self, Admin, AdminError, NewChild, PolicyView};
+use crate::tenancy::creation;
 
 pub const ADMIN_SCOPE: &str = "watchword:admin";
 
@@ -35,6 +36,13 @@ fn admin_error(err: &AdminError) -> HttpResponse {
         AdminError::NotFound => error(StatusCode::NOT_FOUND, "not_found", "no such user"),
         AdminError::Invalid(message) => error(StatusCode::BAD_REQUEST, "invalid_request", message),
         AdminError::Duplicate(_) => error(StatusCode::CONFLICT, "conflict", &err.to_string()),
+        AdminError::Throttled { retry_after } => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", &err.to_string());
+            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
         AdminError::Store(StoreError::Unavailable(detail)) => {
             tracing::warn!(%detail, "admin API: database unavailable");
             error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly")
@@ -144,17 +152,11 @@ pub async fn post_users(
         Err(response) => return response,
     };
     // Hashed only for an authorized caller: a stranger cannot spend the hashing pool here.
-    let one_time = match admin::new_one_time_password(&state.hasher).await {
-        Ok(one_time) => one_time,
-        Err(err) => return admin_error(&err),
-    };
-    let created = state
-        .db
-        .run(move |conn| {
-            let (user, password) = admin::create_child(conn, &admin, &new, one_time, &origin, now)?;
-            Ok::<_, AdminError>(json!({ "user": admin::new_user_view(&user), "one_time_password": password }))
-        })
-        .await;
+    let created = creation::create_child(&state.db, &state.ephemeral, &state.hasher, admin, new, origin, now)
+        .await
+        .map(
+            |(user, password)| json!({ "user": admin::new_user_view(&user), "one_time_password": password }),
+        );
     match created {
         Ok(body) => HttpResponse::Created().json(body),
         Err(err) => admin_error(&err),

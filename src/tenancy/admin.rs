@@ -25,6 +25,9 @@ pub enum AdminError {
     Invalid(String),
     #[error("username '{0}' is already taken in this tenant")]
     Duplicate(String),
+    /// Too many refused names: no creation for a while ([`crate::tenancy::creation`]).
+    #[error("too many refused usernames; try again in {retry_after} s")]
+    Throttled { retry_after: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -2,6 +2,7 @@
 //! resolution of TOTP policy. Inputs are parsed into types at the edge.
 
 pub mod admin;
+pub mod creation;
 pub mod passwords;
 pub mod permissions;
 pub mod policy;

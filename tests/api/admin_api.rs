@@ -363,3 +363,35 @@ async fn enforcement_per_user_per_kind_and_the_new_user_prompt_change_the_next_l
     app.api(&token, "PUT", &format!("/users/{worker}/disabled"), Some(json!({ "disabled": true }))).await;
     assert!(next_page("worker").await.has("Invalid username or password"));
 }
+
+#[tokio::test]
+async fn probing_for_usernames_outside_ones_subtree_is_audited_and_soon_stops_answering() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let root = app.child("acme", "root", None, "admin");
+    app.child("acme", "p", Some(&root), "create");
+    for n in 0..12 {
+        app.child("acme", &format!("elsewhere{n}"), Some(&root), "none");
+    }
+    let (token, _) = app.admin_token("p").await;
+    // Ten refused names: each a 409 (usernames are tenant-wide), each audited.
+    for n in 0..10 {
+        let (status, body) =
+            app.api(&token, "POST", "/users", Some(json!({ "username": format!("elsewhere{n}") }))).await;
+        assert_eq!(status, 409, "{body}");
+    }
+    // Then creation stops for the hour, free name or taken: the answer no longer tells.
+    for name in ["elsewhere10", "a-free-name"] {
+        let (status, body) = app.api(&token, "POST", "/users", Some(json!({ "username": name }))).await;
+        assert_eq!(status, 429, "{name}: {body}");
+    }
+    let (root_token, _) = app.admin_token("root").await;
+    let (status, audit) = app.api(&root_token, "GET", "/audit?event=user.create_conflict", None).await;
+    assert_eq!(status, 200);
+    let events = audit["events"].as_array().or_else(|| audit.as_array()).map_or(0, Vec::len);
+    assert_eq!(events, 10, "{audit}");
+    // Other administrators are not affected.
+    let (status, body) =
+        app.api(&root_token, "POST", "/users", Some(json!({ "username": "a-free-name" }))).await;
+    assert_eq!(status, 201, "{body}");
+}
