@@ -1,5 +1,6 @@
 //! A user's TOTP credentials: verifying codes (window, replay guard and the atomic
-//! `last_used_step`), enrolment with a pending secret, activation, and recovery codes.
+//! `last_used_step`), the attempt budget, recovery codes. Enrolment (a pending secret
+//! and its activation) is in [`crate::auth::enrolment`].
 
 use serde_json::json;
 
@@ -13,7 +14,7 @@ use crate::store::audit::{self, Origin};
 use crate::store::tenants::Tenant;
 use crate::store::totp::{self as rows, Credential};
 use crate::store::users::User;
-use crate::store::{Db, DbConn, StoreError, new_id, users};
+use crate::store::{Db, DbConn, StoreError, users};
 
 /// What a credential row's secret is bound to: a ciphertext moved to another row or
 /// user does not decrypt.
@@ -21,14 +22,14 @@ pub fn aad(credential_id: &str, user_id: &str) -> Vec<u8> {
     format!("totp:{credential_id}:{user_id}").into_bytes()
 }
 
-fn params_of(c: &Credential) -> Result<TotpParams, LoginError> {
+pub(super) fn params_of(c: &Credential) -> Result<TotpParams, LoginError> {
     let algorithm = TotpAlgorithm::parse(&c.algorithm).map_err(LoginError::Internal)?;
     let digits = u32::try_from(c.digits).map_err(|e| LoginError::Internal(e.to_string()))?;
     let period = u32::try_from(c.period).map_err(|e| LoginError::Internal(e.to_string()))?;
     Ok(TotpParams { algorithm, digits, period })
 }
 
-fn secret_of(keyring: &Keyring, c: &Credential) -> Result<TotpSecret, LoginError> {
+pub(super) fn secret_of(keyring: &Keyring, c: &Credential) -> Result<TotpSecret, LoginError> {
     let sealed = Sealed { key_id: c.key_id.clone(), bytes: c.secret_ciphertext.clone() };
     keyring
         .open(&sealed, &aad(&c.id, &c.user_id))
@@ -36,14 +37,14 @@ fn secret_of(keyring: &Keyring, c: &Credential) -> Result<TotpSecret, LoginError
         .map_err(|e| LoginError::Internal(format!("credential {}: {e}", c.id)))
 }
 
-fn skew_of(tenant: &Tenant) -> u32 {
+pub(super) fn skew_of(tenant: &Tenant) -> u32 {
     u32::try_from(tenant.totp_skew).unwrap_or(1).min(2)
 }
 
 /// A user, its tenant and credentials, loaded together.
-struct Subject {
-    user: User,
-    tenant: Tenant,
+pub(super) struct Subject {
+    pub(super) user: User,
+    pub(super) tenant: Tenant,
     credentials: Vec<Credential>,
     /// Until when the code step is locked (kept in the database too, see [`spend`]).
     totp_locked_until: Option<i64>,
@@ -57,7 +58,7 @@ impl Subject {
         Ok(Self { user, tenant, credentials, totp_locked_until })
     }
 
-    fn with_status(&self, status: &str) -> Option<&Credential> {
+    pub(super) fn with_status(&self, status: &str) -> Option<&Credential> {
         self.credentials.iter().find(|c| c.status == status)
     }
 }
@@ -74,7 +75,7 @@ pub enum CodeCheck {
 /// Checks `raw` against `credential`: the window first, then the replay guard (the
 /// ephemeral store's claim, shared by all instances), then the database's conditional
 /// update of `last_used_step`. Only a code that passes all three is valid.
-async fn check_code(
+pub(super) async fn check_code(
     db: &Db,
     ephemeral: &Ephemeral,
     keyring: &Keyring,
@@ -108,12 +109,12 @@ pub fn replay_mark_ttl(params: TotpParams, skew: u32) -> u64 {
     u64::from(params.period) * (2 * u64::from(skew) + 2)
 }
 
-async fn load(db: &Db, user_id: &str) -> Result<Subject, LoginError> {
+pub(super) async fn load(db: &Db, user_id: &str) -> Result<Subject, LoginError> {
     let user_id = user_id.to_owned();
     db.run(move |conn| Subject::load(conn, &user_id)).await
 }
 
-async fn record(
+pub(super) async fn record(
     db: &Db,
     subject: &Subject,
     origin: &Origin,
@@ -143,207 +144,6 @@ async fn verify_active_inner(
     };
     record(db, subject, origin, event, detail, now).await?;
     Ok(check)
-}
-
-/// What the enrolment page shows.
-#[derive(Debug, Clone)]
-pub struct Enrolment {
-    pub secret: TotpSecret,
-    pub params: TotpParams,
-    pub issuer: String,
-    pub account: String,
-}
-
-impl Enrolment {
-    pub fn otpauth_uri(&self) -> String {
-        totp::otpauth_uri(&self.secret, self.params, &self.issuer, &self.account)
-    }
-}
-
-/// The user's pending credential, created with the tenant's parameters when there is
-/// none; the same secret comes back until it is confirmed.
-pub async fn pending_enrolment(
-    db: &Db,
-    keyring: &Keyring,
-    user_id: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<Enrolment, LoginError> {
-    enrolment(db, keyring, user_id, origin, now, true).await
-}
-
-/// A new pending secret to replace the active one; any earlier pending one is dropped
-/// in the same transaction that stores the new one.
-pub async fn start_replacement(
-    db: &Db,
-    keyring: &Keyring,
-    user_id: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<Enrolment, LoginError> {
-    enrolment(db, keyring, user_id, origin, now, false).await
-}
-
-/// The pending credential (reused when `reuse` and one exists), else a new one that
-/// replaces any pending one.
-async fn enrolment(
-    db: &Db,
-    keyring: &Keyring,
-    user_id: &str,
-    origin: &Origin,
-    now: i64,
-    reuse: bool,
-) -> Result<Enrolment, LoginError> {
-    let subject = load(db, user_id).await?;
-    let issuer = subject.tenant.name.clone();
-    let account = subject.user.username.clone();
-    if let Some(pending) = subject.with_status(rows::PENDING).filter(|_| reuse) {
-        return Ok(Enrolment {
-            secret: secret_of(keyring, pending)?,
-            params: params_of(pending)?,
-            issuer,
-            account,
-        });
-    }
-    let algorithm = TotpAlgorithm::parse(&subject.tenant.totp_algorithm).unwrap_or(TotpAlgorithm::Sha1);
-    let params = TotpParams {
-        algorithm,
-        digits: u32::try_from(subject.tenant.totp_digits).unwrap_or(6).clamp(6, 8),
-        period: if subject.tenant.totp_period == 60 { 60 } else { 30 },
-    };
-    let secret = TotpSecret::generate(algorithm);
-    let id = new_id();
-    let sealed = keyring.seal(secret.as_bytes(), &aad(&id, user_id));
-    let credential = Credential {
-        id,
-        user_id: user_id.to_owned(),
-        secret_ciphertext: sealed.bytes,
-        key_id: sealed.key_id,
-        algorithm: algorithm.as_str().to_owned(),
-        digits: i32::try_from(params.digits).unwrap_or(6),
-        period: i32::try_from(params.period).unwrap_or(30),
-        status: rows::PENDING.to_owned(),
-        last_used_step: None,
-        created_at: now,
-        activated_at: None,
-    };
-    let (tenant_id, origin_row) = (subject.tenant.id.clone(), origin.clone());
-    // One pending secret per user, whatever the concurrency: a reuse looks again inside
-    // the write transaction, and a second insert is refused by the database's unique
-    // index — either way the secret already stored is the one shown.
-    let stored = db
-        .run(move |conn| {
-            conn.write(|conn| -> Result<Option<Credential>, StoreError> {
-                if reuse {
-                    let existing = rows::for_user(conn, &credential.user_id)?;
-                    if let Some(pending) = existing.into_iter().find(|c| c.status == rows::PENDING) {
-                        return Ok(Some(pending));
-                    }
-                } else {
-                    rows::delete_pending(conn, &credential.user_id)?;
-                }
-                rows::insert(conn, &credential)?;
-                let detail = json!({ "credential_id": credential.id, "algorithm": credential.algorithm,
-                                     "digits": credential.digits, "period": credential.period });
-                audit::record(
-                    conn,
-                    &tenant_id,
-                    &origin_row,
-                    Some(&credential.user_id),
-                    "totp.enrolment_started",
-                    detail,
-                    now,
-                )?;
-                Ok(None)
-            })
-        })
-        .await;
-    let existing = match stored {
-        Ok(None) => return Ok(Enrolment { secret, params, issuer, account }),
-        Ok(Some(existing)) => existing,
-        Err(StoreError::Conflict) => load(db, user_id)
-            .await?
-            .with_status(rows::PENDING)
-            .cloned()
-            .ok_or_else(|| LoginError::Busy("the pending secret changed meanwhile".into()))?,
-        Err(other) => return Err(other.into()),
-    };
-    Ok(Enrolment { secret: secret_of(keyring, &existing)?, params: params_of(&existing)?, issuer, account })
-}
-
-/// The result of confirming a pending credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirmation {
-    Invalid,
-    /// Active now; the recovery codes to show once, when the tenant allows them.
-    Activated {
-        recovery_codes: Option<Vec<String>>,
-    },
-}
-
-async fn confirm_pending_inner(
-    guard: Guard<'_>,
-    subject: &Subject,
-    raw: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<Confirmation, LoginError> {
-    let Guard { db, ephemeral, keyring, .. } = guard;
-    let Some(pending) = subject.with_status(rows::PENDING).cloned() else { return Ok(Confirmation::Invalid) };
-    let check = check_code(db, ephemeral, keyring, &pending, skew_of(&subject.tenant), raw, now).await?;
-    if check != CodeCheck::Valid {
-        record(db, subject, origin, "totp.failed", json!({ "reason": "wrong_enrolment_code" }), now).await?;
-        return Ok(Confirmation::Invalid);
-    }
-    let replaced = subject.with_status(rows::ACTIVE).is_some();
-    let codes = subject.tenant.recovery_codes_allowed.then(recovery::generate);
-    let hashes: Option<Vec<String>> =
-        codes.as_ref().map(|c| c.iter().map(|code| recovery::hash(code)).collect());
-    let (tenant_id, origin) = (subject.tenant.id.clone(), origin.clone());
-    let activated = db
-        .run(move |conn| {
-            conn.write(|conn| -> Result<bool, LoginError> {
-                if !rows::activate(conn, &pending.id, &pending.user_id, now)? {
-                    return Ok(false);
-                }
-                let detail = json!({ "credential_id": pending.id });
-                audit::record(
-                    conn,
-                    &tenant_id,
-                    &origin,
-                    Some(&pending.user_id),
-                    "totp.activated",
-                    detail.clone(),
-                    now,
-                )?;
-                if replaced {
-                    audit::record(
-                        conn,
-                        &tenant_id,
-                        &origin,
-                        Some(&pending.user_id),
-                        "totp.replaced",
-                        detail,
-                        now,
-                    )?;
-                }
-                if let Some(hashes) = &hashes {
-                    rows::replace_recovery_codes(conn, &pending.user_id, hashes, now)?;
-                    audit::record(
-                        conn,
-                        &tenant_id,
-                        &origin,
-                        Some(&pending.user_id),
-                        "recovery_codes.generated",
-                        json!({}),
-                        now,
-                    )?;
-                }
-                Ok(true)
-            })
-        })
-        .await?;
-    Ok(if activated { Confirmation::Activated { recovery_codes: codes } } else { Confirmation::Invalid })
 }
 
 async fn use_recovery_code_inner(
@@ -476,7 +276,7 @@ fn attempts_key(user_id: &str) -> String {
 /// Counts a second-factor attempt before it is checked: refused (429) once the user's
 /// budget is spent, or while the database holds a lock (which survives a Redis
 /// restarted empty). Returns the lock this attempt started, if any.
-async fn spend(guard: Guard<'_>, subject: &Subject, now: i64) -> Result<i64, LoginError> {
+pub(super) async fn spend(guard: Guard<'_>, subject: &Subject, now: i64) -> Result<i64, LoginError> {
     if let Some(until) = subject.totp_locked_until.filter(|until| *until > now) {
         return Err(LoginError::Throttled { retry_after: until - now });
     }
@@ -488,7 +288,7 @@ async fn spend(guard: Guard<'_>, subject: &Subject, now: i64) -> Result<i64, Log
 
 /// After the check: a success clears the count; a failure that started the lock is
 /// recorded (and, since the password was right, so is its likely compromise).
-async fn settle(
+pub(super) async fn settle(
     guard: Guard<'_>,
     subject: &Subject,
     ok: bool,
@@ -533,22 +333,6 @@ pub async fn verify_active(
     let check = verify_active_inner(guard, &subject, raw, origin, now).await?;
     settle(guard, &subject, check == CodeCheck::Valid, lock, origin, now).await?;
     Ok(check)
-}
-
-/// Activates the pending credential on its first right code (replacing any active
-/// one), and issues recovery codes when the tenant allows them.
-pub async fn confirm_pending(
-    guard: Guard<'_>,
-    user_id: &str,
-    raw: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<Confirmation, LoginError> {
-    let subject = load(guard.db, user_id).await?;
-    let lock = spend(guard, &subject, now).await?;
-    let result = confirm_pending_inner(guard, &subject, raw, origin, now).await?;
-    settle(guard, &subject, result != Confirmation::Invalid, lock, origin, now).await?;
-    Ok(result)
 }
 
 /// Spends one recovery code of the user; false when it is not an unused code of theirs.

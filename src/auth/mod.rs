@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod devices;
+pub mod enrolment;
 pub mod flow;
 pub mod gate;
 pub mod hashing;

@@ -8,7 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use tera::Context;
 
-use crate::auth::credentials::{self, CodeCheck, Confirmation};
+use crate::auth::credentials::{self, CodeCheck};
+use crate::auth::enrolment::{self, Confirmation};
 use crate::auth::flow::Amr;
 use crate::auth::login::{Flow, LoginError};
 use crate::auth::passwords::{self, NewPassword};
@@ -178,7 +179,7 @@ pub async fn post_replace(
         if check != CodeCheck::Valid {
             return account_page(&state, &me, Some("Invalid code")).await;
         }
-        credentials::start_replacement(&state.db, &state.keyring, &me.user.id, &origin, now).await?;
+        enrolment::start_replacement(&state.db, &state.keyring, &me.user.id, &origin, now).await?;
         Ok(see_other("/account/totp"))
     })
     .await
@@ -207,7 +208,7 @@ async fn enrol_page(
         return Ok(see_other("/account"));
     }
     let now = state.clock.now();
-    let enrolment = credentials::pending_enrolment(
+    let enrolment = enrolment::pending_enrolment(
         &state.db,
         &state.keyring,
         &me.user.id,
@@ -235,7 +236,7 @@ pub async fn post_confirm(
         }
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
-        match credentials::confirm_pending(state.guard(), &me.user.id, &code, &origin, now).await? {
+        match enrolment::confirm_pending(state.guard(), &me.user.id, &code, &origin, now).await? {
             Confirmation::Invalid => enrol_page(&state, &req, &me, Some("Invalid code")).await,
             Confirmation::Activated { recovery_codes: Some(codes) } => Ok(codes_page(&me, &codes)),
             Confirmation::Activated { recovery_codes: None } => Ok(see_other("/account")),

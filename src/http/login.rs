@@ -9,8 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use tera::Context;
 
-use crate::auth::credentials::{self, CodeCheck, Confirmation};
+use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::devices;
+use crate::auth::enrolment::{self, Confirmation};
 use crate::auth::flow::{self, LoginInput, LoginState, Outcome, PasswordCheck};
 use crate::auth::login::{self, Flow, LoginError};
 use crate::auth::passwords::{self, NewPassword, Refused};
@@ -75,7 +76,7 @@ async fn render_state(
         LoginState::Enrolling { user_id, required, .. } => {
             let now = state.clock.now();
             let enrolment =
-                credentials::pending_enrolment(&state.db, &state.keyring, user_id, &origin(req, None), now)
+                enrolment::pending_enrolment(&state.db, &state.keyring, user_id, &origin(req, None), now)
                     .await?;
             enrol_context(&mut ctx, &enrolment, "/login/enrol");
             ctx.insert("can_postpone", &!required);
@@ -97,7 +98,7 @@ async fn render_state(
 }
 
 /// The enrolment page's variables: QR, grouped key, `otpauth://` link and parameters.
-pub fn enrol_context(ctx: &mut Context, enrolment: &credentials::Enrolment, action: &str) {
+pub fn enrol_context(ctx: &mut Context, enrolment: &enrolment::Enrolment, action: &str) {
     let uri = enrolment.otpauth_uri();
     let label =
         format!("QR code to add {} at {} to an authenticator app", enrolment.account, enrolment.issuer);
@@ -378,8 +379,7 @@ pub async fn post_enrol(
         }
         let now = state.clock.now();
         let confirmation =
-            credentials::confirm_pending(state.guard(), user_id, &form.code, &origin(&req, None), now)
-                .await?;
+            enrolment::confirm_pending(state.guard(), user_id, &form.code, &origin(&req, None), now).await?;
         let (input, codes) = match confirmation {
             Confirmation::Invalid => (LoginInput::EnrolmentCode { valid: false, codes_issued: false }, None),
             Confirmation::Activated { recovery_codes } => (
