@@ -271,7 +271,7 @@ fn print_first_run(first_run: Option<&startup::FirstRun>, issuer: &url::Url) {
         println!("  username: {}", first.username);
         println!("  password: {}", first.password);
         println!(
-            "Sign in at {issuer}account and set up your authenticator app. This password is shown only once."
+            "Sign in at {issuer}account, choose your own password, then set up your authenticator app. This password is shown only once and must be replaced at the first sign-in."
         );
     }
 }

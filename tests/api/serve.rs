@@ -159,6 +159,15 @@ async fn the_first_run_admin_can_be_verified_with_its_printed_password() {
     ));
     // A second bootstrap on the same database does nothing.
     assert!(watchword::startup::bootstrap(&db, 0).unwrap().is_none());
+    // The printed password was seen by a terminal or a log: the first sign-in replaces it
+    // before anything else (then enrols, as policy requires for the admin).
+    assert!(user.password_temporary);
+    let browser = crate::browser::Browser::new(&app);
+    let login = browser.account_login("default").await;
+    let page = browser.password(&login, "admin", &first.password).await;
+    assert!(page.has("Choose a new password") && !page.has("otpauth"), "{}", page.body);
+    let enrol = browser.choose(&page, crate::passwords::STRONG, crate::passwords::STRONG).await;
+    assert!(enrol.has("Set up your authenticator app"), "{}", enrol.body);
 }
 
 fn tenant_id(conn: &mut watchword::store::DbConn) -> String {
