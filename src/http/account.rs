@@ -15,8 +15,7 @@ use crate::auth::login::{Flow, LoginError};
 use crate::auth::passwords::{self, NewPassword};
 use crate::http::cookies::{self, SignedIn};
 use crate::http::login::enrol_context;
-use crate::http::origin;
-use crate::http::{authorize, errors, pages};
+use crate::http::{CsrfForm, authorize, errors, origin, pages};
 use crate::startup::AppState;
 use crate::store::{sessions, tenants, users};
 
@@ -46,11 +45,6 @@ pub struct CodeForm {
     csrf: Option<String>,
     #[serde(default)]
     code: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
 }
 
 fn see_other(location: &str) -> HttpResponse {

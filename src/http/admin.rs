@@ -12,8 +12,7 @@ use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::{Flow, LoginError};
 use crate::http::api::{AuditQuery, ListQuery};
 use crate::http::cookies::{self, SignedIn};
-use crate::http::origin;
-use crate::http::{authorize, errors, pages};
+use crate::http::{CsrfForm, authorize, errors, origin, pages};
 use crate::startup::AppState;
 use crate::store::audit::Origin;
 use crate::store::{StoreError, tenants, totp};
@@ -281,11 +280,6 @@ pub async fn post_disabled(
         admin::set_disabled(c, a, id, disabled, origin, now)
     })
     .await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
 }
 
 /// A new temporary password for a user below, shown once; the user's authenticator

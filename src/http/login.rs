@@ -16,7 +16,7 @@ use crate::auth::flow::{self, LoginInput, LoginState, Outcome, PasswordCheck};
 use crate::auth::login::{self, Flow, LoginError};
 use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::auth::totp;
-use crate::http::{cookies, errors, origin, pages};
+use crate::http::{CsrfForm, cookies, errors, origin, pages};
 use crate::startup::AppState;
 
 const INVALID_PASSWORD: &str = "Invalid username or password";
@@ -466,11 +466,6 @@ pub async fn post_offer(
         _ => return errors::bad_form(),
     };
     simple(&state, &req, form.csrf.as_deref(), input).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
 }
 
 pub async fn post_later(

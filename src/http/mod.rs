@@ -111,6 +111,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Who acts and from where. The client address is the TCP peer, or — only when the
 /// operator says a proxy in front overwrites it — the first `X-Forwarded-For` hop.
+/// A form whose only field is its CSRF token (sign-out, "Later", resets…).
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: Option<String>,
+}
+
 /// Who made the request. Behind a trusted proxy (`WATCHWORD_TRUST_FORWARDED`) the client
 /// address is the *last* `X-Forwarded-For` entry — the one our proxy appended; entries
 /// before it are whatever the client sent. A header that does not parse falls back to
