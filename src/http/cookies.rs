@@ -93,7 +93,7 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
     let found = state
         .db
         .run(move |conn| -> Result<Option<(Session, User)>, crate::store::StoreError> {
-            let Some((session, _)) = sessions::find_live(conn, &id, now)? else { return Ok(None) };
+            let Some(session) = sessions::find_live(conn, &id, now)? else { return Ok(None) };
             // The gate: the user as it is now must still be allowed this session.
             let amr = Amr::from_stored(&session.amr).unwrap_or(Amr::Pwd);
             Ok(gate::check(conn, &session.user_id, amr, false, totp_enabled, now)?

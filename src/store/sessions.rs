@@ -3,8 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{authorization_codes, sso_sessions, users};
-use super::users::User;
+use super::schema::{authorization_codes, sso_sessions};
 use super::{DbConn, StoreError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -26,15 +25,14 @@ pub fn insert(conn: &mut DbConn, session: &Session) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A live session and its (enabled) user, in one query.
-pub fn find_live(conn: &mut DbConn, id: &str, now: i64) -> Result<Option<(Session, User)>, StoreError> {
+/// A live (unrevoked, unexpired) session. Whether its user may still use it is the
+/// gate's question ([`crate::auth::gate`]), which reads the user.
+pub fn find_live(conn: &mut DbConn, id: &str, now: i64) -> Result<Option<Session>, StoreError> {
     Ok(crate::native!(conn, |c| sso_sessions::table
-        .inner_join(users::table)
         .filter(sso_sessions::id.eq(id))
         .filter(sso_sessions::revoked_at.is_null())
         .filter(sso_sessions::expires_at.gt(now))
-        .filter(users::disabled.eq(false))
-        .select((Session::as_select(), User::as_select()))
+        .select(Session::as_select())
         .load(c))?
     .into_iter()
     .next())
