@@ -101,14 +101,11 @@ pub async fn check_rules(
     .map_err(|e| LoginError::Internal(e.to_string()))
 }
 
-async fn load(guard: Guard<'_>, user_id: &str) -> Result<(User, i32), LoginError> {
+/// The user and its tenant's minimum length; `None` when the user is gone.
+async fn load(guard: Guard<'_>, user_id: &str) -> Result<Option<(User, i32)>, LoginError> {
     let user_id = user_id.to_owned();
-    let (user, tenant) = guard
-        .db
-        .run(move |conn| users::find_with_tenant(conn, &user_id))
-        .await?
-        .ok_or(LoginError::Internal("user not found".into()))?;
-    Ok((user, tenant.password_min_length))
+    let found = guard.db.run(move |conn| users::find_with_tenant(conn, &user_id)).await?;
+    Ok(found.map(|(user, tenant)| (user, tenant.password_min_length)))
 }
 
 /// The fingerprint a sign-in keeps of the password hash it checked: a later step that
@@ -129,7 +126,8 @@ pub async fn choose(
     origin: &Origin,
     now: i64,
 ) -> Result<Result<String, Refused>, LoginError> {
-    let (user, min_length) = load(guard, user_id).await?;
+    // A user gone since the password was checked: this sign-in is over, like any stale one.
+    let Some((user, min_length)) = load(guard, user_id).await? else { return Ok(Err(Refused::Stale)) };
     if user.disabled || !user.password_temporary || stamp(&user.password_hash) != stamp_at_check {
         return Ok(Err(Refused::Stale));
     }
@@ -169,7 +167,7 @@ pub async fn change(
     origin: &Origin,
     now: i64,
 ) -> Result<Result<(), Refused>, LoginError> {
-    let (user, min_length) = load(guard, user_id).await?;
+    let Some((user, min_length)) = load(guard, user_id).await? else { return Ok(Err(Refused::Stale)) };
     // The session's own budget: a stolen session cannot guess on, nor lock the owner's sign-in.
     let budget = format!("attempts:pw:session:{session_id}");
     if let Decision::Refused { retry_after } =
