@@ -13,7 +13,7 @@ use crate::ephemeral::limiter::Decision;
 use crate::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::audit::{self, Origin};
 use crate::store::sessions::{self, Session};
-use crate::store::{Db, StoreError, tenants, totp, users};
+use crate::store::{Db, StoreError, users};
 use crate::tenancy::policy::{self, LoginFacts};
 
 /// A login flow lives this long after it starts.
@@ -290,9 +290,10 @@ async fn check_password_inner(
                     return Ok(Checked { check: PasswordCheck::Wrong, stamp: None });
                 }
             };
-            let tenant = tenants::find(conn, &tenant_id)?.ok_or(StoreError::NotFound)?;
-            let has_active_totp = totp::for_user(conn, &user.id)?.iter().any(|c| c.status == totp::ACTIVE);
-            let facts = LoginFacts::of(&user, &tenant, totp_globally_enabled, client_requires_mfa);
+            // Tenant and "has an active credential" in the gate's one query (was two).
+            let standing = gate::load(conn, &user.id)?.ok_or(StoreError::NotFound)?;
+            let has_active_totp = standing.has_active_totp;
+            let facts = LoginFacts::of(&user, &standing.tenant, totp_globally_enabled, client_requires_mfa);
             audit::record(
                 conn,
                 &tenant_id,
