@@ -72,34 +72,58 @@ pub enum CodeCheck {
     Replayed,
 }
 
+/// A typed code against one credential, before the database has its say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Matched {
+    /// Not a code of this credential's window.
+    Invalid,
+    /// Right, but the ephemeral replay guard has seen its time step.
+    Replayed,
+    /// Right and unseen: valid once [`claim`] has stored the step in the database.
+    Step(i64),
+}
+
 /// Checks `raw` against `credential`: the window first, then the replay guard (the
-/// ephemeral store's claim, shared by all instances), then the database's conditional
-/// update of `last_used_step`. Only a code that passes all three is valid.
-pub(super) async fn check_code(
-    db: &Db,
+/// ephemeral store's claim, shared by all instances). The third check, the database's
+/// conditional update of `last_used_step`, is [`claim`], run by the caller inside the
+/// transaction that records the outcome — one database trip for both.
+pub(super) async fn match_code(
     ephemeral: &Ephemeral,
     keyring: &Keyring,
     credential: &Credential,
     skew: u32,
     raw: &str,
     now: i64,
-) -> Result<CodeCheck, LoginError> {
+) -> Result<Matched, LoginError> {
     let params = params_of(credential)?;
-    let Some(code) = TotpCode::parse(raw, params.digits) else { return Ok(CodeCheck::Invalid) };
+    let Some(code) = TotpCode::parse(raw, params.digits) else { return Ok(Matched::Invalid) };
     let secret = secret_of(keyring, credential)?;
     let Some(step) = totp::matching_step(&secret, params, &code, now, skew) else {
-        return Ok(CodeCheck::Invalid);
+        return Ok(Matched::Invalid);
     };
     if !ephemeral
         .claim(&format!("totp-used:{}:{step}", credential.id), replay_mark_ttl(params, skew), now)
         .await?
     {
-        return Ok(CodeCheck::Replayed);
+        return Ok(Matched::Replayed);
     }
-    let id = credential.id.clone();
-    let step = i64::try_from(step).map_err(|e| LoginError::Internal(e.to_string()))?;
-    let fresh = db.run(move |conn| rows::claim_step(conn, &id, step)).await?;
-    Ok(if fresh { CodeCheck::Valid } else { CodeCheck::Replayed })
+    Ok(Matched::Step(i64::try_from(step).map_err(|e| LoginError::Internal(e.to_string()))?))
+}
+
+/// The database's half of the replay guard: a matched step is valid only if it is
+/// later than the last step this credential accepted (atomic, so of two requests with
+/// one code exactly one wins, even when the ephemeral store was emptied).
+pub(super) fn claim(
+    conn: &mut DbConn,
+    credential_id: &str,
+    matched: Matched,
+) -> Result<CodeCheck, StoreError> {
+    Ok(match matched {
+        Matched::Invalid => CodeCheck::Invalid,
+        Matched::Replayed => CodeCheck::Replayed,
+        Matched::Step(step) if rows::claim_step(conn, credential_id, step)? => CodeCheck::Valid,
+        Matched::Step(_) => CodeCheck::Replayed,
+    })
 }
 
 /// How long a used step's replay mark lives: past every moment at which that step is
@@ -136,14 +160,23 @@ async fn verify_active_inner(
 ) -> Result<CodeCheck, LoginError> {
     let Guard { db, ephemeral, keyring, .. } = guard;
     let Some(active) = subject.with_status(rows::ACTIVE) else { return Ok(CodeCheck::Invalid) };
-    let check = check_code(db, ephemeral, keyring, active, skew_of(&subject.tenant), raw, now).await?;
-    let (event, detail) = match check {
-        CodeCheck::Valid => ("totp.ok", json!({})),
-        CodeCheck::Invalid => ("totp.failed", json!({ "reason": "wrong_code" })),
-        CodeCheck::Replayed => ("totp.replay_blocked", json!({})),
-    };
-    record(db, subject, origin, event, detail, now).await?;
-    Ok(check)
+    let matched = match_code(ephemeral, keyring, active, skew_of(&subject.tenant), raw, now).await?;
+    let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
+    let credential_id = active.id.clone();
+    // The step's claim and the audit line in one transaction (one trip, one commit).
+    db.run(move |conn| {
+        conn.write(|conn| -> Result<CodeCheck, LoginError> {
+            let check = claim(conn, &credential_id, matched)?;
+            let (event, detail) = match check {
+                CodeCheck::Valid => ("totp.ok", json!({})),
+                CodeCheck::Invalid => ("totp.failed", json!({ "reason": "wrong_code" })),
+                CodeCheck::Replayed => ("totp.replay_blocked", json!({})),
+            };
+            audit::record(conn, &tenant_id, &origin, Some(&user_id), event, detail, now)?;
+            Ok(check)
+        })
+    })
+    .await
 }
 
 async fn use_recovery_code_inner(

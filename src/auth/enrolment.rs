@@ -5,7 +5,8 @@
 use serde_json::json;
 
 use crate::auth::credentials::{
-    CodeCheck, Guard, Subject, aad, check_code, load, params_of, record, secret_of, settle, skew_of, spend,
+    CodeCheck, Guard, Matched, Subject, aad, claim, load, match_code, params_of, record, secret_of, settle,
+    skew_of, spend,
 };
 use crate::auth::keyring::Keyring;
 use crate::auth::login::LoginError;
@@ -160,8 +161,8 @@ async fn confirm_pending_inner(
 ) -> Result<Confirmation, LoginError> {
     let Guard { db, ephemeral, keyring, .. } = guard;
     let Some(pending) = subject.with_status(rows::PENDING).cloned() else { return Ok(Confirmation::Invalid) };
-    let check = check_code(db, ephemeral, keyring, &pending, skew_of(&subject.tenant), raw, now).await?;
-    if check != CodeCheck::Valid {
+    let matched = match_code(ephemeral, keyring, &pending, skew_of(&subject.tenant), raw, now).await?;
+    if matches!(matched, Matched::Invalid | Matched::Replayed) {
         record(db, subject, origin, "totp.failed", json!({ "reason": "wrong_enrolment_code" }), now).await?;
         return Ok(Confirmation::Invalid);
     }
@@ -170,10 +171,17 @@ async fn confirm_pending_inner(
     let hashes: Option<Vec<String>> =
         codes.as_ref().map(|c| c.iter().map(|code| recovery::hash(code)).collect());
     let (tenant_id, origin) = (subject.tenant.id.clone(), origin.clone());
+    // The step's claim, the activation and their audit lines: one transaction.
     let activated = db
         .run(move |conn| {
             conn.write(|conn| -> Result<bool, LoginError> {
-                if !rows::activate(conn, &pending.id, &pending.user_id, now)? {
+                let user_id = pending.user_id.as_str();
+                if claim(conn, &pending.id, matched)? != CodeCheck::Valid {
+                    let detail = json!({ "reason": "wrong_enrolment_code" });
+                    audit::record(conn, &tenant_id, &origin, Some(user_id), "totp.failed", detail, now)?;
+                    return Ok(false);
+                }
+                if !rows::activate(conn, &pending.id, user_id, now)? {
                     return Ok(false);
                 }
                 let detail = json!({ "credential_id": pending.id });
@@ -181,31 +189,24 @@ async fn confirm_pending_inner(
                     conn,
                     &tenant_id,
                     &origin,
-                    Some(&pending.user_id),
+                    Some(user_id),
                     "totp.activated",
                     detail.clone(),
                     now,
                 )?;
                 if replaced {
-                    audit::record(
-                        conn,
-                        &tenant_id,
-                        &origin,
-                        Some(&pending.user_id),
-                        "totp.replaced",
-                        detail,
-                        now,
-                    )?;
+                    audit::record(conn, &tenant_id, &origin, Some(user_id), "totp.replaced", detail, now)?;
                 }
                 if let Some(hashes) = &hashes {
-                    rows::replace_recovery_codes(conn, &pending.user_id, hashes, now)?;
+                    rows::replace_recovery_codes(conn, user_id, hashes, now)?;
+                    let detail = json!({});
                     audit::record(
                         conn,
                         &tenant_id,
                         &origin,
-                        Some(&pending.user_id),
+                        Some(user_id),
                         "recovery_codes.generated",
-                        json!({}),
+                        detail,
                         now,
                     )?;
                 }
