@@ -277,6 +277,8 @@ pub struct CodePrompt {
     pub issuer: String,
     pub digits: u32,
     pub recovery_allowed: bool,
+    /// Days "don't ask again" lasts, when the tenant allows it.
+    pub remember_days: Option<i32>,
 }
 
 pub async fn code_prompt(db: &Db, user_id: &str) -> Result<CodePrompt, LoginError> {
@@ -289,6 +291,7 @@ pub async fn code_prompt(db: &Db, user_id: &str) -> Result<CodePrompt, LoginErro
         issuer: subject.tenant.name.clone(),
         digits,
         recovery_allowed: subject.tenant.recovery_codes_allowed,
+        remember_days: subject.tenant.remember_device_days,
     })
 }
 

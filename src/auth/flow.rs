@@ -18,6 +18,9 @@ pub enum Amr {
     PwdOtp,
     /// Password and a recovery code: `["pwd","mfa"]` — no `otp`, so an app can tell.
     PwdRecovery,
+    /// Password on a browser remembered after an earlier code (see
+    /// [`crate::auth::remembered`]): `["pwd","remembered_device"]` — single-factor.
+    PwdDevice,
 }
 
 impl Amr {
@@ -26,11 +29,12 @@ impl Amr {
             Self::Pwd => &["pwd"],
             Self::PwdOtp => &["pwd", "otp", "mfa"],
             Self::PwdRecovery => &["pwd", "mfa"],
+            Self::PwdDevice => &["pwd", crate::auth::remembered::AMR_VALUE],
         }
     }
 
     pub fn is_multi_factor(self) -> bool {
-        !matches!(self, Self::Pwd)
+        matches!(self, Self::PwdOtp | Self::PwdRecovery)
     }
 
     /// The stored form: the values joined by spaces.
@@ -39,7 +43,9 @@ impl Amr {
     }
 
     pub fn from_stored(raw: &str) -> Option<Self> {
-        [Self::Pwd, Self::PwdOtp, Self::PwdRecovery].into_iter().find(|a| a.to_stored() == raw)
+        [Self::Pwd, Self::PwdOtp, Self::PwdRecovery, Self::PwdDevice]
+            .into_iter()
+            .find(|a| a.to_stored() == raw)
     }
 }
 
@@ -97,6 +103,8 @@ pub enum PasswordCheck {
         requirement: Requirement,
         /// The password was chosen by someone else and must be replaced now.
         temporary: bool,
+        /// The browser is a remembered device of this user that may replace the code.
+        remembered: bool,
     },
 }
 
@@ -160,8 +168,16 @@ pub fn step(state: LoginState, input: LoginInput, now: i64) -> (LoginState, Outc
         }
         (
             S::AwaitingPassword { .. },
-            I::Password(PasswordCheck::Right { user_id, has_active_totp, requirement, temporary }),
+            I::Password(PasswordCheck::Right {
+                user_id,
+                has_active_totp,
+                requirement,
+                temporary,
+                remembered,
+            }),
         ) => match (has_active_totp, temporary, requirement) {
+            // A temporary password (someone else knows it) always asks for the code.
+            (true, false, _) if remembered => signed_in(user_id, Amr::PwdDevice, now),
             (true, then_choose, _) => {
                 (S::AwaitingTotp { user_id, failures: 0, then_choose }, Outcome::Continue)
             }
@@ -232,6 +248,17 @@ mod tests {
             has_active_totp,
             requirement,
             temporary: false,
+            remembered: false,
+        })
+    }
+
+    fn remembered(has_active_totp: bool, temporary: bool) -> LoginInput {
+        LoginInput::Password(PasswordCheck::Right {
+            user_id: "u".into(),
+            has_active_totp,
+            requirement: Requirement::Required,
+            temporary,
+            remembered: true,
         })
     }
 
@@ -241,6 +268,7 @@ mod tests {
             has_active_totp,
             requirement,
             temporary: true,
+            remembered: false,
         })
     }
 
@@ -287,6 +315,23 @@ mod tests {
             step(start, right(false, Requirement::NotRequired), NOW),
             (authed(Amr::Pwd), Outcome::Done)
         );
+    }
+
+    #[test]
+    fn a_remembered_device_replaces_the_code_and_says_so() {
+        let start = LoginState::AwaitingPassword { failures: 0 };
+        assert_eq!(
+            step(start.clone(), remembered(true, false), NOW),
+            (authed(Amr::PwdDevice), Outcome::Done)
+        );
+        assert_eq!(Amr::PwdDevice.values(), ["pwd", "remembered_device"]);
+        assert!(!Amr::PwdDevice.is_multi_factor());
+        assert_eq!(Amr::from_stored(&Amr::PwdDevice.to_stored()), Some(Amr::PwdDevice));
+        // A temporary password still asks for the code, then for a new password.
+        let (next, _) = step(start.clone(), remembered(true, true), NOW);
+        assert_eq!(next, LoginState::AwaitingTotp { user_id: "u".into(), failures: 0, then_choose: true });
+        // Without an active credential there is no code to replace: enrolment as usual.
+        assert_eq!(step(start, remembered(false, false), NOW), (enrolling(true, 0), Outcome::Continue));
     }
 
     #[test]

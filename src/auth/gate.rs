@@ -60,12 +60,39 @@ pub fn load(conn: &mut DbConn, user_id: &str) -> Result<Option<Standing>, StoreE
     }))
 }
 
+/// What the client (and its request) asks of a sign-in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Demand {
+    /// Multi-factor: the client's `--require-mfa`, `acr_values`/`claims`, or a step-up.
+    pub mfa: bool,
+    /// What the client says about remembered devices.
+    pub devices: crate::auth::remembered::Terms,
+}
+
+impl Demand {
+    pub fn mfa(mfa: bool) -> Self {
+        Self { mfa, ..Self::default() }
+    }
+
+    /// A client's standing demand (its request may add multi-factor).
+    pub fn of(client: &crate::store::clients::Client, request_mfa: bool) -> Self {
+        Self {
+            mfa: client.require_mfa || request_mfa,
+            devices: crate::auth::remembered::Terms {
+                refused: !client.allow_remembered_devices,
+                counts_as_mfa: client.remembered_device_mfa,
+                max_age: None,
+            },
+        }
+    }
+}
+
 /// May this user have (or keep using) a session or token signed in with `amr`, for a
-/// client that does or does not require MFA, at `now`?
+/// client demanding `demand`, at `now`?
 pub fn admit(
     standing: &Standing,
     amr: Amr,
-    client_requires_mfa: bool,
+    demand: Demand,
     totp_globally_enabled: bool,
     now: i64,
 ) -> Result<(), Refusal> {
@@ -82,11 +109,18 @@ pub fn admit(
     // `first_login: false`: an existing session is not a first sign-in's offer.
     let facts = LoginFacts {
         first_login: false,
-        ..LoginFacts::of(user, &standing.tenant, totp_globally_enabled, client_requires_mfa)
+        ..LoginFacts::of(user, &standing.tenant, totp_globally_enabled, demand.mfa)
     };
     let requirement = policy::resolve(&facts);
     let needs_second_factor = standing.has_active_totp || requirement == Requirement::Required;
-    if needs_second_factor && !amr.is_multi_factor() {
+    let enough = match amr {
+        Amr::PwdOtp | Amr::PwdRecovery => true,
+        Amr::Pwd => false,
+        // A remembered device stands in for the code only while the tenant allows
+        // remembering and the client accepts it (as multi-factor, when it asks that).
+        Amr::PwdDevice => standing.tenant.remember_device_days.is_some() && demand.devices.allow(demand.mfa),
+    };
+    if needs_second_factor && !enough {
         return Err(Refusal::SecondFactorNeeded);
     }
     Ok(())
@@ -98,13 +132,13 @@ pub fn check(
     conn: &mut DbConn,
     user_id: &str,
     amr: Amr,
-    client_requires_mfa: bool,
+    demand: Demand,
     totp_globally_enabled: bool,
     now: i64,
 ) -> Result<Result<Standing, Option<Refusal>>, StoreError> {
     Ok(match load(conn, user_id)? {
         None => Err(None),
-        Some(standing) => match admit(&standing, amr, client_requires_mfa, totp_globally_enabled, now) {
+        Some(standing) => match admit(&standing, amr, demand, totp_globally_enabled, now) {
             Ok(()) => Ok(standing),
             Err(refusal) => Err(Some(refusal)),
         },
@@ -153,6 +187,7 @@ mod tests {
                 created_at: 0,
                 updated_at: 0,
                 password_min_length: 12,
+                remember_device_days: None,
             },
             totp_locked_until: None,
             has_active_totp: false,
@@ -162,32 +197,60 @@ mod tests {
     #[test]
     fn the_gate_asks_of_the_user_as_it_is_now() {
         let ok = standing();
-        assert_eq!(admit(&ok, Amr::Pwd, false, true, NOW), Ok(()));
+        assert_eq!(admit(&ok, Amr::Pwd, Demand::mfa(false), true, NOW), Ok(()));
         assert_eq!(
-            admit(&ok, Amr::Pwd, true, true, NOW),
+            admit(&ok, Amr::Pwd, Demand::mfa(true), true, NOW),
             Err(Refusal::SecondFactorNeeded),
             "the client asks"
         );
-        assert_eq!(admit(&ok, Amr::PwdOtp, true, true, NOW), Ok(()));
+        assert_eq!(admit(&ok, Amr::PwdOtp, Demand::mfa(true), true, NOW), Ok(()));
         let mut s = standing();
         s.user.disabled = true;
-        assert_eq!(admit(&s, Amr::PwdOtp, false, true, NOW), Err(Refusal::Disabled));
+        assert_eq!(admit(&s, Amr::PwdOtp, Demand::mfa(false), true, NOW), Err(Refusal::Disabled));
         let mut s = standing();
         s.totp_locked_until = Some(NOW + 1);
-        assert_eq!(admit(&s, Amr::PwdOtp, false, true, NOW), Err(Refusal::Locked));
+        assert_eq!(admit(&s, Amr::PwdOtp, Demand::mfa(false), true, NOW), Err(Refusal::Locked));
         s.totp_locked_until = Some(NOW);
-        assert_eq!(admit(&s, Amr::PwdOtp, false, true, NOW), Ok(()), "a lock that has ended");
+        assert_eq!(admit(&s, Amr::PwdOtp, Demand::mfa(false), true, NOW), Ok(()), "a lock that has ended");
         let mut s = standing();
         s.user.password_temporary = true;
-        assert_eq!(admit(&s, Amr::PwdOtp, false, true, NOW), Err(Refusal::PasswordMustChange));
+        assert_eq!(admit(&s, Amr::PwdOtp, Demand::mfa(false), true, NOW), Err(Refusal::PasswordMustChange));
         // Enrolled since the session began, or enforcement switched on: asked again.
         let mut s = standing();
         s.has_active_totp = true;
-        assert_eq!(admit(&s, Amr::Pwd, false, true, NOW), Err(Refusal::SecondFactorNeeded));
-        assert_eq!(admit(&s, Amr::PwdRecovery, false, true, NOW), Ok(()));
+        assert_eq!(admit(&s, Amr::Pwd, Demand::mfa(false), true, NOW), Err(Refusal::SecondFactorNeeded));
+        assert_eq!(admit(&s, Amr::PwdRecovery, Demand::mfa(false), true, NOW), Ok(()));
         let mut s = standing();
         s.tenant.enforce_internal = true;
-        assert_eq!(admit(&s, Amr::Pwd, false, true, NOW), Err(Refusal::SecondFactorNeeded));
-        assert_eq!(admit(&s, Amr::Pwd, false, false, NOW), Ok(()), "TOTP off for the installation");
+        assert_eq!(admit(&s, Amr::Pwd, Demand::mfa(false), true, NOW), Err(Refusal::SecondFactorNeeded));
+        assert_eq!(
+            admit(&s, Amr::Pwd, Demand::mfa(false), false, NOW),
+            Ok(()),
+            "TOTP off for the installation"
+        );
+    }
+
+    #[test]
+    fn a_remembered_device_counts_only_where_tenant_and_client_accept_it() {
+        use crate::auth::remembered::Terms;
+        let mut s = standing();
+        s.has_active_totp = true;
+        let plain = Demand::mfa(false);
+        assert_eq!(
+            admit(&s, Amr::PwdDevice, plain, true, NOW),
+            Err(Refusal::SecondFactorNeeded),
+            "tenant off"
+        );
+        s.tenant.remember_device_days = Some(30);
+        assert_eq!(admit(&s, Amr::PwdDevice, plain, true, NOW), Ok(()));
+        let refused = Demand { devices: Terms { refused: true, ..Terms::default() }, ..plain };
+        assert_eq!(admit(&s, Amr::PwdDevice, refused, true, NOW), Err(Refusal::SecondFactorNeeded));
+        assert_eq!(
+            admit(&s, Amr::PwdDevice, Demand::mfa(true), true, NOW),
+            Err(Refusal::SecondFactorNeeded),
+            "the client asks for multi-factor"
+        );
+        let counts = Demand { mfa: true, devices: Terms { counts_as_mfa: true, ..Terms::default() } };
+        assert_eq!(admit(&s, Amr::PwdDevice, counts, true, NOW), Ok(()));
     }
 }

@@ -9,6 +9,7 @@ use crate::auth::flow::{Amr, LoginState, PasswordCheck};
 use crate::auth::gate;
 use crate::auth::hashing::HashError;
 use crate::auth::password::{Password, Verification};
+use crate::auth::remembered;
 use crate::ephemeral::limiter::Decision;
 use crate::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::audit::{self, Origin};
@@ -125,6 +126,9 @@ pub struct Flow {
     /// the password was changed or reset in between.
     #[serde(default)]
     pub password_stamp: Option<String>,
+    /// What the client says about remembered devices ([`crate::auth::remembered`]).
+    #[serde(default)]
+    pub devices: crate::auth::remembered::Terms,
     pub created_at: i64,
 }
 
@@ -146,7 +150,17 @@ impl Flow {
             return_to: None,
             step_up: false,
             password_stamp: None,
+            devices: crate::auth::remembered::Terms::default(),
             created_at: now,
+        }
+    }
+
+    /// What this sign-in must satisfy: multi-factor when the client or its request asks
+    /// (or for a step-up), and the client's terms for remembered devices.
+    pub fn demand(&self) -> gate::Demand {
+        gate::Demand {
+            mfa: self.step_up || self.request.as_ref().is_some_and(|r| r.require_mfa),
+            devices: self.devices,
         }
     }
 }
@@ -230,14 +244,14 @@ pub fn secret_hash(secret: &str) -> String {
 async fn check_password_inner(
     guard: Guard<'_>,
     flow: &Flow,
-    username: String,
-    password: String,
+    attempt: Attempt,
     totp_globally_enabled: bool,
-    origin: Origin,
     now: i64,
 ) -> Result<Checked, LoginError> {
+    let Attempt { username, password, origin, remembered, .. } = attempt;
     let tenant_id = flow.tenant_id.clone();
-    let client_requires_mfa = flow.step_up || flow.request.as_ref().is_some_and(|r| r.require_mfa);
+    let demand = flow.demand();
+    let client_requires_mfa = demand.mfa;
     let key = username.trim().to_lowercase();
     let user = if key.is_empty() {
         None
@@ -294,15 +308,22 @@ async fn check_password_inner(
             let standing = gate::load(conn, &user.id)?.ok_or(StoreError::NotFound)?;
             let has_active_totp = standing.has_active_totp;
             let facts = LoginFacts::of(&user, &standing.tenant, totp_globally_enabled, client_requires_mfa);
-            audit::record(
-                conn,
-                &tenant_id,
-                &origin,
-                Some(&user.id),
-                "password.ok",
-                serde_json::json!({}),
-                now,
-            )?;
+            // A remembered browser may stand in for the code (never after a temporary password).
+            let may_skip = has_active_totp
+                && !user.password_temporary
+                && standing.tenant.remember_device_days.is_some()
+                && demand.devices.allow(demand.mfa);
+            let device = match remembered.as_deref() {
+                Some(token) if may_skip => {
+                    remembered::recognise(conn, token, &tenant_id, &user.id, &demand.devices, now)?
+                }
+                _ => None,
+            };
+            let detail = match &device {
+                Some(device) => serde_json::json!({ "remembered_device": device.id }),
+                None => serde_json::json!({}),
+            };
+            audit::record(conn, &tenant_id, &origin, Some(&user.id), "password.ok", detail, now)?;
             // A rehash above keeps the password: the stamp is of the hash now stored.
             let stored = new_hash.as_deref().unwrap_or(&user.password_hash);
             Ok(Checked {
@@ -312,6 +333,7 @@ async fn check_password_inner(
                     has_active_totp,
                     requirement: policy::resolve(&facts),
                     temporary: user.password_temporary,
+                    remembered: device.is_some(),
                 },
             })
         })
@@ -332,6 +354,8 @@ pub struct Attempt {
     pub origin: Origin,
     /// The browser's device cookie, when it names this user ([`crate::auth::devices`]).
     pub device: Option<crate::auth::devices::Device>,
+    /// The browser's remember-this-device token, if it sent one ([`remembered`]).
+    pub remembered: Option<String>,
 }
 
 /// The budgets one password attempt is counted against: a known browser's own, or —
@@ -374,20 +398,11 @@ pub async fn check_password(
         }
     }
     let (origin, tenant_id) = (attempt.origin.clone(), flow.tenant_id.clone());
-    let result = check_password_inner(
-        guard,
-        flow,
-        attempt.username,
-        attempt.password,
-        totp_globally_enabled,
-        attempt.origin.clone(),
-        now,
-    )
-    .await;
+    let result = check_password_inner(guard, flow, attempt, totp_globally_enabled, now).await;
     if let (Err(LoginError::Overloaded { .. }), Some(refused)) = (&result, guard.hasher.report_due(now)) {
         // At most one audit line a minute per instance: a flood must not become a write flood.
         tracing::warn!(refused, "password hashing at capacity: sign-ins refused with 503");
-        let (origin, tenant_id) = (attempt.origin.clone(), flow.tenant_id.clone());
+        let (origin, tenant_id) = (origin.clone(), tenant_id.clone());
         let detail = serde_json::json!({ "refused_since_last_report": refused });
         guard
             .db
@@ -429,6 +444,15 @@ pub async fn check_password(
 pub struct Completed {
     pub session_token: String,
     pub session_id: String,
+    /// The remember-this-device token for the browser's cookie, and its days.
+    pub remembered: Option<(String, i32)>,
+}
+
+/// "Don't ask for a code on this device": what a sign-in finished with a code asked.
+pub struct RememberAsk {
+    /// From the browser's User-Agent ([`remembered::label_of`]).
+    pub label: String,
+    pub origin: Origin,
 }
 
 /// What finishing a login asks of the gate.
@@ -436,10 +460,12 @@ pub struct Finishing {
     pub user_id: String,
     pub amr: Amr,
     pub auth_time: i64,
-    pub client_requires_mfa: bool,
+    pub demand: gate::Demand,
     /// The fingerprint of the password hash the flow checked (none for a step-up, whose
     /// session proved the password): a password changed since ends the sign-in.
     pub password_stamp: Option<String>,
+    /// Remember the browser (honoured only after a TOTP code, when the tenant allows).
+    pub remember: Option<RememberAsk>,
 }
 
 /// Creates the SSO session of a finished login (and records the login time) — if the
@@ -450,7 +476,7 @@ pub async fn complete(
     totp_globally_enabled: bool,
     now: i64,
 ) -> Result<Option<Completed>, LoginError> {
-    let Finishing { user_id, amr, auth_time, client_requires_mfa, password_stamp } = finishing;
+    let Finishing { user_id, amr, auth_time, demand, password_stamp, remember } = finishing;
     let session_token = crate::auth::random::token(32);
     let session = Session {
         id: secret_hash(&session_token),
@@ -465,29 +491,33 @@ pub async fn complete(
     let session_id = session.id.clone();
     let admitted = db
         .run(move |conn| {
-            conn.write(|conn| -> Result<bool, LoginError> {
-                let standing = match gate::check(
-                    conn,
-                    &user_id,
-                    amr,
-                    client_requires_mfa,
-                    totp_globally_enabled,
-                    now,
-                )? {
+            conn.write(|conn| -> Result<Option<Option<(String, i32)>>, LoginError> {
+                let standing = match gate::check(conn, &user_id, amr, demand, totp_globally_enabled, now)? {
                     Ok(standing) => standing,
-                    Err(_) => return Ok(false),
+                    Err(_) => return Ok(None),
                 };
                 if password_stamp
                     .as_deref()
                     .is_some_and(|stamp| stamp != crate::auth::passwords::stamp(&standing.user.password_hash))
                 {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 sessions::insert(conn, &session)?;
                 users::set_last_login(conn, &user_id, now)?;
-                Ok(true)
+                let remembered = match (&remember, standing.tenant.remember_device_days) {
+                    (Some(ask), Some(days)) if amr == Amr::PwdOtp => {
+                        let tenant = &standing.tenant.id;
+                        let label = ask.label.clone();
+                        Some((
+                            remembered::remember(conn, tenant, &user_id, days, label, &ask.origin, now)?,
+                            days,
+                        ))
+                    }
+                    _ => None,
+                };
+                Ok(Some(remembered))
             })
         })
         .await?;
-    Ok(admitted.then_some(Completed { session_token, session_id }))
+    Ok(admitted.map(|remembered| Completed { session_token, session_id, remembered }))
 }

@@ -14,4 +14,5 @@ pub mod password_rules;
 pub mod passwords;
 pub mod random;
 pub mod recovery;
+pub mod remembered;
 pub mod totp;

@@ -74,8 +74,11 @@ pub fn replace(
                 tokens::revoke_by_user(conn, &user.id, now)?,
             ),
         };
+        // Whoever knew the old password may have had a remembered browser too.
+        let devices = crate::store::remembered::forget_all(conn, &user.id)?;
         let mut detail = change.detail.clone();
         if let Some(map) = detail.as_object_mut() {
+            map.insert("devices_forgotten".into(), json!(devices));
             map.insert("sessions_ended".into(), json!(sessions));
             map.insert("refresh_tokens_revoked".into(), json!(families));
             map.insert("pending_secret_discarded".into(), json!(discarded > 0));

@@ -119,6 +119,9 @@ struct PolicyArgs {
     /// The shortest password a user may choose (8-128; default 12).
     #[arg(long)]
     password_min_length: Option<i32>,
+    /// Let a browser skip the code for N days (1-90) after "don't ask again"; 0: off.
+    #[arg(long)]
+    remember_device_days: Option<i32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +154,12 @@ struct ClientCreate {
     /// Skip the consent page for this client.
     #[arg(long)]
     trusted: bool,
+    /// Its users always give a code, even on a browser the tenant lets remember them.
+    #[arg(long)]
+    no_remembered_devices: bool,
+    /// Count a remembered device as multi-factor (acr, --require-mfa, acr_values).
+    #[arg(long, conflicts_with = "no_remembered_devices")]
+    remembered_device_mfa: bool,
     /// The ID token signing algorithm.
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
     id_token_alg: String,
@@ -352,6 +361,8 @@ fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<()
         public: args.public,
         require_mfa: args.require_mfa,
         trusted: args.trusted,
+        allow_remembered_devices: !args.no_remembered_devices,
+        remembered_device_mfa: args.remembered_device_mfa,
         id_token_alg: SigningAlg::parse(&args.id_token_alg).map_err(Failure::refused)?,
         access_token_alg: SigningAlg::parse(&args.access_token_alg).map_err(Failure::refused)?,
     };
@@ -382,6 +393,7 @@ fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), 
     policy.period = args.period.unwrap_or(policy.period);
     policy.skew = args.skew.unwrap_or(policy.skew);
     policy.password_min_length = args.password_min_length.or(policy.password_min_length);
+    policy.remember_device_days = args.remember_device_days.or(policy.remember_device_days);
     let changed = policy != admin::PolicyView::of(&tenant);
     let policy = if changed {
         db.run_blocking(|c| admin::update_policy_as_operator(c, &tenant, &policy, now))
@@ -392,7 +404,7 @@ fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), 
     let value = serde_json::to_value(&policy).map_err(Failure::refused)?;
     print(json, json!({ "tenant": slug.as_str(), "totp_policy": value }), || {
         format!(
-            "{}: enabled={} enforce_internal={} enforce_external={} prompt_new_users={} algorithm={} digits={} period={} skew={} recovery_codes={} password_min_length={}",
+            "{}: enabled={} enforce_internal={} enforce_external={} prompt_new_users={} algorithm={} digits={} period={} skew={} recovery_codes={} password_min_length={} remember_device_days={}",
             slug.as_str(),
             policy.enabled,
             policy.enforce_internal,
@@ -403,7 +415,8 @@ fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), 
             policy.period,
             policy.skew,
             policy.recovery_codes_allowed,
-            policy.password_min_length.unwrap_or_default()
+            policy.password_min_length.unwrap_or_default(),
+            policy.remember_device_days.unwrap_or_default()
         )
     });
     Ok(())
@@ -507,6 +520,8 @@ fn client_json(c: &Client, tenant: &Slug, secret: Option<&str>) -> Value {
         "post_logout_redirect_uris": clients::post_logout_redirect_uris(c),
         "require_mfa": c.require_mfa, "trusted": c.trusted, "id_token_alg": c.id_token_alg,
         "access_token_alg": c.access_token_alg,
+        "allow_remembered_devices": c.allow_remembered_devices,
+        "remembered_device_mfa": c.remembered_device_mfa,
         "created_at": c.created_at,
     });
     if let Some(secret) = secret {

@@ -17,7 +17,7 @@ use crate::http::cookies::{self, SignedIn};
 use crate::http::login::enrol_context;
 use crate::http::{CsrfForm, authorize, errors, origin, pages};
 use crate::startup::AppState;
-use crate::store::{sessions, tenants, users};
+use crate::store::{remembered, sessions, tenants, users};
 
 /// A code entered this long ago still counts as fresh for a password change.
 const FRESH_CODE_SECONDS: i64 = 300;
@@ -87,15 +87,27 @@ async fn account_page(
     let now = state.clock.now();
     ctx.insert("code_for_password", &(status.status == "active" && !code_is_fresh(me, now)));
     let user_id = me.user.id.clone();
-    let tenant = state.db.run(move |conn| users::find_with_tenant(conn, &user_id)).await?;
+    let (tenant, devices) = state
+        .db
+        .run(move |conn| -> Result<_, LoginError> {
+            let tenant = users::find_with_tenant(conn, &user_id)?;
+            Ok((tenant, remembered::list_for_user(conn, &user_id, now)?))
+        })
+        .await?;
     let min_length =
         tenant.map_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH, |(_, t)| t.password_min_length);
     ctx.insert("min_length", &min_length);
+    ctx.insert("devices", &crate::http::devices::listed(&devices));
     Ok(pages::render(StatusCode::OK, "account.html", &ctx))
 }
 
 /// Runs `f` for a signed-in browser whose form carried its CSRF token.
-async fn with_session<F>(state: &AppState, req: &HttpRequest, csrf: Option<&str>, f: F) -> HttpResponse
+pub(crate) async fn with_session<F>(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf: Option<&str>,
+    f: F,
+) -> HttpResponse
 where
     F: AsyncFnOnce(SignedIn) -> Result<HttpResponse, LoginError>,
 {

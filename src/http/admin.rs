@@ -430,6 +430,8 @@ pub struct PolicyForm {
     skew: String,
     #[serde(default)]
     password_min_length: String,
+    #[serde(default)]
+    remember_device_days: String,
 }
 
 pub async fn post_policy(
@@ -457,6 +459,10 @@ pub async fn post_policy(
             password_min_length: match f.password_min_length.trim() {
                 "" => None,
                 raw => Some(number(raw, "the minimum password length")?),
+            },
+            remember_device_days: match f.remember_device_days.trim() {
+                "" => None,
+                raw => Some(number(raw, "the days a device is remembered")?),
             },
         };
         let (saved, _) =

@@ -112,7 +112,12 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
         Ok(session) => session.filter(|s| s.user.tenant_id == client.tenant_id),
         Err(err) => return errors::login_error(&err),
     };
-    let usable = session.as_ref().filter(|s| authorize::session_satisfies(&checked, &s.session, now));
+    let devices = crate::auth::remembered::Terms {
+        max_age: checked.max_age,
+        ..crate::auth::gate::Demand::of(&client, false).devices
+    };
+    let usable =
+        session.as_ref().filter(|s| authorize::session_satisfies(&checked, &devices, &s.session, now));
     if checked.prompt.none {
         let Some(me) = usable else {
             let error = match &session {
@@ -147,6 +152,7 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
     }
     let mut flow = Flow::new(client.tenant_id.clone(), Some(checked.request.clone()), None, now);
     flow.consent_asked = checked.prompt.consent;
+    flow.devices = devices;
     match usable {
         Some(me) => {
             let amr = Amr::from_stored(&me.session.amr).unwrap_or(Amr::Pwd);

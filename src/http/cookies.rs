@@ -22,6 +22,7 @@ fn name(state: &AppState, base: &'static str) -> &'static str {
         (true, "ww_flow") => "__Host-ww_flow",
         (true, "ww_session") => "__Host-ww_session",
         (true, "ww_device") => "__Host-ww_device",
+        (true, "ww_remember") => "__Host-ww_remember",
         (_, other) => other,
     }
 }
@@ -50,6 +51,18 @@ pub fn device_value(state: &AppState, req: &HttpRequest) -> Option<String> {
     req.cookie(device_name(state))
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty() && v.len() <= crate::auth::devices::MAX_LEN)
+}
+
+/// The remember-this-device cookie ([`crate::auth::remembered`]).
+pub fn remembered_name(state: &AppState) -> &'static str {
+    name(state, "ww_remember")
+}
+
+/// The remember-this-device cookie for `token`, kept as long as the tenant remembers.
+pub fn remembered(state: &AppState, token: String, days: i32) -> Cookie<'static> {
+    let mut cookie = make(state, remembered_name(state), token);
+    cookie.set_max_age(Duration::days(i64::from(days)));
+    cookie
 }
 
 /// A cookie for `value`, scoped to the whole issuer.
@@ -96,7 +109,7 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
             let Some(session) = sessions::find_live(conn, &id, now)? else { return Ok(None) };
             // The gate: the user as it is now must still be allowed this session.
             let amr = Amr::from_stored(&session.amr).unwrap_or(Amr::Pwd);
-            Ok(gate::check(conn, &session.user_id, amr, false, totp_enabled, now)?
+            Ok(gate::check(conn, &session.user_id, amr, gate::Demand::default(), totp_enabled, now)?
                 .ok()
                 .map(|s| (session, s.user)))
         })

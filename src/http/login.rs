@@ -47,6 +47,8 @@ struct View {
     codes: Option<Vec<String>>,
     /// A refusal to show as it is (password rules).
     message: Option<String>,
+    /// The code form asked to remember this browser.
+    remember: bool,
 }
 
 async fn render_state(
@@ -71,6 +73,9 @@ async fn render_state(
             ctx.insert("issuer", &prompt.issuer);
             ctx.insert("digits", &prompt.digits);
             ctx.insert("recovery_allowed", &prompt.recovery_allowed);
+            // Not for a step-up (it must prove a code now) or a client that refuses devices.
+            let offer = !flow.step_up && !flow.devices.refused;
+            ctx.insert("remember_days", &prompt.remember_days.filter(|_| offer));
             if view.recovery && prompt.recovery_allowed { "recovery.html" } else { "totp.html" }
         }
         LoginState::Enrolling { user_id, required, .. } => {
@@ -169,9 +174,14 @@ async fn advance(
                 user_id: user_id.clone(),
                 amr: *amr,
                 auth_time: *auth_time,
-                client_requires_mfa: cur.flow.step_up
-                    || cur.flow.request.as_ref().is_some_and(|r| r.require_mfa),
+                demand: cur.flow.demand(),
                 password_stamp: cur.flow.password_stamp.clone(),
+                remember: view.remember.then(|| login::RememberAsk {
+                    label: crate::auth::remembered::label_of(
+                        req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
+                    ),
+                    origin: origin(req, None),
+                }),
             };
             let Some(done) = login::complete(&state.db, finishing, state.totp_enabled, now).await? else {
                 // Disabled, locked or the password changed while this sign-in went on.
@@ -186,24 +196,33 @@ async fn advance(
                 return Ok(response);
             };
             let session_cookie = cookies::make(state, cookies::session_name(state), done.session_token);
+            let remembered = done.remembered.map(|(token, days)| cookies::remembered(state, token, days));
             if cur.flow.request.is_none() {
                 login::delete_flow(&state.ephemeral, &cur.id).await?;
                 // Only local paths: the flow was made by us, but never redirect off-site.
                 let to = cur.flow.return_to.clone().filter(|p| p.starts_with('/') && !p.starts_with("//"));
-                return Ok(HttpResponse::SeeOther()
+                let mut response = HttpResponse::SeeOther()
                     .cookie(cookies::removal(state, cookies::flow_name(state)))
                     .cookie(session_cookie)
                     .insert_header((LOCATION, to.unwrap_or_else(|| "/account".to_owned())))
-                    .finish());
+                    .finish();
+                if let Some(cookie) = remembered {
+                    let _ = response.add_cookie(&cookie);
+                }
+                return Ok(response);
             }
             // The authorization goes on (consent, then the code) with the new session.
             cur.flow.state = next;
             cur.flow.session_id = Some(done.session_id);
             login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
-            Ok(HttpResponse::SeeOther()
+            let mut response = HttpResponse::SeeOther()
                 .cookie(session_cookie)
                 .insert_header((LOCATION, "/authorize/resume"))
-                .finish())
+                .finish();
+            if let Some(cookie) = remembered {
+                let _ = response.add_cookie(&cookie);
+            }
+            Ok(response)
         }
     }
 }
@@ -298,6 +317,7 @@ pub async fn post_password(
             password: form.password,
             origin: origin(&req, None),
             device,
+            remembered: cookies::value(&req, cookies::remembered_name(&state)),
         };
         let checked =
             login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await?;
@@ -322,6 +342,9 @@ pub struct CodeForm {
     csrf: Option<String>,
     #[serde(default)]
     code: String,
+    /// "Don't ask for a code on this device" (the code page only).
+    #[serde(default)]
+    remember_device: Option<String>,
 }
 
 pub async fn post_totp(
@@ -339,7 +362,9 @@ pub async fn post_totp(
         let now = state.clock.now();
         let check =
             credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await?;
-        let view = View { error: Some(INVALID_CODE), ..View::default() };
+        let remember =
+            form.remember_device.as_deref() == Some("on") && !cur.flow.step_up && !cur.flow.devices.refused;
+        let view = View { error: Some(INVALID_CODE), remember, ..View::default() };
         advance(&state, &req, cur, LoginInput::Totp { valid: check == CodeCheck::Valid }, view).await
     })
     .await

@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod authorize;
 pub mod cookies;
+pub(crate) mod devices;
 pub(crate) mod errors;
 pub(crate) mod health;
 pub mod input;
@@ -84,6 +85,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/password", web::post().to(account::post_password))
         .route("/account/codes-saved", web::post().to(account::post_codes_saved))
         .route("/account/logout", web::post().to(account::post_logout))
+        .route("/account/devices/forget", web::post().to(devices::post_forget_all))
+        .route("/account/devices/{id}/forget", web::post().to(devices::post_forget))
         .route("/admin", web::get().to(admin::get_users))
         .route("/admin/users/new", web::get().to(admin::get_new))
         .route("/admin/users/new", web::post().to(admin::post_new))

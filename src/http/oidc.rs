@@ -198,7 +198,9 @@ pub(crate) async fn check_access_token(
             if tokens::family_revoked(conn, &family)? {
                 return Ok(None);
             }
-            Ok(gate::check(conn, &sub, amr, false, totp_enabled, now)?.ok().map(|s| s.user))
+            Ok(gate::check(conn, &sub, amr, crate::auth::gate::Demand::default(), totp_enabled, now)?
+                .ok()
+                .map(|s| s.user))
         })
         .await?;
     Ok(live.map(|user| (claims, Some(user))))

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::auth::flow::Amr;
 use crate::auth::login::{self, ACR_MULTI_FACTOR, AuthRequest, LoginError};
+use crate::auth::remembered::Terms;
 use crate::store::DbConn;
 use crate::store::schema::consents;
 use crate::store::sessions::{self, AuthorizationCode, Session};
@@ -173,11 +174,19 @@ pub fn check(
     })
 }
 
-/// Whether a live session may answer this request without a new sign-in.
-pub fn session_satisfies(checked: &Checked, session: &Session, now: i64) -> bool {
+/// Whether a live session may answer this request without a new sign-in. A session
+/// that a remembered device signed in is reused only by a client that accepts devices
+/// (as multi-factor, when asked for that) and without `max_age`: a new sign-in weighs
+/// the device's last code against it.
+pub fn session_satisfies(checked: &Checked, devices: &Terms, session: &Session, now: i64) -> bool {
     let fresh = checked.max_age.is_none_or(|max| now - session.auth_time <= max);
-    let mfa = Amr::from_stored(&session.amr).is_some_and(Amr::is_multi_factor);
-    !checked.prompt.login && fresh && (mfa || !checked.request.require_mfa)
+    let amr = Amr::from_stored(&session.amr);
+    let enough = match amr {
+        Some(Amr::PwdDevice) => checked.max_age.is_none() && devices.allow(checked.request.require_mfa),
+        Some(amr) => amr.is_multi_factor() || !checked.request.require_mfa,
+        None => false,
+    };
+    !checked.prompt.login && fresh && enough
 }
 
 /// Whether the user has already consented to every scope of `scope` for this client.

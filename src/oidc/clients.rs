@@ -46,6 +46,11 @@ pub struct NewClient {
     pub public: bool,
     pub require_mfa: bool,
     pub trusted: bool,
+    /// Whether this client's users may skip the code on a remembered device.
+    pub allow_remembered_devices: bool,
+    /// Whether a remembered device counts as multi-factor for this client (`acr`,
+    /// `require_mfa`, `acr_values`).
+    pub remembered_device_mfa: bool,
     pub id_token_alg: crate::oidc::keys::SigningAlg,
     pub access_token_alg: crate::oidc::keys::SigningAlg,
 }
@@ -89,6 +94,8 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
             id_token_alg: new.id_token_alg.as_str().to_owned(),
             access_token_alg: new.access_token_alg.as_str().to_owned(),
             allow_refresh: true,
+            allow_remembered_devices: new.allow_remembered_devices,
+            remembered_device_mfa: new.remembered_device_mfa,
             created_at: now,
             updated_at: now,
         };

@@ -24,6 +24,10 @@ pub struct Client {
     pub updated_at: i64,
     /// RS256 (what most resource servers expect), ES256 or EdDSA.
     pub access_token_alg: String,
+    /// Users of this client may skip the code on a remembered device (tenant permitting).
+    pub allow_remembered_devices: bool,
+    /// A remembered device counts as multi-factor for this client.
+    pub remembered_device_mfa: bool,
 }
 
 pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), StoreError> {

@@ -18,6 +18,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         password_min_length -> Integer,
+        remember_device_days -> Nullable<Integer>,
     }
 }
 
@@ -84,6 +85,23 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         access_token_alg -> Text,
+        allow_remembered_devices -> Bool,
+        remembered_device_mfa -> Bool,
+    }
+}
+
+diesel::table! {
+    remembered_devices (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        tenant_id -> Text,
+        label -> Text,
+        created_ip -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        code_at -> BigInt,
+        expires_at -> BigInt,
     }
 }
 
@@ -179,6 +197,7 @@ diesel::joinable!(clients -> tenants (tenant_id));
 diesel::joinable!(sso_sessions -> users (user_id));
 diesel::joinable!(authorization_codes -> sso_sessions (session_id));
 diesel::joinable!(refresh_tokens -> clients (client_id));
+diesel::joinable!(remembered_devices -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -192,4 +211,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     consents,
     audit_events,
+    remembered_devices,
 );

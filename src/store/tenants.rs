@@ -25,6 +25,8 @@ pub struct Tenant {
     pub updated_at: i64,
     /// The shortest password a user may choose (characters).
     pub password_min_length: i32,
+    /// Days a browser may skip the code after "don't ask again" (1–90); `None`: off.
+    pub remember_device_days: Option<i32>,
 }
 
 pub fn insert(conn: &mut DbConn, tenant: &Tenant) -> Result<(), StoreError> {
@@ -69,6 +71,7 @@ pub fn save_policy(conn: &mut DbConn, tenant: &Tenant, now: i64) -> Result<(), S
             tenants::totp_skew.eq(tenant.totp_skew),
             tenants::recovery_codes_allowed.eq(tenant.recovery_codes_allowed),
             tenants::password_min_length.eq(tenant.password_min_length),
+            tenants::remember_device_days.eq(tenant.remember_device_days),
             tenants::updated_at.eq(now),
         ))
         .execute(c))?;

@@ -189,11 +189,12 @@ fn record(
     Ok(())
 }
 
-/// Ends everything the user is signed in with: SSO sessions and refresh-token families.
-fn sign_out_everywhere(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), StoreError> {
+/// Ends everything the user is signed in with — SSO sessions and refresh-token
+/// families — and forgets its remembered devices; returns how many devices.
+fn sign_out_everywhere(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
     sessions::revoke_all_for_user(conn, user_id, now)?;
     tokens::revoke_by_user(conn, user_id, now)?;
-    Ok(())
+    crate::store::remembered::forget_all(conn, user_id)
 }
 
 /// Deletes the target's TOTP credential and recovery codes and signs it out everywhere;
@@ -213,14 +214,14 @@ pub fn revoke_totp(
     let user = target(conn, admin, Action::RevokeTotp, id)?;
     conn.write(|conn| {
         let removed = totp::delete_all(conn, &user.id)?;
-        sign_out_everywhere(conn, &user.id, now)?;
+        let devices = sign_out_everywhere(conn, &user.id, now)?;
         record(
             conn,
             admin,
             origin,
             &user.id,
             "totp.revoked",
-            json!({ "reason": reason, "credentials": removed }),
+            json!({ "reason": reason, "credentials": removed, "devices_forgotten": devices }),
             now,
         )
     })
@@ -253,16 +254,15 @@ pub fn set_disabled(
     let user = target(conn, admin, if disabled { Action::Disable } else { Action::Enable }, id)?;
     conn.write(|conn| {
         users::set_disabled(conn, &user.id, disabled, now)?;
-        if disabled {
-            sign_out_everywhere(conn, &user.id, now)?;
-        }
+        let devices = if disabled { sign_out_everywhere(conn, &user.id, now)? } else { 0 };
+        let detail = if disabled { json!({ "devices_forgotten": devices }) } else { json!({}) };
         record(
             conn,
             admin,
             origin,
             &user.id,
             if disabled { "user.disabled" } else { "user.enabled" },
-            json!({}),
+            detail,
             now,
         )
     })
@@ -375,6 +375,10 @@ pub struct PolicyView {
     /// The shortest password a user may choose (8–128; absent in a request: unchanged).
     #[serde(default)]
     pub password_min_length: Option<i32>,
+    /// Days a browser may skip the code after "don't ask again": 1–90, or 0 for off
+    /// (absent in a request: unchanged).
+    #[serde(default)]
+    pub remember_device_days: Option<i32>,
 }
 
 impl PolicyView {
@@ -390,6 +394,7 @@ impl PolicyView {
             skew: t.totp_skew,
             recovery_codes_allowed: t.recovery_codes_allowed,
             password_min_length: Some(t.password_min_length),
+            remember_device_days: Some(t.remember_device_days.unwrap_or(0)),
         }
     }
 
@@ -420,6 +425,16 @@ impl PolicyView {
                 return Err(AdminError::Invalid("the minimum password length must be 8 to 128".into()));
             }
             tenant.password_min_length = min;
+        }
+        match self.remember_device_days {
+            None => {}
+            Some(0) => tenant.remember_device_days = None,
+            Some(days) if crate::auth::remembered::DAYS_RANGE.contains(&days) => {
+                tenant.remember_device_days = Some(days);
+            }
+            Some(_) => {
+                return Err(AdminError::Invalid("remember_device_days must be 0 (off) or 1 to 90".into()));
+            }
         }
         Ok(())
     }
@@ -509,8 +524,9 @@ pub fn revoke_totp_as_operator(
     let user = users::find_by_username_key(conn, &tenant.id, &username.key())?.ok_or(AdminError::NotFound)?;
     conn.write(|conn| {
         let removed = totp::delete_all(conn, &user.id)?;
-        sign_out_everywhere(conn, &user.id, now)?;
-        let detail = json!({ "reason": reason, "credentials": removed, "via": "cli" });
+        let devices = sign_out_everywhere(conn, &user.id, now)?;
+        let detail =
+            json!({ "reason": reason, "credentials": removed, "devices_forgotten": devices, "via": "cli" });
         audit::record(conn, &tenant.id, &Origin::default(), Some(&user.id), "totp.revoked", detail, now)?;
         Ok(())
     })

@@ -65,6 +65,7 @@ pub fn create_tenant(
         created_at: now,
         updated_at: now,
         password_min_length: crate::auth::password_rules::DEFAULT_MIN_LENGTH,
+        remember_device_days: None,
     };
     conn.write(|conn| {
         tenants::insert(conn, &tenant).map_err(|e| match e {

@@ -194,8 +194,19 @@ pub fn urlencode(s: &str) -> String {
 
 impl TestApp {
     pub fn client(&self, tenant: &str, public: bool, require_mfa: bool) -> CreatedClient {
+        self.client_with(tenant, public, require_mfa, |_| {})
+    }
+
+    /// As [`TestApp::client`], with the registration adjusted by `adjust` first.
+    pub fn client_with(
+        &self,
+        tenant: &str,
+        public: bool,
+        require_mfa: bool,
+        adjust: impl FnOnce(&mut NewClient),
+    ) -> CreatedClient {
         self.tenant(tenant);
-        let new = NewClient {
+        let mut new = NewClient {
             tenant: Slug::parse(tenant).unwrap(),
             name: "Test RP".into(),
             redirect_uris: vec![RedirectUri::parse(REDIRECT).unwrap()],
@@ -203,9 +214,12 @@ impl TestApp {
             public,
             require_mfa,
             trusted: true,
+            allow_remembered_devices: true,
+            remembered_device_mfa: false,
             id_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
             access_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
         };
+        adjust(&mut new);
         self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()
     }
 

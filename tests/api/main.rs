@@ -20,6 +20,7 @@ mod load;
 mod login;
 mod oidc;
 mod passwords;
+mod remembered;
 mod serve;
 
 /// The server's current time.

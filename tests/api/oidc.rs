@@ -31,6 +31,8 @@ impl TestApp {
             public,
             require_mfa: false,
             trusted,
+            allow_remembered_devices: true,
+            remembered_device_mfa: false,
             id_token_alg: alg,
             access_token_alg: alg,
         };

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::auth::login::secret_hash;
+use crate::auth::flow::Amr;
+use crate::auth::login::{ACR_MULTI_FACTOR, secret_hash};
 use crate::oidc::keys::{KeyError, KeySet, SigningAlg};
 use crate::oidc::tokens::{self, Grant, OFFLINE_TTL, TOKEN_TTL, has_scope};
 use crate::store::clients::Client;
@@ -173,9 +174,8 @@ pub(super) fn admitted_user(
     let amr = session
         .and_then(|s| crate::auth::flow::Amr::from_stored(&s.amr))
         .unwrap_or(crate::auth::flow::Amr::Pwd);
-    Ok(crate::auth::gate::check(conn, user_id, amr, client.require_mfa, instance.totp_enabled, now)?
-        .ok()
-        .map(|s| s.user))
+    let demand = crate::auth::gate::Demand::of(client, false);
+    Ok(crate::auth::gate::check(conn, user_id, amr, demand, instance.totp_enabled, now)?.ok().map(|s| s.user))
 }
 
 fn redeem_code(
@@ -305,6 +305,10 @@ pub async fn token(
     };
     let issue = issue?;
     let (amr, acr, auth_time) = match &issue.session {
+        // A remembered device is single-factor, unless this client counts it as more.
+        Some(s) if client.remembered_device_mfa && Amr::from_stored(&s.amr) == Some(Amr::PwdDevice) => {
+            (s.amr.split(' ').map(str::to_owned).collect(), ACR_MULTI_FACTOR.to_owned(), s.auth_time)
+        }
         Some(s) => (s.amr.split(' ').map(str::to_owned).collect(), s.acr.clone(), s.auth_time),
         None => (vec!["pwd".to_owned()], crate::auth::login::ACR_SINGLE_FACTOR.to_owned(), now),
     };

@@ -1,0 +1,94 @@
+//! Remembered devices on the account page: the list, "Forget" per device and "Forget
+//! all" ([`crate::auth::remembered`]). Any signed-in session may forget devices — it
+//! only ever takes a shortcut away.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use crate::auth::login::LoginError;
+use crate::auth::remembered;
+use crate::http::account::{format_time, with_session};
+use crate::http::{CsrfForm, cookies, origin};
+use crate::startup::AppState;
+use crate::store::remembered::RememberedDevice;
+
+/// One device as the pages show it.
+#[derive(Debug, Serialize)]
+pub struct Listed<'a> {
+    pub id: &'a str,
+    pub label: &'a str,
+    pub created_ip: Option<&'a str>,
+    pub created_iso: String,
+    pub created_text: String,
+    pub last_used_iso: String,
+    pub last_used_text: String,
+}
+
+pub fn listed(devices: &[RememberedDevice]) -> Vec<Listed<'_>> {
+    devices
+        .iter()
+        .map(|d| {
+            let (created_iso, created_text) = format_time(d.created_at);
+            let (last_used_iso, last_used_text) = format_time(d.last_used_at);
+            Listed {
+                id: &d.id,
+                label: &d.label,
+                created_ip: d.created_ip.as_deref(),
+                created_iso,
+                created_text,
+                last_used_iso,
+                last_used_text,
+            }
+        })
+        .collect()
+}
+
+fn back_to_account() -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, "/account")).finish()
+}
+
+/// `POST /account/devices/{id}/forget`
+pub async fn post_forget(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let device_id = path.into_inner();
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
+        let (tenant_id, user_id) = (me.user.tenant_id.clone(), me.user.id.clone());
+        state
+            .db
+            .run(move |conn| -> Result<bool, LoginError> {
+                Ok(remembered::forget(conn, &tenant_id, &user_id, &device_id, &origin, now)?)
+            })
+            .await?;
+        Ok(back_to_account())
+    })
+    .await
+}
+
+/// `POST /account/devices/forget`: every device, and this browser's cookie.
+pub async fn post_forget_all(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
+        let (tenant_id, user_id) = (me.user.tenant_id.clone(), me.user.id.clone());
+        state
+            .db
+            .run(move |conn| -> Result<usize, LoginError> {
+                Ok(conn
+                    .write(|conn| remembered::forget_all(conn, &tenant_id, &user_id, &origin, "user", now))?)
+            })
+            .await?;
+        let mut response = back_to_account();
+        let _ = response.add_cookie(&cookies::removal(&state, cookies::remembered_name(&state)));
+        Ok(response)
+    })
+    .await
+}
