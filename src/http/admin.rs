@@ -159,9 +159,12 @@ pub async fn get_users(
 }
 
 pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let id = path.into_inner();
+    let (id, now) = (path.into_inner(), state.clock.now());
     with_admin(&state, &req, None, async |me, admin| {
-        let (user, _) = run(&state, admin, move |c, a| admin::get_user(c, a, &id)).await?;
+        let ((user, devices), _) = run(&state, admin, move |c, a| {
+            Ok((admin::get_user(c, a, &id)?, crate::tenancy::devices::list(c, a, &id, now)?))
+        })
+        .await?;
         let mut ctx = Context::new();
         ctx.insert("csrf", &me.csrf);
         ctx.insert("error", &None::<&str>);
@@ -173,6 +176,7 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
                 .unwrap_or_default(),
         );
         ctx.insert("u", &user);
+        ctx.insert("devices", &crate::http::devices::listed(&devices));
         Ok(pages::render(StatusCode::OK, "admin_user.html", &ctx))
     })
     .await
@@ -220,7 +224,7 @@ pub async fn post_revoke(
 }
 
 /// A POSTed act on one user; then back to that user's page.
-async fn act_and_show<F>(
+pub(crate) async fn act_and_show<F>(
     state: &AppState,
     req: &HttpRequest,
     id: String,

@@ -206,6 +206,46 @@ pub async fn post_revoke_totp(
     .await
 }
 
+/// `GET /api/v1/users/{id}/devices`: the user's remembered devices.
+pub async fn get_devices(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let (id, now) = (path.into_inner(), state.clock.now());
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        Ok(json!({ "devices": crate::tenancy::devices::list(conn, admin, &id, now)? }))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/users/{id}/devices`: forgets every device of the user.
+pub async fn delete_devices(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let (id, origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        Ok(json!({ "forgotten": crate::tenancy::devices::forget(conn, admin, &id, None, &origin, now)? }))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/users/{id}/devices/{device}`: forgets one device of the user.
+pub async fn delete_device(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let ((id, device), origin, now) = (path.into_inner(), origin(&req, None), state.clock.now());
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        let forgotten = crate::tenancy::devices::forget(conn, admin, &id, Some(&device), &origin, now)?;
+        Ok(json!({ "forgotten": forgotten }))
+    })
+    .await
+}
+
 #[derive(Debug, Deserialize)]
 pub struct EnforcementBody {
     enforced: bool,

@@ -1,6 +1,7 @@
-//! Remembered devices on the account page: the list, "Forget" per device and "Forget
-//! all" ([`crate::auth::remembered`]). Any signed-in session may forget devices — it
-//! only ever takes a shortcut away.
+//! Remembered devices on the account and admin pages: the list, "Forget" per device
+//! and "Forget all" ([`crate::auth::remembered`]). Any signed-in session may forget its
+//! own devices — it only ever takes a shortcut away; a parent forgets a child's with
+//! the rights of revoking its TOTP ([`crate::tenancy::devices`]).
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,9 +10,11 @@ use serde::Serialize;
 use crate::auth::login::LoginError;
 use crate::auth::remembered;
 use crate::http::account::{format_time, with_session};
+use crate::http::admin::act_and_show;
 use crate::http::{CsrfForm, cookies, origin};
 use crate::startup::AppState;
 use crate::store::remembered::RememberedDevice;
+use crate::tenancy::devices;
 
 /// One device as the pages show it.
 #[derive(Debug, Serialize)]
@@ -89,6 +92,33 @@ pub async fn post_forget_all(
         let mut response = back_to_account();
         let _ = response.add_cookie(&cookies::removal(&state, cookies::remembered_name(&state)));
         Ok(response)
+    })
+    .await
+}
+
+/// `POST /admin/users/{id}/devices/forget`: every device of a user below.
+pub async fn post_admin_forget_all(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    act_and_show(&state, &req, path.into_inner(), form.into_inner().csrf, |c, a, id, origin, now| {
+        devices::forget(c, a, id, None, origin, now).map(|_| ())
+    })
+    .await
+}
+
+/// `POST /admin/users/{id}/devices/{device}/forget`: one device of a user below.
+pub async fn post_admin_forget(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let (id, device) = path.into_inner();
+    act_and_show(&state, &req, id, form.into_inner().csrf, move |c, a, id, origin, now| {
+        devices::forget(c, a, id, Some(&device), origin, now).map(|_| ())
     })
     .await
 }

@@ -96,6 +96,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/enforcement", web::post().to(admin::post_enforcement))
         .route("/admin/users/{id}/disabled", web::post().to(admin::post_disabled))
         .route("/admin/users/{id}/password", web::post().to(admin::post_reset_password))
+        .route("/admin/users/{id}/devices/forget", web::post().to(devices::post_admin_forget_all))
+        .route("/admin/users/{id}/devices/{device}/forget", web::post().to(devices::post_admin_forget))
         .route("/admin/policy", web::get().to(admin::get_policy))
         .route("/admin/policy", web::post().to(admin::post_policy))
         .route("/admin/audit", web::get().to(admin::get_audit))
@@ -107,6 +109,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/users/{id}/totp-enforcement", web::put().to(api::put_enforcement))
         .route("/api/v1/users/{id}/disabled", web::put().to(api::put_disabled))
         .route("/api/v1/users/{id}/reset-password", web::post().to(api::post_reset_password))
+        .route("/api/v1/users/{id}/devices", web::get().to(api::get_devices))
+        .route("/api/v1/users/{id}/devices", web::delete().to(api::delete_devices))
+        .route("/api/v1/users/{id}/devices/{device}", web::delete().to(api::delete_device))
         .route("/api/v1/tenant/policy", web::get().to(api::get_policy))
         .route("/api/v1/tenant/policy", web::put().to(api::put_policy))
         .route("/api/v1/audit", web::get().to(api::get_audit));

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod creation;
+pub mod devices;
 pub mod passwords;
 pub mod permissions;
 pub mod policy;

@@ -89,6 +89,7 @@ impl TestApp {
             "GET" => client.get(url),
             "POST" => client.post(url),
             "PUT" => client.put(url),
+            "DELETE" => client.delete(url),
             other => panic!("{other}"),
         }
         .bearer_auth(token);

@@ -369,6 +369,47 @@ fn operators_change_policy_and_revoke_secrets_from_the_cli() {
         8,
         "refusals changed nothing"
     );
+    // Remember this device: off by default, 1-90 days, 0 turns it off again.
+    assert_eq!(shown["totp_policy"]["remember_device_days"], 0);
+    let on = cli.json(&["tenant", "policy", "--tenant", "acme", "--remember-device-days", "14"]);
+    assert_eq!(on["totp_policy"]["remember_device_days"], 14);
+    assert_refused(
+        &cli.run(&["tenant", "policy", "--tenant", "acme", "--remember-device-days", "91"]),
+        "remember_device_days must be 0 (off) or 1 to 90",
+    );
+    assert!(stdout(&cli.run(&["tenant", "policy", "--tenant", "acme"])).contains("remember_device_days=14"));
+    let off = cli.json(&["tenant", "policy", "--tenant", "acme", "--remember-device-days", "0"]);
+    assert_eq!(off["totp_policy"]["remember_device_days"], 0);
+    let refusing = cli.json(&[
+        "client",
+        "create",
+        "--tenant",
+        "acme",
+        "--name",
+        "Payroll",
+        "--redirect-uri",
+        "https://payroll.example/cb",
+        "--no-remembered-devices",
+    ]);
+    assert_eq!(
+        (refusing["allow_remembered_devices"].as_bool(), refusing["remembered_device_mfa"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let counting = cli.json(&[
+        "client",
+        "create",
+        "--tenant",
+        "acme",
+        "--name",
+        "Wiki",
+        "--redirect-uri",
+        "https://wiki.example/cb",
+        "--remembered-device-mfa",
+    ]);
+    assert_eq!(
+        (counting["allow_remembered_devices"].as_bool(), counting["remembered_device_mfa"].as_bool()),
+        (Some(true), Some(true))
+    );
 
     let revoked =
         cli.json(&["user", "revoke-totp", "--tenant", "acme", "--username", "ZOE", "--reason", "lost phone"]);

@@ -272,3 +272,75 @@ async fn forgetting_revoking_a_password_change_and_disabling_bring_the_code_back
         .unwrap();
     assert_eq!(app.devices_of(&alice), 0);
 }
+
+#[tokio::test]
+async fn a_parent_lists_and_forgets_a_childs_devices_through_the_api_and_the_pages() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| {
+        t.prompt_new_users = false;
+        t.remember_device_days = Some(30);
+    });
+    let client = app.client("acme", false, false);
+    let parent = app.child("acme", "parent", None, "create");
+    let kid = app.child("acme", "kid", Some(&parent), "none");
+    let reader = app.child("acme", "reader", Some(&parent), "read");
+    app.set_totp_required(&kid);
+    let (otpauth, _) = enrol_for(&app, &client.client.id, "kid", "pw-kid").await;
+    let kids_browser = Browser::new(&app);
+    let remember_kid = async || {
+        app.clock.advance(30);
+        let login = kids_browser.sign_in_again(&client.client.id, "").await;
+        let page = kids_browser.password(&login, "kid", "pw-kid").await;
+        let code = oathtool(&otpauth, app.clock_now());
+        let form = [("csrf", page.csrf()), ("code", code), ("remember_device", "on".into())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        code_of(&kids_browser.post("/login/totp", &form).await);
+    };
+    remember_kid().await;
+
+    // The API: listed (no token hash), forgotten one by one or all; the rights of revoking.
+    let (token, parents_otpauth) = app.admin_token("parent").await;
+    let (status, body) = app.api(&token, "GET", &format!("/users/{kid}/devices"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let devices = body["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0]["label"], "Unknown browser");
+    assert!(devices[0].get("token_hash").is_none() && !body.to_string().contains("token"));
+    let device = devices[0]["id"].as_str().unwrap().to_owned();
+    let (reader_token, _) = app.admin_token("reader").await;
+    let (status, _) = app.api(&reader_token, "GET", &format!("/users/{kid}/devices"), None).await;
+    assert_eq!(status, 403, "not below a sibling");
+    let (status, _) = app.api(&token, "DELETE", &format!("/users/{parent}/devices"), None).await;
+    assert_eq!(status, 403, "never oneself");
+    let (status, _) = app.api(&token, "DELETE", &format!("/users/{kid}/devices/no-such-device"), None).await;
+    assert_eq!(status, 404);
+    let (status, body) = app.api(&token, "DELETE", &format!("/users/{kid}/devices/{device}"), None).await;
+    assert_eq!((status, body["forgotten"].as_i64()), (200, Some(1)));
+    assert_eq!(app.devices_of(&kid), 0);
+    remember_kid().await;
+    let (status, body) = app.api(&token, "DELETE", &format!("/users/{kid}/devices"), None).await;
+    assert_eq!((status, body["forgotten"].as_i64()), (200, Some(1)));
+    assert_eq!(app.devices_of(&kid), 0);
+    let events = app.events_of(&kid);
+    assert!(
+        events.contains(&"device.forgotten".to_owned())
+            && events.contains(&"device.forgotten_all".to_owned())
+    );
+    let login = kids_browser.sign_in_again(&client.client.id, "").await;
+    assert!(is_code_page(&kids_browser.password(&login, "kid", "pw-kid").await));
+    let _ = reader;
+
+    // The pages: the user's page lists it; "Forget all" forgets it.
+    remember_kid().await;
+    let admin = Browser::new(&app);
+    let login = admin.account_login("acme").await;
+    let code_page = admin.password(&login, "parent", "pw-parent").await;
+    let signed_in = admin.code(&code_page, "/login/totp", &oathtool(&parents_otpauth, app.clock_now())).await;
+    assert_eq!(signed_in.location.as_deref(), Some("/account"), "{}", signed_in.body);
+    let page = admin.get(&format!("/admin/users/{kid}")).await;
+    assert!(page.has("Remembered devices") && page.has("Unknown browser"), "{}", page.body);
+    let done = admin.post(&format!("/admin/users/{kid}/devices/forget"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(done.location, Some(format!("/admin/users/{kid}")));
+    assert_eq!(app.devices_of(&kid), 0);
+    assert!(admin.get(&format!("/admin/users/{kid}")).await.has("gives a code at every sign-in"));
+}
