@@ -159,13 +159,18 @@ pub async fn get_users(
 }
 
 pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let (id, now) = (path.into_inner(), state.clock.now());
+    let (id, now, globally) = (path.into_inner(), state.clock.now(), state.totp_enabled);
     with_admin(&state, &req, None, async |me, admin| {
-        let ((user, devices), _) = run(&state, admin, move |c, a| {
-            Ok((admin::get_user(c, a, &id)?, crate::tenancy::devices::list(c, a, &id, now)?))
+        let ((user, devices, explained), _) = run(&state, admin, move |c, a| {
+            Ok((
+                admin::get_user(c, a, &id)?,
+                crate::tenancy::devices::list(c, a, &id, now)?,
+                crate::tenancy::explain::explain_user(c, a, &id, globally)?,
+            ))
         })
         .await?;
         let mut ctx = Context::new();
+        ctx.insert("policy", &explained);
         ctx.insert("csrf", &me.csrf);
         ctx.insert("error", &None::<&str>);
         ctx.insert(

@@ -132,9 +132,18 @@ pub async fn get_users(
     .await
 }
 
+/// The user, with its TOTP requirement explained (`totp_policy`).
 pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let id = path.into_inner();
-    as_admin(&state, &req, StatusCode::OK, move |conn, admin| admin::get_user(conn, admin, &id)).await
+    let (id, globally) = (path.into_inner(), state.totp_enabled);
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        let mut user = serde_json::to_value(admin::get_user(conn, admin, &id)?)
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let explained = crate::tenancy::explain::explain_user(conn, admin, &id, globally)?;
+        user["totp_policy"] =
+            serde_json::to_value(explained).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        Ok(user)
+    })
+    .await
 }
 
 pub async fn post_users(

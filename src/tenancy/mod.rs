@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod creation;
 pub mod devices;
+pub mod explain;
 pub mod passwords;
 pub mod permissions;
 pub mod policy;

@@ -63,23 +63,74 @@ pub enum Requirement {
 }
 
 pub fn resolve(f: &LoginFacts) -> Requirement {
+    explain(f).0
+}
+
+/// Which switch decided a [`Requirement`] — what an administrator is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// The client requires MFA (or the request asked for it).
+    Client,
+    /// `WATCHWORD_TOTP_ENABLED` is off for the whole installation.
+    Installation,
+    /// The tenant's TOTP switch is off.
+    Tenant,
+    /// The user's own "TOTP required".
+    User,
+    /// The tenant enforces TOTP for internal users.
+    TenantInternal,
+    /// The tenant enforces TOTP for external users.
+    TenantExternal,
+    /// Nothing requires it; the tenant offers it to new users at their first sign-in.
+    OfferedOnly,
+    /// Nothing requires or offers it.
+    Nothing,
+}
+
+impl DecidedBy {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Client => "the application requires two-step verification",
+            Self::Installation => "TOTP is switched off for the whole installation",
+            Self::Tenant => "TOTP is switched off for this tenant",
+            Self::User => "TOTP is required for this user",
+            Self::TenantInternal => "the tenant requires TOTP of internal users",
+            Self::TenantExternal => "the tenant requires TOTP of external users",
+            Self::OfferedOnly => "not required; offered at the first sign-in",
+            Self::Nothing => "nothing requires it",
+        }
+    }
+}
+
+/// [`resolve`], and the switch that decided it: most specific first (the client), then
+/// the switches that can waive everything else, then the user, the tenant's per-kind
+/// enforcement, and the offer to new users.
+pub fn explain(f: &LoginFacts) -> (Requirement, DecidedBy) {
     // A client's demand for MFA cannot be waived by anything less specific.
     if f.client_requires_mfa {
-        return Requirement::Required;
+        return (Requirement::Required, DecidedBy::Client);
     }
-    if !f.globally_enabled || !f.tenant.enabled {
-        return Requirement::NotRequired;
+    if !f.globally_enabled {
+        return (Requirement::NotRequired, DecidedBy::Installation);
+    }
+    if !f.tenant.enabled {
+        return (Requirement::NotRequired, DecidedBy::Tenant);
     }
     let enforced_for_kind = match f.kind {
-        UserKind::Internal => f.tenant.enforce_internal,
-        UserKind::External => f.tenant.enforce_external,
+        UserKind::Internal => f.tenant.enforce_internal.then_some(DecidedBy::TenantInternal),
+        UserKind::External => f.tenant.enforce_external.then_some(DecidedBy::TenantExternal),
     };
-    if f.user_totp_required || enforced_for_kind {
-        Requirement::Required
+    if f.user_totp_required {
+        (Requirement::Required, DecidedBy::User)
+    } else if let Some(by) = enforced_for_kind {
+        (Requirement::Required, by)
     } else if f.tenant.prompt_new_users && f.first_login {
-        Requirement::Prompt
+        (Requirement::Prompt, DecidedBy::OfferedOnly)
+    } else if f.tenant.prompt_new_users {
+        (Requirement::NotRequired, DecidedBy::OfferedOnly)
     } else {
-        Requirement::NotRequired
+        (Requirement::NotRequired, DecidedBy::Nothing)
     }
 }
 
@@ -135,6 +186,31 @@ mod tests {
         assert_eq!(
             resolve(&LoginFacts { globally_enabled: false, client_requires_mfa: true, ..facts() }),
             Requirement::Required
+        );
+    }
+
+    #[test]
+    fn the_explanation_names_the_deciding_switch() {
+        assert_eq!(explain(&facts()), (Requirement::NotRequired, DecidedBy::Nothing));
+        let required = LoginFacts { user_totp_required: true, ..facts() };
+        assert_eq!(explain(&required), (Requirement::Required, DecidedBy::User));
+        assert_eq!(explain(&LoginFacts { globally_enabled: false, ..required }).1, DecidedBy::Installation);
+        let off = TenantTotpPolicy { enabled: false, ..facts().tenant };
+        assert_eq!(explain(&LoginFacts { tenant: off, ..required }).1, DecidedBy::Tenant);
+        assert_eq!(
+            explain(&LoginFacts { client_requires_mfa: true, tenant: off, ..facts() }).1,
+            DecidedBy::Client
+        );
+        let both = TenantTotpPolicy { enforce_internal: true, enforce_external: true, ..facts().tenant };
+        assert_eq!(explain(&LoginFacts { tenant: both, ..facts() }).1, DecidedBy::TenantInternal);
+        assert_eq!(
+            explain(&LoginFacts { tenant: both, kind: UserKind::External, ..facts() }).1,
+            DecidedBy::TenantExternal
+        );
+        let prompt = TenantTotpPolicy { prompt_new_users: true, ..facts().tenant };
+        assert_eq!(
+            explain(&LoginFacts { tenant: prompt, first_login: true, ..facts() }),
+            (Requirement::Prompt, DecidedBy::OfferedOnly)
         );
     }
 

@@ -233,6 +233,10 @@ async fn the_full_permission_matrix_through_the_api() {
     assert!(doc["paths"]["/users/{id}/revoke-totp"]["post"].is_object());
     assert!(doc["paths"]["/users/{id}/reset-password"]["post"].is_object());
     assert!(doc["components"]["schemas"]["Policy"]["properties"]["password_min_length"].is_object());
+    assert!(doc["components"]["schemas"]["Policy"]["properties"]["remember_device_days"].is_object());
+    assert!(doc["paths"]["/users/{id}/devices"]["get"].is_object());
+    assert!(doc["paths"]["/users/{id}/devices/{device}"]["delete"].is_object());
+    assert!(doc["components"]["schemas"]["User"]["properties"]["totp_policy"].is_object());
 }
 
 #[tokio::test]
@@ -395,4 +399,62 @@ async fn probing_for_usernames_outside_ones_subtree_is_audited_and_soon_stops_an
     let (status, body) =
         app.api(&root_token, "POST", "/users", Some(json!({ "username": "a-free-name" }))).await;
     assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn the_effective_totp_requirement_is_explained_per_user_and_client() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| {
+        t.prompt_new_users = false;
+        t.enforce_internal = true;
+        t.remember_device_days = Some(7);
+    });
+    let strict = app.client("acme", false, true);
+    let refusing = app.client_with("acme", false, false, |c| c.allow_remembered_devices = false);
+    let parent = app.child("acme", "parent", None, "admin");
+    let kid = app.child("acme", "kid", Some(&parent), "none");
+    let guest = app.child("acme", "guest", Some(&parent), "none");
+    let guest2 = guest.clone();
+    app.store
+        .run_blocking(move |c| -> Result<usize, watchword::store::StoreError> {
+            Ok(diesel::update(users::table.find(guest2)).set(users::kind.eq("external")).execute(c)?)
+        })
+        .unwrap();
+    let (token, _) = app.admin_token("parent").await;
+
+    let policy_of = async |id: &str| {
+        let (status, body) = app.api(&token, "GET", &format!("/users/{id}"), None).await;
+        assert_eq!(status, 200, "{body}");
+        body["totp_policy"].clone()
+    };
+    let kids = policy_of(&kid).await;
+    assert_eq!(
+        (kids["requirement"].as_str(), kids["decided_by"].as_str()),
+        (Some("required"), Some("tenant_internal"))
+    );
+    assert_eq!(kids["has_active_totp"], false);
+    let by_client = |p: &Value, id: &str| {
+        p["clients"].as_array().unwrap().iter().find(|c| c["client_id"] == id).cloned().unwrap()
+    };
+    assert_eq!(by_client(&kids, &strict.client.id)["decided_by"], "client");
+    assert_eq!(by_client(&kids, &strict.client.id)["remembered_devices"], "single_factor");
+    assert_eq!(by_client(&kids, &refusing.client.id)["remembered_devices"], "refused");
+    let guests = policy_of(&guest).await;
+    assert_eq!(
+        (guests["requirement"].as_str(), guests["decided_by"].as_str()),
+        (Some("not_required"), Some("nothing"))
+    );
+    assert_eq!(by_client(&guests, &strict.client.id)["requirement"], "required", "the client asks anyway");
+
+    // The user's own switch is more specific than the tenant's; the tenant's off switch waives both.
+    app.set_totp_required(&guest);
+    assert_eq!(policy_of(&guest).await["decided_by"], "user");
+    app.policy("acme", |t| t.totp_enabled = false);
+    let off = policy_of(&guest).await;
+    assert_eq!(
+        (off["requirement"].as_str(), off["decided_by"].as_str()),
+        (Some("not_required"), Some("tenant"))
+    );
+    assert_eq!(by_client(&off, &strict.client.id)["decided_by"], "client");
+    assert!(off["reason"].as_str().unwrap().contains("switched off for this tenant"));
 }

@@ -339,6 +339,12 @@ async fn a_parent_lists_and_forgets_a_childs_devices_through_the_api_and_the_pag
     assert_eq!(signed_in.location.as_deref(), Some("/account"), "{}", signed_in.body);
     let page = admin.get(&format!("/admin/users/{kid}")).await;
     assert!(page.has("Remembered devices") && page.has("Unknown browser"), "{}", page.body);
+    assert!(
+        page.has("What each application asks of kid") && page.has("skip the code, single-factor"),
+        "{}",
+        page.body
+    );
+    assert!(page.has("TOTP is required for this user"), "{}", page.body);
     let done = admin.post(&format!("/admin/users/{kid}/devices/forget"), &[("csrf", &page.csrf())]).await;
     assert_eq!(done.location, Some(format!("/admin/users/{kid}")));
     assert_eq!(app.devices_of(&kid), 0);
