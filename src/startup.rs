@@ -171,7 +171,9 @@ pub fn bootstrap(db: &Db, now: i64) -> Result<Option<FirstRun>, TenancyError> {
     let new = NewUser {
         tenant: Slug::parse("default").map_err(invalid)?,
         username: Username::parse("admin").map_err(invalid)?,
-        password: Password::parse(password.clone()).map_err(|e| invalid(e.to_string()))?,
+        password: crate::tenancy::InitialPassword::Plain(
+            Password::parse(password.clone()).map_err(|e| invalid(e.to_string()))?,
+        ),
         parent: None,
         kind: UserKind::Internal,
         email: None,

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod devices;
 pub mod enrolment;
 pub mod flow;
+pub mod foreign_hashes;
 pub mod gate;
 pub mod hashing;
 pub mod keyring;

@@ -113,6 +113,12 @@ pub fn verify(password: &Password, stored: &str) -> Verification {
 /// with, in the caller's memory block (a larger one is allocated only for a stored
 /// hash with more memory than today's). The comparison is constant-time.
 pub fn verify_with(password: &Password, stored: &str, blocks: &mut [Block]) -> Verification {
+    // An imported hash of another scheme (bcrypt, PBKDF2): checked by its own rules.
+    if !stored.starts_with("$argon2")
+        && let Some(verification) = crate::auth::foreign_hashes::verify(password, stored)
+    {
+        return verification;
+    }
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Verification::Mismatch;
     };

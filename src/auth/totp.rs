@@ -85,6 +85,23 @@ impl TotpSecret {
         &self.0
     }
 
+    /// A secret from its base32 text (as exports and `otpauth://` URIs carry it; spaces,
+    /// padding and lower case allowed); at least 80 bits (RFC 4226 asks 128, recommends 160;
+    /// many apps issued 80).
+    pub fn from_base32(text: &str) -> Result<Self, String> {
+        let clean: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '=')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let bytes =
+            totp_rs::Secret::Encoded(clean).to_bytes().map_err(|_| "the secret is not base32".to_owned())?;
+        if bytes.len() < 10 {
+            return Err(format!("the secret has {} bits; at least 80 are needed", bytes.len() * 8));
+        }
+        Ok(Self(bytes))
+    }
+
     /// RFC 4648 base32 without padding, as authenticator apps expect.
     pub fn base32(&self) -> String {
         base32_encode(&self.0)

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
+mod transfer;
 mod users;
 use serde_json::{Value, json};
 
@@ -310,7 +311,7 @@ fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(),
             });
             Ok(())
         }
-        Command::User(command) => users::run(db, command, json, now),
+        Command::User(command) => users::run(db, settings, command, json, now),
         Command::Tenant(TenantCommand::Policy(args)) => tenant_policy(db, args, json, now),
         Command::Client(ClientCommand::Create(args)) => create_client(db, args, json, now),
         Command::Keys(command) => keys_command(db, settings, command, json, now),

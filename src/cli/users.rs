@@ -9,7 +9,7 @@ use super::{Failure, blocking, print, print_list};
 use crate::auth::password::{self, Password};
 use crate::store::Db;
 use crate::store::users::User;
-use crate::tenancy::{self, NewUser, Permission, Slug, UserKind, Username, admin};
+use crate::tenancy::{self, InitialPassword, NewUser, Permission, Slug, UserKind, Username, admin};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum UserCommand {
@@ -38,6 +38,30 @@ pub(super) enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Create users from JSON lines with their existing password hashes (argon2id,
+    /// bcrypt, PBKDF2-SHA256; rehashed to argon2id at the next sign-in) and TOTP secrets.
+    Import {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Attach TOTP secrets to existing users, from Authelia's YAML export or a list of
+    /// otpauth:// URIs.
+    ImportTotp {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Write the tenant's TOTP secrets, decrypted, as Authelia's importable YAML to a new
+    /// file readable by its owner only ("-": standard output, never a terminal).
+    ExportTotp {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -64,8 +88,23 @@ pub(super) struct UserCreate {
     permission: String,
 }
 
-pub(super) fn run(db: &Db, command: UserCommand, json: bool, now: i64) -> Result<(), Failure> {
+pub(super) fn run(
+    db: &Db,
+    settings: &crate::config::Settings,
+    command: UserCommand,
+    json: bool,
+    now: i64,
+) -> Result<(), Failure> {
     match command {
+        UserCommand::Import { tenant, file } => {
+            super::transfer::import_users(db, settings, &tenant, &file, json, now)
+        }
+        UserCommand::ImportTotp { tenant, file } => {
+            super::transfer::import_totp(db, settings, &tenant, &file, json, now)
+        }
+        UserCommand::ExportTotp { tenant, file } => {
+            super::transfer::export_totp(db, settings, &tenant, &file, json, now)
+        }
         UserCommand::Create(args) => create_user(db, args, json, now),
         UserCommand::RevokeTotp { tenant, username, reason } => {
             revoke_totp(db, &tenant, &username, &reason, json, now)
@@ -174,7 +213,7 @@ fn create_user(db: &Db, args: UserCreate, json: bool, now: i64) -> Result<(), Fa
     let new = NewUser {
         tenant: tenant.clone(),
         username,
-        password: Password::parse(password.clone()).map_err(Failure::refused)?,
+        password: InitialPassword::Plain(Password::parse(password.clone()).map_err(Failure::refused)?),
         parent,
         kind: UserKind::parse(&args.kind).map_err(Failure::refused)?,
         email: args.email.filter(|e| !e.is_empty()),

@@ -9,10 +9,13 @@ pub mod passwords;
 pub mod permissions;
 pub mod policy;
 pub mod service;
+pub mod transfer;
 
 use std::fmt;
 
-pub use service::{CreatedUser, NewUser, TenancyError, create_tenant, create_user, list_tenants, list_users};
+pub use service::{
+    CreatedUser, InitialPassword, NewUser, TenancyError, create_tenant, create_user, list_tenants, list_users,
+};
 
 /// A tenant's URL-safe name: 1–63 of `a-z 0-9 -`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -86,12 +86,30 @@ fn tenant_by_slug(conn: &mut DbConn, slug: &Slug) -> Result<Tenant, TenancyError
         .ok_or_else(|| TenancyError::UnknownTenant(slug.as_str().to_owned()))
 }
 
-/// What is needed to create a user; the password is hashed here.
-#[derive(Debug, Clone)]
+/// How a new user's password arrives.
+pub enum InitialPassword {
+    /// Typed or generated: hashed (argon2id) on creation.
+    Plain(Password),
+    /// Already hashed, by Watchword or another system (an import; the scheme was checked
+    /// with [`crate::auth::foreign_hashes::check`]).
+    Hashed(String),
+}
+
+impl std::fmt::Debug for InitialPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain(_) => "Plain(…)",
+            Self::Hashed(_) => "Hashed(…)",
+        })
+    }
+}
+
+/// What is needed to create a user; a plain password is hashed here.
+#[derive(Debug)]
 pub struct NewUser {
     pub tenant: Slug,
     pub username: Username,
-    pub password: Password,
+    pub password: InitialPassword,
     pub parent: Option<Username>,
     pub kind: UserKind,
     pub email: Option<String>,
@@ -123,7 +141,12 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
         }
     }
     // Hash before opening the transaction: it is the slow part and touches no row.
-    let password_hash = password::hash(&new.password).map_err(|e| TenancyError::Invalid(e.to_string()))?;
+    let password_hash = match &new.password {
+        InitialPassword::Plain(plain) => {
+            password::hash(plain).map_err(|e| TenancyError::Invalid(e.to_string()))?
+        }
+        InitialPassword::Hashed(hash) => hash.clone(),
+    };
     conn.write(|conn| {
         let tenant = tenant_by_slug(conn, &new.tenant)?;
         let parent = match &new.parent {

@@ -244,7 +244,7 @@ impl TestApp {
         let new = NewUser {
             tenant: Slug::parse(tenant).unwrap(),
             username: Username::parse(username).unwrap(),
-            password: Password::parse(password).unwrap(),
+            password: watchword::tenancy::InitialPassword::Plain(Password::parse(password).unwrap()),
             parent: None,
             kind: UserKind::Internal,
             email: None,

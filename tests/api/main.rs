@@ -22,6 +22,7 @@ mod oidc;
 mod passwords;
 mod remembered;
 mod serve;
+mod transfer;
 
 /// The server's current time.
 pub fn login_now(app: &helpers::TestApp) -> i64 {
