@@ -61,6 +61,11 @@ impl Subject {
     pub(super) fn with_status(&self, status: &str) -> Option<&Credential> {
         self.credentials.iter().find(|c| c.status == status)
     }
+
+    /// The active authenticators, oldest first.
+    pub(super) fn active(&self) -> impl Iterator<Item = &Credential> {
+        self.credentials.iter().rev().filter(|c| c.status == rows::ACTIVE)
+    }
 }
 
 /// The result of checking a typed code against one credential.
@@ -159,18 +164,49 @@ async fn verify_active_inner(
     now: i64,
 ) -> Result<CodeCheck, LoginError> {
     let Guard { db, ephemeral, keyring, .. } = guard;
-    let Some(active) = subject.with_status(rows::ACTIVE) else { return Ok(CodeCheck::Invalid) };
-    let matched = match_code(ephemeral, keyring, active, skew_of(&subject.tenant), raw, now).await?;
+    let skew = skew_of(&subject.tenant);
+    // Any active authenticator may answer; the first whose window holds the code does.
+    let mut matched = (Matched::Invalid, None);
+    for credential in subject.active() {
+        let m = match_code(ephemeral, keyring, credential, skew, raw, now).await?;
+        if m != Matched::Invalid {
+            matched = (m, Some(credential));
+            if matches!(m, Matched::Step(_)) {
+                break;
+            }
+        }
+    }
+    let (matched, chosen) = matched;
+    // A code one authenticator accepted is not accepted again by another that shows the
+    // same code (the same secret enrolled twice): their steps are claimed with it.
+    let mut alongside = Vec::new();
+    if let (Matched::Step(_), Some(chosen)) = (matched, chosen) {
+        for other in subject.active().filter(|c| c.id != chosen.id) {
+            let params = params_of(other)?;
+            let Some(code) = TotpCode::parse(raw, params.digits) else { continue };
+            if let Some(step) = totp::matching_step(&secret_of(keyring, other)?, params, &code, now, skew) {
+                alongside.push((
+                    other.id.clone(),
+                    i64::try_from(step).map_err(|e| LoginError::Internal(e.to_string()))?,
+                ));
+            }
+        }
+    }
     let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
-    let credential_id = active.id.clone();
+    let credential_id = chosen.map(|c| c.id.clone()).unwrap_or_default();
     // The step's claim and the audit line in one transaction (one trip, one commit).
     db.run(move |conn| {
         conn.write(|conn| -> Result<CodeCheck, LoginError> {
             let check = claim(conn, &credential_id, matched)?;
+            if check == CodeCheck::Valid {
+                for (id, step) in &alongside {
+                    rows::claim_step(conn, id, *step)?;
+                }
+            }
             let (event, detail) = match check {
-                CodeCheck::Valid => ("totp.ok", json!({})),
+                CodeCheck::Valid => ("totp.ok", json!({ "credential_id": credential_id })),
                 CodeCheck::Invalid => ("totp.failed", json!({ "reason": "wrong_code" })),
-                CodeCheck::Replayed => ("totp.replay_blocked", json!({})),
+                CodeCheck::Replayed => ("totp.replay_blocked", json!({ "credential_id": credential_id })),
             };
             audit::record(conn, &tenant_id, &origin, Some(&user_id), event, detail, now)?;
             Ok(check)
@@ -245,6 +281,18 @@ pub struct TotpStatus {
     pub has_pending: bool,
     pub recovery_codes_left: i64,
     pub recovery_codes_allowed: bool,
+    /// The active authenticators, oldest first.
+    pub authenticators: Vec<Authenticator>,
+    /// Fewer than [`rows::MAX_ACTIVE`] are active: one more may be added.
+    pub can_add: bool,
+}
+
+/// One active authenticator, as its owner sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Authenticator {
+    pub id: String,
+    pub label: String,
+    pub activated_at: Option<i64>,
 }
 
 pub async fn status(db: &Db, user_id: &str) -> Result<TotpStatus, LoginError> {
@@ -265,6 +313,15 @@ pub async fn status(db: &Db, user_id: &str) -> Result<TotpStatus, LoginError> {
             has_pending,
             recovery_codes_left: rows::unused_recovery_codes(conn, &user_id)?,
             recovery_codes_allowed: subject.tenant.recovery_codes_allowed,
+            authenticators: subject
+                .active()
+                .map(|c| Authenticator {
+                    id: c.id.clone(),
+                    label: c.label.clone(),
+                    activated_at: c.activated_at,
+                })
+                .collect(),
+            can_add: subject.active().count() < rows::MAX_ACTIVE,
         })
     })
     .await

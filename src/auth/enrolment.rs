@@ -16,6 +16,18 @@ use crate::store::audit::{self, Origin};
 use crate::store::totp::{self as rows, Credential};
 use crate::store::{Db, StoreError, new_id};
 
+/// The label of a credential nobody named (the first one, a replacement).
+pub const DEFAULT_LABEL: &str = "Authenticator app";
+
+/// A label as typed: trimmed, 1 to 64 characters, no control characters.
+pub fn label(raw: &str) -> Result<String, &'static str> {
+    let label = raw.trim();
+    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
+        return Err("Give the authenticator a name of 1 to 64 characters, such as \"phone\".");
+    }
+    Ok(label.to_owned())
+}
+
 /// What the enrolment page shows.
 #[derive(Debug, Clone)]
 pub struct Enrolment {
@@ -40,7 +52,7 @@ pub async fn pending_enrolment(
     origin: &Origin,
     now: i64,
 ) -> Result<Enrolment, LoginError> {
-    enrolment(db, keyring, user_id, origin, now, true).await
+    enrolment(db, keyring, user_id, origin, now, Start::Reuse).await
 }
 
 /// A new pending secret to replace the active one; any earlier pending one is dropped
@@ -52,19 +64,43 @@ pub async fn start_replacement(
     origin: &Origin,
     now: i64,
 ) -> Result<Enrolment, LoginError> {
-    enrolment(db, keyring, user_id, origin, now, false).await
+    enrolment(db, keyring, user_id, origin, now, Start::Replace).await
 }
 
-/// The pending credential (reused when `reuse` and one exists), else a new one that
-/// replaces any pending one.
+/// A new pending secret to be added beside the active ones (up to
+/// [`rows::MAX_ACTIVE`]), under `label`; any earlier pending one is dropped.
+pub async fn start_addition(
+    db: &Db,
+    keyring: &Keyring,
+    user_id: &str,
+    label: String,
+    origin: &Origin,
+    now: i64,
+) -> Result<Enrolment, LoginError> {
+    enrolment(db, keyring, user_id, origin, now, Start::Add(label)).await
+}
+
+/// How a pending credential comes about.
+enum Start {
+    /// The pending one when there is one (the sign-in's enrolment page).
+    Reuse,
+    /// A new one that will replace the others.
+    Replace,
+    /// A new one that will join the others, under this label.
+    Add(String),
+}
+
+/// The pending credential (reused for [`Start::Reuse`] when one exists), else a new one
+/// that replaces any pending one.
 async fn enrolment(
     db: &Db,
     keyring: &Keyring,
     user_id: &str,
     origin: &Origin,
     now: i64,
-    reuse: bool,
+    start: Start,
 ) -> Result<Enrolment, LoginError> {
+    let reuse = matches!(start, Start::Reuse);
     let subject = load(db, user_id).await?;
     let issuer = subject.tenant.name.clone();
     let account = subject.user.username.clone();
@@ -97,6 +133,11 @@ async fn enrolment(
         last_used_step: None,
         created_at: now,
         activated_at: None,
+        label: match &start {
+            Start::Add(label) => label.clone(),
+            Start::Reuse | Start::Replace => DEFAULT_LABEL.to_owned(),
+        },
+        replaces_others: !matches!(start, Start::Add(_)),
     };
     let (tenant_id, origin_row) = (subject.tenant.id.clone(), origin.clone());
     // One pending secret per user, whatever the concurrency: a reuse looks again inside
@@ -115,7 +156,8 @@ async fn enrolment(
                 }
                 rows::insert(conn, &credential)?;
                 let detail = json!({ "credential_id": credential.id, "algorithm": credential.algorithm,
-                                     "digits": credential.digits, "period": credential.period });
+                                     "digits": credential.digits, "period": credential.period,
+                                     "label": credential.label, "adds": !credential.replaces_others });
                 audit::record(
                     conn,
                     &tenant_id,
@@ -166,8 +208,9 @@ async fn confirm_pending_inner(
         record(db, subject, origin, "totp.failed", json!({ "reason": "wrong_enrolment_code" }), now).await?;
         return Ok(Confirmation::Invalid);
     }
-    let replaced = subject.with_status(rows::ACTIVE).is_some();
-    let codes = subject.tenant.recovery_codes_allowed.then(recovery::generate);
+    // An added authenticator joins the others and leaves the recovery codes as they are.
+    let replaced = pending.replaces_others && subject.with_status(rows::ACTIVE).is_some();
+    let codes = (subject.tenant.recovery_codes_allowed && pending.replaces_others).then(recovery::generate);
     let hashes: Option<Vec<String>> =
         codes.as_ref().map(|c| c.iter().map(|code| recovery::hash(code)).collect());
     let (tenant_id, origin) = (subject.tenant.id.clone(), origin.clone());
@@ -231,4 +274,47 @@ pub async fn confirm_pending(
     let result = confirm_pending_inner(guard, &subject, raw, origin, now).await?;
     settle(guard, &subject, result != Confirmation::Invalid, lock, origin, now).await?;
     Ok(result)
+}
+
+/// What removing an authenticator did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    /// It is the user's only authenticator: a user never removes its last one (its
+    /// parent may revoke it; the user may replace it).
+    LastOne,
+    /// No active authenticator of this user by that id.
+    Unknown,
+}
+
+/// Removes one of the user's active authenticators (the caller has checked a fresh
+/// code), never the last one.
+pub async fn remove(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    credential_id: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<Removal, LoginError> {
+    let (tenant_id, user_id, credential_id, origin) =
+        (tenant_id.to_owned(), user_id.to_owned(), credential_id.to_owned(), origin.clone());
+    db.run(move |conn| {
+        conn.write(|conn| -> Result<Removal, LoginError> {
+            let active: Vec<Credential> =
+                rows::for_user(conn, &user_id)?.into_iter().filter(|c| c.status == rows::ACTIVE).collect();
+            let Some(target) = active.iter().find(|c| c.id == credential_id) else {
+                return Ok(Removal::Unknown);
+            };
+            if active.len() <= 1 {
+                return Ok(Removal::LastOne);
+            }
+            rows::delete_active(conn, &user_id, &credential_id)?;
+            let detail =
+                json!({ "credential_id": target.id, "label": target.label, "left": active.len() - 1 });
+            audit::record(conn, &tenant_id, &origin, Some(&user_id), "totp.removed", detail, now)?;
+            Ok(Removal::Removed)
+        })
+    })
+    .await
 }

@@ -173,21 +173,41 @@ fn reset_password(db: &Db, tenant: &str, username: &str, json: bool, now: i64) -
 fn list(db: &Db, tenant: &str, json: bool) -> Result<(), Failure> {
     let tenant = tenant.to_owned();
     let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
-    let users = blocking(db, |c| tenancy::list_users(c, &slug))?;
+    let (users, statuses) = blocking(db, |c| {
+        let tenant = tenancy::service::find_tenant(c, &slug)?;
+        Ok((tenancy::list_users(c, &slug)?, crate::store::totp::statuses_in_tenant(c, &tenant.id)?))
+    })?;
     let parents = |u: &User| {
         u.parent_id.as_ref().and_then(|p| users.iter().find(|x| &x.id == p)).map(|p| p.username.clone())
     };
-    print_list(json, users.iter().map(|u| user_json(u, &slug, parents(u))).collect(), || {
+    // The labels of each user's active authenticators, oldest first.
+    let labels = |u: &User| -> Vec<String> {
+        statuses
+            .iter()
+            .filter(|(id, status, _, _)| *id == u.id && status == crate::store::totp::ACTIVE)
+            .map(|(_, _, _, label)| label.clone())
+            .collect()
+    };
+    let values = users
+        .iter()
+        .map(|u| {
+            let mut value = user_json(u, &slug, parents(u));
+            value["authenticators"] = json!(labels(u));
+            value
+        })
+        .collect();
+    print_list(json, values, || {
         users
             .iter()
             .map(|u| {
                 format!(
-                    "{}\t{}\t{}\ttotp_required={}\tparent={}{}",
+                    "{}\t{}\t{}\ttotp_required={}\tparent={}\tauthenticators={}{}",
                     u.username,
                     u.kind,
                     u.permission,
                     u.totp_required,
                     parents(u).unwrap_or_else(|| "-".into()),
+                    labels(u).join(","),
                     if u.disabled { "\tdisabled" } else { "" }
                 )
             })

@@ -30,7 +30,7 @@ fn code_is_fresh(me: &SignedIn, now: i64) -> bool {
 
 /// Whether the session was signed in with a second factor at all: only such a session
 /// may touch the user's authenticators or recovery codes.
-fn multi_factor(me: &SignedIn) -> bool {
+pub(crate) fn multi_factor(me: &SignedIn) -> bool {
     Amr::from_stored(&me.session.amr).is_some_and(Amr::is_multi_factor)
 }
 
@@ -47,7 +47,7 @@ pub struct CodeForm {
     code: String,
 }
 
-fn see_other(location: &str) -> HttpResponse {
+pub(crate) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn format_time(unix: i64) -> (String, String) {
     (iso, text)
 }
 
-async fn account_page(
+pub(crate) async fn account_page(
     state: &AppState,
     me: &SignedIn,
     error: Option<&str>,

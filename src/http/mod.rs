@@ -3,6 +3,7 @@
 pub(crate) mod account;
 mod admin;
 mod api;
+pub(crate) mod authenticators;
 mod authorize;
 pub mod cookies;
 pub(crate) mod devices;
@@ -81,6 +82,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/totp/setup", web::post().to(account::post_setup))
         .route("/account/totp/replace", web::post().to(account::post_replace))
         .route("/account/totp/confirm", web::post().to(account::post_confirm))
+        .route("/account/totp/add", web::post().to(authenticators::post_add))
+        .route("/account/totp/{id}/remove", web::post().to(authenticators::post_remove))
         .route("/account/recovery-codes", web::post().to(account::post_recovery_codes))
         .route("/account/password", web::post().to(account::post_password))
         .route("/account/codes-saved", web::post().to(account::post_codes_saved))

@@ -57,6 +57,8 @@ diesel::table! {
         last_used_step -> Nullable<BigInt>,
         created_at -> BigInt,
         activated_at -> Nullable<BigInt>,
+        label -> Text,
+        replaces_others -> Bool,
     }
 }
 

@@ -21,12 +21,20 @@ pub struct Credential {
     pub last_used_step: Option<i64>,
     pub created_at: i64,
     pub activated_at: Option<i64>,
+    /// The user's name for it ("phone", "password manager").
+    pub label: String,
+    /// A pending credential that, once confirmed, removes the user's others (a
+    /// replacement, or the first enrolment); false when it is added beside them.
+    pub replaces_others: bool,
 }
+
+/// Active authenticators a user may have at once.
+pub const MAX_ACTIVE: usize = 5;
 
 pub const PENDING: &str = "pending";
 pub const ACTIVE: &str = "active";
 
-/// The user's credentials, newest first (at most one active and one pending).
+/// The user's credentials, newest first (up to [`MAX_ACTIVE`] active and one pending).
 pub fn for_user(conn: &mut DbConn, user_id: &str) -> Result<Vec<Credential>, StoreError> {
     Ok(crate::native!(conn, |c| totp_credentials::table
         .filter(totp_credentials::user_id.eq(user_id))
@@ -65,10 +73,20 @@ pub fn claim_step(conn: &mut DbConn, credential_id: &str, step: i64) -> Result<b
     Ok(updated == 1)
 }
 
-/// Makes a pending credential active and removes every other credential of the user
-/// (the one it replaces). Returns false when it was no longer pending.
+/// Makes a pending credential active and — when it `replaces_others` — removes every
+/// other credential of the user. Returns false when it was no longer pending, or when
+/// it would be one active credential too many.
 pub fn activate(conn: &mut DbConn, credential_id: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
     conn.write(|conn| {
+        let mine = for_user(conn, user_id)?;
+        let Some(pending) = mine.iter().find(|c| c.id == credential_id && c.status == PENDING) else {
+            return Ok(false);
+        };
+        let active = mine.iter().filter(|c| c.status == ACTIVE).count();
+        if !pending.replaces_others && active >= MAX_ACTIVE {
+            return Ok(false);
+        }
+        let replaces_others = pending.replaces_others;
         let updated = crate::native!(conn, |c| diesel::update(
             totp_credentials::table
                 .filter(totp_credentials::id.eq(credential_id))
@@ -80,14 +98,28 @@ pub fn activate(conn: &mut DbConn, credential_id: &str, user_id: &str, now: i64)
         if updated != 1 {
             return Ok(false);
         }
-        crate::native!(conn, |c| diesel::delete(
-            totp_credentials::table
-                .filter(totp_credentials::user_id.eq(user_id))
-                .filter(totp_credentials::id.ne(credential_id)),
-        )
-        .execute(c))?;
+        if replaces_others {
+            crate::native!(conn, |c| diesel::delete(
+                totp_credentials::table
+                    .filter(totp_credentials::user_id.eq(user_id))
+                    .filter(totp_credentials::id.ne(credential_id)),
+            )
+            .execute(c))?;
+        }
         Ok(true)
     })
+}
+
+/// Removes one active credential of the user; false when it has none by that id.
+pub fn delete_active(conn: &mut DbConn, user_id: &str, credential_id: &str) -> Result<bool, StoreError> {
+    let deleted = crate::native!(conn, |c| diesel::delete(
+        totp_credentials::table
+            .filter(totp_credentials::id.eq(credential_id))
+            .filter(totp_credentials::user_id.eq(user_id))
+            .filter(totp_credentials::status.eq(ACTIVE)),
+    )
+    .execute(c))?;
+    Ok(deleted == 1)
 }
 
 /// Replaces the user's recovery codes with these hashes.
@@ -155,14 +187,21 @@ pub fn delete_all(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreError>
 }
 
 /// (user, status, activated_at) of every credential in a tenant, in one query.
-pub fn statuses_in_tenant(
-    conn: &mut DbConn,
-    tenant_id: &str,
-) -> Result<Vec<(String, String, Option<i64>)>, StoreError> {
+/// (user, status, activated at, label) of one credential.
+pub type CredentialStatus = (String, String, Option<i64>, String);
+
+/// [`CredentialStatus`] of every credential in the tenant, oldest first.
+pub fn statuses_in_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<CredentialStatus>, StoreError> {
     use super::schema::users;
     Ok(crate::native!(conn, |c| totp_credentials::table
         .inner_join(users::table)
         .filter(users::tenant_id.eq(tenant_id))
-        .select((totp_credentials::user_id, totp_credentials::status, totp_credentials::activated_at))
+        .order((totp_credentials::created_at, totp_credentials::id))
+        .select((
+            totp_credentials::user_id,
+            totp_credentials::status,
+            totp_credentials::activated_at,
+            totp_credentials::label,
+        ))
         .load(c))?)
 }

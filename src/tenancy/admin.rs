@@ -93,15 +93,24 @@ pub struct UserView {
     pub totp_enforced: bool,
     pub disabled: bool,
     pub created_at: i64,
+    /// The active authenticators, oldest first.
+    pub authenticators: Vec<AuthenticatorView>,
 }
 
-fn view(user: &User, statuses: &[(String, String, Option<i64>)]) -> UserView {
-    let mine: Vec<&(String, String, Option<i64>)> =
-        statuses.iter().filter(|(u, _, _)| *u == user.id).collect();
-    let active = mine.iter().find(|(_, s, _)| s == totp::ACTIVE);
-    let status = if active.is_some() {
+/// One active authenticator of a user.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthenticatorView {
+    pub label: String,
+    pub activated_at: Option<i64>,
+}
+
+fn view(user: &User, statuses: &[totp::CredentialStatus]) -> UserView {
+    let mine: Vec<&totp::CredentialStatus> = statuses.iter().filter(|(u, _, _, _)| *u == user.id).collect();
+    let active: Vec<&&totp::CredentialStatus> =
+        mine.iter().filter(|(_, s, _, _)| s == totp::ACTIVE).collect();
+    let status = if !active.is_empty() {
         "active"
-    } else if mine.iter().any(|(_, s, _)| s == totp::PENDING) {
+    } else if mine.iter().any(|(_, s, _, _)| s == totp::PENDING) {
         "pending"
     } else {
         "none"
@@ -115,10 +124,14 @@ fn view(user: &User, statuses: &[(String, String, Option<i64>)]) -> UserView {
         display_name: user.display_name.clone(),
         permission: user.permission.clone(),
         totp_status: status.to_owned(),
-        totp_activated_at: active.and_then(|(_, _, at)| *at),
+        totp_activated_at: active.iter().filter_map(|(_, _, at, _)| *at).min(),
         totp_enforced: user.totp_required,
         disabled: user.disabled,
         created_at: user.created_at,
+        authenticators: active
+            .iter()
+            .map(|(_, _, at, label)| AuthenticatorView { label: label.clone(), activated_at: *at })
+            .collect(),
     }
 }
 

@@ -100,7 +100,7 @@ fn attach(
     user: &User,
     secret: &TotpSecret,
     params: TotpParams,
-    event: &str,
+    label: &str,
     now: i64,
 ) -> Result<(), TenancyError> {
     if rows::for_user(conn, &user.id)?.iter().any(|c| c.status == rows::ACTIVE) {
@@ -121,11 +121,13 @@ fn attach(
         last_used_step: None,
         created_at: now,
         activated_at: Some(now),
+        label: label.to_owned(),
+        replaces_others: true,
     };
     rows::insert(conn, &credential)?;
     let detail = json!({ "credential_id": credential.id, "algorithm": credential.algorithm,
                          "digits": credential.digits, "period": credential.period, "via": "cli" });
-    audit::record(conn, &user.tenant_id, &Origin::default(), Some(&user.id), event, detail, now)?;
+    audit::record(conn, &user.tenant_id, &Origin::default(), Some(&user.id), "totp.imported", detail, now)?;
     Ok(())
 }
 
@@ -160,7 +162,7 @@ fn import_line(
     conn.write(|conn| -> Result<(), TenancyError> {
         let created = create_user(conn, &new, now)?;
         if let Some((secret, params)) = &totp {
-            attach(conn, keyring, &created.user, secret, *params, "totp.imported", now)?;
+            attach(conn, keyring, &created.user, secret, *params, IMPORTED_LABEL, now)?;
         }
         let detail = json!({ "password_hash": scheme.as_str(), "totp": totp.is_some(), "via": "cli" });
         let origin = Origin::default();
@@ -237,9 +239,14 @@ pub struct AutheliaExport {
     pub totp_configurations: Vec<AutheliaTotp>,
 }
 
+/// The label of an imported credential that came without an issuer.
+const IMPORTED_LABEL: &str = "Imported authenticator";
+
 /// A secret to attach, from either format.
 struct Incoming {
     username: String,
+    /// The issuer it was known by, as its label.
+    label: String,
     secret: Result<TotpSecret, String>,
     params: Result<TotpParams, String>,
 }
@@ -261,7 +268,9 @@ fn from_uri(uri: &str) -> Result<Incoming, String> {
         (Ok(digits), Ok(period)) => params_of(query("algorithm").as_deref(), digits, period),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
-    Ok(Incoming { username, secret: TotpSecret::from_base32(&secret), params })
+    let issuer = query("issuer").or_else(|| label.split_once(':').map(|(issuer, _)| issuer.to_owned()));
+    let label = issuer.filter(|i| !i.trim().is_empty()).unwrap_or_else(|| IMPORTED_LABEL.to_owned());
+    Ok(Incoming { username, label, secret: TotpSecret::from_base32(&secret), params })
 }
 
 fn percent_decode(text: &str) -> String {
@@ -299,6 +308,11 @@ pub fn import_totp(
             .enumerate()
             .map(|(n, t)| {
                 let incoming = Incoming {
+                    label: if t.issuer.trim().is_empty() {
+                        IMPORTED_LABEL.to_owned()
+                    } else {
+                        t.issuer.clone()
+                    },
                     secret: TotpSecret::from_base32(&t.secret),
                     params: params_of(Some(&t.algorithm), Some(t.digits), Some(t.period)),
                     username: t.username,
@@ -329,7 +343,7 @@ fn attach_entry(
             let user = users::find_by_username_key(conn, &tenant.id, &key)?.ok_or_else(|| {
                 TenancyError::Invalid(format!("no user '{}' in this tenant", entry.username))
             })?;
-            attach(conn, keyring, &user, &secret, params, "totp.imported", now)
+            attach(conn, keyring, &user, &secret, params, &entry.label, now)
         })
         .map_err(|e| e.to_string())
     })();

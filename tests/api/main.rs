@@ -6,6 +6,7 @@
 mod account;
 mod admin_api;
 mod admin_pages;
+mod authenticators;
 mod browser;
 mod bypasses;
 mod cli;

@@ -119,6 +119,11 @@ async fn imported_users_sign_in_with_their_old_hashes_and_codes_and_are_rehashed
     // The imported secret is active: the code step, with codes from oathtool.
     app.clock.advance(30);
     assert!(signs_in(&app, "bea", PASSWORD, Some(SEED)).await);
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&app.run_cli(&["user", "list", "--tenant", "acme", "--json"]))).unwrap();
+    let bea = listed.as_array().unwrap().iter().find(|u| u["username"] == "bea").unwrap();
+    assert_eq!(bea["authenticators"], serde_json::json!(["Imported authenticator"]));
+    assert_eq!(bea["parent"], "boss");
     let events = app.events_of(&app.id_of("bea"));
     assert!(
         events.contains(&"user.imported".to_owned()) && events.contains(&"totp.imported".to_owned()),

@@ -1,0 +1,120 @@
+//! Several authenticators on the account page: adding one (a fresh code from an
+//! existing one, or a recovery code; then its own first code confirms it) and removing
+//! one (a fresh code; never the last). Both need a session signed in with a second factor.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::auth::credentials::{self, CodeCheck};
+use crate::auth::enrolment::{self, Removal};
+use crate::auth::login::LoginError;
+use crate::http::account::{account_page, multi_factor, see_other, with_session};
+use crate::http::cookies::SignedIn;
+use crate::http::origin;
+use crate::startup::AppState;
+
+// No Debug: it holds a code.
+#[derive(Deserialize)]
+pub struct AddForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    code: String,
+}
+
+// No Debug: it holds a code.
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+/// A current code of an existing authenticator — or, to add one, a recovery code (its
+/// longer, dashed form tells it apart).
+async fn proves_a_factor(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &SignedIn,
+    code: &str,
+    recovery_allowed: bool,
+) -> Result<bool, LoginError> {
+    let (origin, now) = (origin(req, Some(&me.user.id)), state.clock.now());
+    let digits = code.chars().filter(char::is_ascii_digit).count();
+    if recovery_allowed && (code.contains('-') || digits != code.trim().len() || digits > 8) {
+        return credentials::use_recovery_code(state.guard(), &me.user.id, code, &origin, now).await;
+    }
+    Ok(credentials::verify_active(state.guard(), &me.user.id, code, &origin, now).await? == CodeCheck::Valid)
+}
+
+/// `POST /account/totp/add`: a new pending authenticator under a label, confirmed on
+/// the enrolment page by its own first code; the others stay.
+pub async fn post_add(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AddForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        if !multi_factor(&me) {
+            return Ok(see_other("/account"));
+        }
+        let label = match enrolment::label(&form.label) {
+            Ok(label) => label,
+            Err(message) => return account_page(&state, &me, Some(message)).await,
+        };
+        let status = credentials::status(&state.db, &me.user.id).await?;
+        if !status.can_add {
+            return account_page(
+                &state,
+                &me,
+                Some("You have the most authenticators allowed; remove one first."),
+            )
+            .await;
+        }
+        if !proves_a_factor(&state, &req, &me, &form.code, true).await? {
+            return account_page(&state, &me, Some("Invalid code")).await;
+        }
+        let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
+        enrolment::start_addition(&state.db, &state.keyring, &me.user.id, label, &origin, now).await?;
+        Ok(see_other("/account/totp"))
+    })
+    .await
+}
+
+/// `POST /account/totp/{id}/remove`: removes one authenticator after a fresh code.
+pub async fn post_remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<RemoveForm>,
+) -> HttpResponse {
+    let (credential_id, form) = (path.into_inner(), form.into_inner());
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        if !multi_factor(&me) {
+            return Ok(see_other("/account"));
+        }
+        if !proves_a_factor(&state, &req, &me, &form.code, false).await? {
+            return account_page(&state, &me, Some("Invalid code")).await;
+        }
+        let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
+        match enrolment::remove(&state.db, &me.user.tenant_id, &me.user.id, &credential_id, &origin, now)
+            .await?
+        {
+            Removal::Removed => Ok(see_other("/account")),
+            Removal::LastOne => {
+                account_page(
+                    &state,
+                    &me,
+                    Some("This is your only authenticator: add another before removing it."),
+                )
+                .await
+            }
+            Removal::Unknown => {
+                account_page(&state, &me, Some("That authenticator is not yours, or is gone.")).await
+            }
+        }
+    })
+    .await
+}
