@@ -76,6 +76,18 @@ pub fn replace(
         };
         // Whoever knew the old password may have had a remembered browser too.
         let devices = crate::store::remembered::forget_all(conn, &user.id)?;
+        if devices > 0 {
+            let detail = json!({ "devices": devices, "reason": change.event });
+            audit::record(
+                conn,
+                &user.tenant_id,
+                origin,
+                Some(&user.id),
+                "device.forgotten_all",
+                detail,
+                now,
+            )?;
+        }
         let mut detail = change.detail.clone();
         if let Some(map) = detail.as_object_mut() {
             map.insert("devices_forgotten".into(), json!(devices));

@@ -228,6 +228,10 @@ pub fn revoke_totp(
     conn.write(|conn| {
         let removed = totp::delete_all(conn, &user.id)?;
         let devices = sign_out_everywhere(conn, &user.id, now)?;
+        if devices > 0 {
+            let detail = json!({ "devices": devices, "reason": "totp.revoked" });
+            record(conn, admin, origin, &user.id, "device.forgotten_all", detail, now)?;
+        }
         record(
             conn,
             admin,
@@ -268,6 +272,10 @@ pub fn set_disabled(
     conn.write(|conn| {
         users::set_disabled(conn, &user.id, disabled, now)?;
         let devices = if disabled { sign_out_everywhere(conn, &user.id, now)? } else { 0 };
+        if devices > 0 {
+            let detail = json!({ "devices": devices, "reason": "user.disabled" });
+            record(conn, admin, origin, &user.id, "device.forgotten_all", detail, now)?;
+        }
         let detail = if disabled { json!({ "devices_forgotten": devices }) } else { json!({}) };
         record(
             conn,
@@ -538,6 +546,18 @@ pub fn revoke_totp_as_operator(
     conn.write(|conn| {
         let removed = totp::delete_all(conn, &user.id)?;
         let devices = sign_out_everywhere(conn, &user.id, now)?;
+        if devices > 0 {
+            let detail = json!({ "devices": devices, "reason": "totp.revoked", "via": "cli" });
+            audit::record(
+                conn,
+                &tenant.id,
+                &Origin::default(),
+                Some(&user.id),
+                "device.forgotten_all",
+                detail,
+                now,
+            )?;
+        }
         let detail =
             json!({ "reason": reason, "credentials": removed, "devices_forgotten": devices, "via": "cli" });
         audit::record(conn, &tenant.id, &Origin::default(), Some(&user.id), "totp.revoked", detail, now)?;

@@ -224,6 +224,8 @@ async fn forgetting_revoking_a_password_change_and_disabling_bring_the_code_back
         .await;
     assert!(changed.has("Password changed"), "{}", changed.body);
     assert_eq!(app.devices_of(&alice), 0);
+    let forgotten_all = app.events_of(&alice).iter().filter(|e| *e == "device.forgotten_all").count();
+    assert_eq!(forgotten_all, 2, "\"Forget all\", then the change");
     let login = browser.sign_in_again(&client.0, "").await;
     assert!(is_code_page(&browser.password(&login, "alice", new).await));
 
@@ -249,6 +251,11 @@ async fn forgetting_revoking_a_password_change_and_disabling_bring_the_code_back
         })
         .unwrap();
     assert_eq!(app.devices_of(&alice), 0);
+    assert_eq!(
+        app.events_of(&alice).iter().filter(|e| *e == "device.forgotten_all").count(),
+        3,
+        "the revoke"
+    );
     let login = browser.sign_in_again(&client.0, "").await;
     let enrol = browser.password(&login, "alice", new).await;
     assert!(enrol.has("Set up your authenticator app"), "{}", enrol.body);
