@@ -47,24 +47,19 @@ fn report(reports: &[LineReport], json: bool, what: &str) -> Result<(), Failure>
     }
 }
 
-pub(super) fn import_users(
-    db: &Db,
-    settings: &Settings,
-    tenant: &str,
-    file: &Path,
-    json: bool,
-    now: i64,
-) -> Result<(), Failure> {
-    let slug = Slug::parse(tenant).map_err(Failure::refused)?;
-    let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
-    let text = read(file)?;
-    let reports = blocking(db, |c| transfer::import_users(c, &keyring, &slug, &text, now))?;
-    report(&reports, json, "users")
+/// Which import a file is for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Import {
+    Users,
+    Totp,
 }
 
-pub(super) fn import_totp(
+/// `user import` and `user import-totp`: the file read whole, each line (or YAML entry)
+/// in its own transaction, then the report.
+pub(super) fn import(
     db: &Db,
     settings: &Settings,
+    kind: Import,
     tenant: &str,
     file: &Path,
     json: bool,
@@ -73,8 +68,11 @@ pub(super) fn import_totp(
     let slug = Slug::parse(tenant).map_err(Failure::refused)?;
     let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
     let text = read(file)?;
-    let reports = blocking(db, |c| transfer::import_totp(c, &keyring, &slug, &text, now))?;
-    report(&reports, json, "secrets")
+    let reports = blocking(db, |c| match kind {
+        Import::Users => transfer::import_users(c, &keyring, &slug, &text, now),
+        Import::Totp => transfer::import_totp(c, &keyring, &slug, &text, now),
+    })?;
+    report(&reports, json, if matches!(kind, Import::Users) { "users" } else { "secrets" })
 }
 
 /// Creates `file` for the secrets: new, or an existing one no one else can read; 0600.

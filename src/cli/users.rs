@@ -97,10 +97,10 @@ pub(super) fn run(
 ) -> Result<(), Failure> {
     match command {
         UserCommand::Import { tenant, file } => {
-            super::transfer::import_users(db, settings, &tenant, &file, json, now)
+            super::transfer::import(db, settings, super::transfer::Import::Users, &tenant, &file, json, now)
         }
         UserCommand::ImportTotp { tenant, file } => {
-            super::transfer::import_totp(db, settings, &tenant, &file, json, now)
+            super::transfer::import(db, settings, super::transfer::Import::Totp, &tenant, &file, json, now)
         }
         UserCommand::ExportTotp { tenant, file } => {
             super::transfer::export_totp(db, settings, &tenant, &file, json, now)

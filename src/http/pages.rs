@@ -21,6 +21,7 @@ static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
         ("offer.html", include_str!("../../templates/offer.html")),
         ("choose_password.html", include_str!("../../templates/choose_password.html")),
         ("codes.html", include_str!("../../templates/codes.html")),
+        ("devices_list.html", include_str!("../../templates/devices_list.html")),
         ("account.html", include_str!("../../templates/account.html")),
         ("consent.html", include_str!("../../templates/consent.html")),
         ("logout.html", include_str!("../../templates/logout.html")),
