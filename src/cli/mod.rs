@@ -6,21 +6,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
-
-mod transfer;
-mod users;
+use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::oidc::clients::{self, NewClient, RedirectUri};
 use crate::oidc::keys::{self, SigningAlg};
 use crate::startup::{self, Application};
-use crate::store::clients::Client;
-use crate::store::tenants::Tenant;
 use crate::store::{Db, DbConn, rewrap};
-use crate::tenancy::{self, Slug, TenancyError, admin};
+use crate::tenancy::TenancyError;
+
+mod clients;
+mod tenants;
+mod transfer;
+mod users;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,13 +46,13 @@ enum Command {
     Migrate,
     /// Manage tenants.
     #[command(subcommand)]
-    Tenant(TenantCommand),
+    Tenant(tenants::TenantCommand),
     /// Manage users.
     #[command(subcommand)]
     User(users::UserCommand),
     /// Manage OIDC clients (relying parties).
     #[command(subcommand)]
-    Client(ClientCommand),
+    Client(clients::ClientCommand),
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -78,96 +77,6 @@ enum KeysCommand {
         #[arg(long, value_parser = ["RS256", "ES256", "EdDSA"])]
         alg: Option<String>,
     },
-}
-
-#[derive(Debug, Subcommand)]
-enum TenantCommand {
-    /// Create a tenant.
-    Create {
-        slug: String,
-        #[arg(long)]
-        name: Option<String>,
-    },
-    /// List tenants.
-    List,
-    /// Show or change a tenant's TOTP policy.
-    Policy(PolicyArgs),
-}
-
-#[derive(Debug, Args)]
-struct PolicyArgs {
-    #[arg(long)]
-    tenant: String,
-    /// TOTP at all in this tenant.
-    #[arg(long, value_parser = ["on", "off"])]
-    enabled: Option<String>,
-    #[arg(long, value_parser = ["on", "off"])]
-    enforce_internal: Option<String>,
-    #[arg(long, value_parser = ["on", "off"])]
-    enforce_external: Option<String>,
-    #[arg(long, value_parser = ["on", "off"])]
-    prompt_new_users: Option<String>,
-    #[arg(long, value_parser = ["SHA1", "SHA256", "SHA512"])]
-    algorithm: Option<String>,
-    #[arg(long)]
-    digits: Option<i32>,
-    #[arg(long)]
-    period: Option<i32>,
-    #[arg(long)]
-    skew: Option<i32>,
-    #[arg(long, value_parser = ["on", "off"])]
-    recovery_codes: Option<String>,
-    /// The shortest password a user may choose (8-128; default 12).
-    #[arg(long)]
-    password_min_length: Option<i32>,
-    /// Let a browser skip the code for N days (1-90) after "don't ask again"; 0: off.
-    #[arg(long)]
-    remember_device_days: Option<i32>,
-}
-
-#[derive(Debug, Subcommand)]
-enum ClientCommand {
-    /// Register a client; prints client_id and, for a confidential client, the secret once.
-    Create(ClientCreate),
-    /// List a tenant's clients.
-    List {
-        #[arg(long)]
-        tenant: String,
-    },
-}
-
-#[derive(Debug, Args)]
-struct ClientCreate {
-    #[arg(long)]
-    tenant: String,
-    #[arg(long)]
-    name: String,
-    #[arg(long = "redirect-uri", required = true)]
-    redirect_uris: Vec<String>,
-    #[arg(long = "post-logout-redirect-uri")]
-    post_logout_redirect_uris: Vec<String>,
-    /// A public client (no secret; PKCE required).
-    #[arg(long)]
-    public: bool,
-    /// Every login through this client needs TOTP.
-    #[arg(long)]
-    require_mfa: bool,
-    /// Skip the consent page for this client.
-    #[arg(long)]
-    trusted: bool,
-    /// Its users always give a code, even on a browser the tenant lets remember them.
-    #[arg(long)]
-    no_remembered_devices: bool,
-    /// Count a remembered device as multi-factor (acr, --require-mfa, acr_values).
-    #[arg(long, conflicts_with = "no_remembered_devices")]
-    remembered_device_mfa: bool,
-    /// The ID token signing algorithm.
-    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
-    id_token_alg: String,
-    /// The access token signing algorithm (ES256 and EdDSA sign 20-40× faster than
-    /// RS256; choose them when the client's resource servers accept them).
-    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
-    access_token_alg: String,
 }
 
 /// A command's failure: the line to print and the exit code.
@@ -298,22 +207,9 @@ fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(),
             });
             Ok(())
         }
-        Command::Tenant(TenantCommand::Create { slug, name }) => {
-            let slug = Slug::parse(&slug).map_err(Failure::refused)?;
-            let tenant = blocking(db, |c| tenancy::create_tenant(c, &slug, name.as_deref(), now))?;
-            print(json, tenant_json(&tenant), || format!("created tenant {} ({})", tenant.slug, tenant.name));
-            Ok(())
-        }
-        Command::Tenant(TenantCommand::List) => {
-            let tenants = blocking(db, tenancy::list_tenants)?;
-            print_list(json, tenants.iter().map(tenant_json).collect(), || {
-                tenants.iter().map(|t| format!("{}\t{}", t.slug, t.name)).collect()
-            });
-            Ok(())
-        }
         Command::User(command) => users::run(db, settings, command, json, now),
-        Command::Tenant(TenantCommand::Policy(args)) => tenant_policy(db, args, json, now),
-        Command::Client(ClientCommand::Create(args)) => create_client(db, args, json, now),
+        Command::Tenant(command) => tenants::run(db, command, json, now),
+        Command::Client(command) => clients::run(db, command, json, now),
         Command::Keys(command) => keys_command(db, settings, command, json, now),
         Command::Secrets(SecretsCommand::Reencrypt) => {
             let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
@@ -333,94 +229,7 @@ fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(),
             );
             Ok(())
         }
-        Command::Client(ClientCommand::List { tenant }) => {
-            let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
-            let list = blocking(db, |c| clients::list_clients(c, &slug))?;
-            print_list(json, list.iter().map(|c| client_json(c, &slug, None)).collect(), || {
-                list.iter()
-                    .map(|c| {
-                        let kind = if c.secret_hash.is_some() { "confidential" } else { "public" };
-                        format!("{}\t{}\t{kind}\t{}", c.id, c.name, clients::redirect_uris(c).join(" "))
-                    })
-                    .collect()
-            });
-            Ok(())
-        }
     }
-}
-
-fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<(), Failure> {
-    let parse_all = |raw: &[String]| -> Result<Vec<RedirectUri>, Failure> {
-        raw.iter().map(|u| RedirectUri::parse(u).map_err(Failure::refused)).collect()
-    };
-    let tenant = Slug::parse(&args.tenant).map_err(Failure::refused)?;
-    let new = NewClient {
-        tenant: tenant.clone(),
-        name: args.name,
-        redirect_uris: parse_all(&args.redirect_uris)?,
-        post_logout_redirect_uris: parse_all(&args.post_logout_redirect_uris)?,
-        public: args.public,
-        require_mfa: args.require_mfa,
-        trusted: args.trusted,
-        allow_remembered_devices: !args.no_remembered_devices,
-        remembered_device_mfa: args.remembered_device_mfa,
-        id_token_alg: SigningAlg::parse(&args.id_token_alg).map_err(Failure::refused)?,
-        access_token_alg: SigningAlg::parse(&args.access_token_alg).map_err(Failure::refused)?,
-    };
-    let created = blocking(db, |c| clients::create_client(c, &new, now))?;
-    let out = client_json(&created.client, &tenant, created.secret.as_deref());
-    print(json, out, || {
-        let mut text = format!("client_id: {}", created.client.id);
-        if let Some(secret) = &created.secret {
-            text.push_str(&format!("\nclient_secret (shown once): {secret}"));
-        }
-        text
-    });
-    Ok(())
-}
-
-fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), Failure> {
-    let slug = Slug::parse(&args.tenant).map_err(Failure::refused)?;
-    let tenant = blocking(db, |c| tenancy::service::find_tenant(c, &slug))?;
-    let mut policy = admin::PolicyView::of(&tenant);
-    let on = |v: &Option<String>, current: bool| v.as_deref().map_or(current, |v| v == "on");
-    policy.enabled = on(&args.enabled, policy.enabled);
-    policy.enforce_internal = on(&args.enforce_internal, policy.enforce_internal);
-    policy.enforce_external = on(&args.enforce_external, policy.enforce_external);
-    policy.prompt_new_users = on(&args.prompt_new_users, policy.prompt_new_users);
-    policy.recovery_codes_allowed = on(&args.recovery_codes, policy.recovery_codes_allowed);
-    policy.algorithm = args.algorithm.unwrap_or(policy.algorithm);
-    policy.digits = args.digits.unwrap_or(policy.digits);
-    policy.period = args.period.unwrap_or(policy.period);
-    policy.skew = args.skew.unwrap_or(policy.skew);
-    policy.password_min_length = args.password_min_length.or(policy.password_min_length);
-    policy.remember_device_days = args.remember_device_days.or(policy.remember_device_days);
-    let changed = policy != admin::PolicyView::of(&tenant);
-    let policy = if changed {
-        db.run_blocking(|c| admin::update_policy_as_operator(c, &tenant, &policy, now))
-            .map_err(Failure::refused)?
-    } else {
-        policy
-    };
-    let value = serde_json::to_value(&policy).map_err(Failure::refused)?;
-    print(json, json!({ "tenant": slug.as_str(), "totp_policy": value }), || {
-        format!(
-            "{}: enabled={} enforce_internal={} enforce_external={} prompt_new_users={} algorithm={} digits={} period={} skew={} recovery_codes={} password_min_length={} remember_device_days={}",
-            slug.as_str(),
-            policy.enabled,
-            policy.enforce_internal,
-            policy.enforce_external,
-            policy.prompt_new_users,
-            policy.algorithm,
-            policy.digits,
-            policy.period,
-            policy.skew,
-            policy.recovery_codes_allowed,
-            policy.password_min_length.unwrap_or_default(),
-            policy.remember_device_days.unwrap_or_default()
-        )
-    });
-    Ok(())
 }
 
 fn keys_command(
@@ -498,35 +307,4 @@ fn print_list(json: bool, values: Vec<Value>, lines: impl FnOnce() -> Vec<String
             println!("{line}");
         }
     }
-}
-
-fn tenant_json(t: &Tenant) -> Value {
-    json!({
-        "id": t.id, "slug": t.slug, "name": t.name,
-        "totp_policy": {
-            "enabled": t.totp_enabled, "enforce_internal": t.enforce_internal,
-            "enforce_external": t.enforce_external, "prompt_new_users": t.prompt_new_users,
-            "algorithm": t.totp_algorithm, "digits": t.totp_digits, "period": t.totp_period,
-            "skew": t.totp_skew, "recovery_codes_allowed": t.recovery_codes_allowed,
-        },
-        "created_at": t.created_at,
-    })
-}
-
-fn client_json(c: &Client, tenant: &Slug, secret: Option<&str>) -> Value {
-    let mut out = json!({
-        "client_id": c.id, "tenant": tenant.as_str(), "name": c.name,
-        "public": c.secret_hash.is_none(),
-        "redirect_uris": clients::redirect_uris(c),
-        "post_logout_redirect_uris": clients::post_logout_redirect_uris(c),
-        "require_mfa": c.require_mfa, "trusted": c.trusted, "id_token_alg": c.id_token_alg,
-        "access_token_alg": c.access_token_alg,
-        "allow_remembered_devices": c.allow_remembered_devices,
-        "remembered_device_mfa": c.remembered_device_mfa,
-        "created_at": c.created_at,
-    });
-    if let Some(secret) = secret {
-        out["client_secret"] = Value::from(secret);
-    }
-    out
 }

@@ -17,7 +17,8 @@ use crate::startup::AppState;
 use crate::store::audit::Origin;
 use crate::store::{StoreError, tenants, totp};
 use crate::tenancy::Permission;
-use crate::tenancy::admin::{self, Admin, AdminError, NewChild, PolicyView};
+use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
+use crate::tenancy::tenant_policy::{self, PolicyView};
 
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
@@ -415,7 +416,7 @@ fn policy_page(me: &SignedIn, policy: &PolicyView, saved: bool) -> HttpResponse 
 pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     with_admin(&state, &req, None, async |me, admin| {
         admin.may(crate::tenancy::permissions::Action::EditPolicy, None)?;
-        let (policy, _) = run(&state, admin, admin::get_policy).await?;
+        let (policy, _) = run(&state, admin, tenant_policy::get_policy).await?;
         Ok(policy_page(&me, &policy, false))
     })
     .await
@@ -475,7 +476,7 @@ pub async fn post_policy(
             },
         };
         let (saved, _) =
-            run(&state, admin, move |c, a| admin::update_policy(c, a, &policy, &origin, now)).await?;
+            run(&state, admin, move |c, a| tenant_policy::update_policy(c, a, &policy, &origin, now)).await?;
         Ok(policy_page(&me, &saved, true))
     })
     .await
@@ -490,7 +491,7 @@ pub async fn get_audit(
     with_admin(&state, &req, None, async |me, admin| {
         let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
         let ((events, names), _) = run(&state, admin, move |c, a| {
-            let events = admin::audit_log(c, a, u.as_deref(), e.as_deref(), page.unwrap_or(1))?;
+            let events = tenant_policy::audit_log(c, a, u.as_deref(), e.as_deref(), page.unwrap_or(1))?;
             // Usernames for the ids, from one query of the tenant's users.
             let names: std::collections::HashMap<String, String> =
                 crate::store::users::list_by_tenant(c, &a.user.tenant_id)?.into_iter().map(|u| (u.id, u.username)).collect();

@@ -14,8 +14,9 @@ use crate::oidc::tokens::has_scope;
 use crate::startup::AppState;
 use crate::store::StoreError;
 use crate::store::audit::Origin;
-use crate::tenancy::admin::{self, Admin, AdminError, NewChild, PolicyView};
+use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
 use crate::tenancy::creation;
+use crate::tenancy::tenant_policy::{self, PolicyView};
 
 pub const ADMIN_SCOPE: &str = "watchword:admin";
 
@@ -332,7 +333,7 @@ pub async fn post_reset_password(
 }
 
 pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    as_admin(&state, &req, StatusCode::OK, admin::get_policy).await
+    as_admin(&state, &req, StatusCode::OK, tenant_policy::get_policy).await
 }
 
 pub async fn put_policy(
@@ -346,7 +347,7 @@ pub async fn put_policy(
     };
     let (origin, now) = (origin(&req, None), state.clock.now());
     as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
-        admin::update_policy(conn, admin, &policy, &origin, now)
+        tenant_policy::update_policy(conn, admin, &policy, &origin, now)
     })
     .await
 }
@@ -366,7 +367,8 @@ pub async fn get_audit(
 ) -> HttpResponse {
     let AuditQuery { user, event, page } = query.into_inner();
     as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
-        let events = admin::audit_log(conn, admin, user.as_deref(), event.as_deref(), page.unwrap_or(1))?;
+        let events =
+            tenant_policy::audit_log(conn, admin, user.as_deref(), event.as_deref(), page.unwrap_or(1))?;
         Ok(events
             .into_iter()
             .map(|e| {

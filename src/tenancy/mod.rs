@@ -9,6 +9,7 @@ pub mod passwords;
 pub mod permissions;
 pub mod policy;
 pub mod service;
+pub mod tenant_policy;
 pub mod transfer;
 
 use std::fmt;
