@@ -98,6 +98,7 @@ pub(crate) async fn account_page(
         tenant.map_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH, |(_, t)| t.password_min_length);
     ctx.insert("min_length", &min_length);
     ctx.insert("devices", &crate::http::devices::listed(&devices));
+    ctx.insert("forget_base", "/account/devices");
     Ok(pages::render(StatusCode::OK, "account.html", &ctx))
 }
 

@@ -183,6 +183,7 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
         );
         ctx.insert("u", &user);
         ctx.insert("devices", &crate::http::devices::listed(&devices));
+        ctx.insert("forget_base", &format!("/admin/users/{}/devices", user.id));
         Ok(pages::render(StatusCode::OK, "admin_user.html", &ctx))
     })
     .await
