@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
+use crate::auth::errors::LoginError;
 use crate::auth::keyring::{Keyring, Sealed};
-use crate::auth::login::LoginError;
 use crate::auth::recovery;
 use crate::auth::totp::{self, TotpAlgorithm, TotpCode, TotpParams, TotpSecret};
 use crate::ephemeral::Ephemeral;

@@ -8,8 +8,8 @@ use crate::auth::credentials::{
     CodeCheck, Guard, Matched, Subject, aad, claim, load, match_code, params_of, record, secret_of, settle,
     skew_of, spend,
 };
+use crate::auth::errors::LoginError;
 use crate::auth::keyring::Keyring;
-use crate::auth::login::LoginError;
 use crate::auth::recovery;
 use crate::auth::totp::{self, TotpAlgorithm, TotpParams, TotpSecret};
 use crate::store::audit::{self, Origin};

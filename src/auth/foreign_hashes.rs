@@ -2,8 +2,9 @@
 //! nobody has to reset a password to move to Watchword: bcrypt (`$2a$`, `$2b$`, `$2y$`)
 //! and PBKDF2-SHA256 in the three spellings exporters use — PHC
 //! (`$pbkdf2-sha256$i=N,l=32$salt$hash`), passlib (`$pbkdf2-sha256$N$salt$hash`, `.` for
-//! `+`) and Django (`pbkdf2_sha256$N$salt$hash`). A right password against one of them is
-//! a match that asks for a rehash: the next successful sign-in stores argon2id instead.
+//! `+`) and Django (`pbkdf2_sha256$N$salt$hash`). `auth::password::verify_with` asks here
+//! first; a right password against one of these is a match that asks for a rehash: the
+//! next successful sign-in stores argon2id instead.
 //!
 //! Costs are bounded at import ([`check`]): a hash that would make every sign-in of
 //! its user slow (bcrypt cost over 14, PBKDF2 over 2,000,000 iterations) is refused.
@@ -12,8 +13,6 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-
-use crate::auth::password::{Password, Verification};
 
 const BCRYPT_MAX_COST: u32 = 14;
 const PBKDF2_ITERATIONS: std::ops::RangeInclusive<u32> = 1_000..=2_000_000;
@@ -98,27 +97,21 @@ pub fn check(stored: &str) -> Result<Scheme, String> {
     Err("unsupported password hash (argon2id, bcrypt $2a$/$2b$/$2y$ and PBKDF2-SHA256 are)".to_owned())
 }
 
-/// Checks `password` against a bcrypt or PBKDF2 hash; `None` when `stored` is neither
-/// (argon2 is [`crate::auth::password::verify_with`]'s own).
-pub fn verify(password: &Password, stored: &str) -> Option<Verification> {
-    let matched = match check(stored) {
-        Ok(Scheme::Bcrypt) => bcrypt::verify(password.expose(), stored).unwrap_or(false),
+/// Whether `password` is right for a bcrypt or PBKDF2 hash (a malformed one never is);
+/// `None` when `stored` is neither (argon2 is `auth::password::verify_with`'s own).
+pub fn verify(password: &str, stored: &str) -> Option<bool> {
+    Some(match check(stored) {
+        Ok(Scheme::Bcrypt) => bcrypt::verify(password, stored).unwrap_or(false),
         Ok(Scheme::Pbkdf2Sha256) => {
             let parts = pbkdf2_parts(stored)?;
             let mut out = vec![0u8; parts.hash.len()];
-            pbkdf2::pbkdf2_hmac::<Sha256>(
-                password.expose().as_bytes(),
-                &parts.salt,
-                parts.iterations,
-                &mut out,
-            );
+            pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &parts.salt, parts.iterations, &mut out);
             bool::from(out.as_slice().ct_eq(&parts.hash))
         }
         Ok(Scheme::Argon2id) => return None,
         Err(_) if stored.starts_with("$2") || stored.contains("pbkdf2") => false,
         Err(_) => return None,
-    };
-    Some(if matched { Verification::Match { rehash: true } } else { Verification::Mismatch })
+    })
 }
 
 #[cfg(test)]
@@ -136,16 +129,14 @@ mod tests {
 
     #[test]
     fn foreign_hashes_match_their_password_and_ask_for_a_rehash() {
-        let right = Password::parse(PASSWORD).unwrap();
-        let wrong = Password::parse("correct horse battery stapler").unwrap();
         for stored in [BCRYPT, PHC, PASSLIB, DJANGO] {
             assert!(check(stored).is_ok(), "{stored}");
-            assert_eq!(verify(&right, stored), Some(Verification::Match { rehash: true }), "{stored}");
-            assert_eq!(verify(&wrong, stored), Some(Verification::Mismatch), "{stored}");
+            assert_eq!(verify(PASSWORD, stored), Some(true), "{stored}");
+            assert_eq!(verify("correct horse battery stapler", stored), Some(false), "{stored}");
         }
         assert_eq!(check(BCRYPT), Ok(Scheme::Bcrypt));
         assert_eq!(check(DJANGO), Ok(Scheme::Pbkdf2Sha256));
-        assert_eq!(verify(&right, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"), None);
+        assert_eq!(verify(PASSWORD, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"), None);
     }
 
     #[test]
@@ -160,8 +151,7 @@ mod tests {
         assert!(check("$1$md5crypt$whatever").unwrap_err().contains("unsupported"));
         assert!(check("plaintext").is_err());
         assert!(check("$pbkdf2-sha256$i=1000$only-two").is_err());
-        let right = Password::parse(PASSWORD).unwrap();
-        assert_eq!(verify(&right, "$2b$06$broken"), Some(Verification::Mismatch));
-        assert_eq!(verify(&right, "plaintext"), None);
+        assert_eq!(verify(PASSWORD, "$2b$06$broken"), Some(false));
+        assert_eq!(verify(PASSWORD, "plaintext"), None);
     }
 }

@@ -2,16 +2,16 @@
 //! step, and finishing a login (SSO session + authorization code, in one transaction).
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::auth::credentials::Guard;
+use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState, PasswordCheck};
 use crate::auth::gate;
-use crate::auth::hashing::HashError;
 use crate::auth::password::{Password, Verification};
+use crate::auth::random::secret_hash;
 use crate::auth::remembered;
+use crate::ephemeral::Ephemeral;
 use crate::ephemeral::limiter::Decision;
-use crate::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::audit::{self, Origin};
 use crate::store::sessions::{self, Session};
 use crate::store::{Db, StoreError, users};
@@ -26,65 +26,6 @@ pub const SESSION_TTL: i64 = 12 * 3600;
 
 pub const ACR_SINGLE_FACTOR: &str = "urn:watchword:acr:single-factor";
 pub const ACR_MULTI_FACTOR: &str = "urn:watchword:acr:multi-factor";
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    /// A dependency is down: no decision is made, the user is asked to retry (503).
-    #[error("temporarily unavailable: {0}")]
-    Unavailable(String),
-    /// The database stayed busy (lock contention): nothing was written; a 503.
-    #[error("database busy: {0}")]
-    Busy(String),
-    #[error("internal error: {0}")]
-    Internal(String),
-    /// Too many attempts: refused without a check; try again after this many seconds.
-    #[error("too many attempts; retry after {retry_after} s")]
-    Throttled { retry_after: i64 },
-    /// Password hashing is at capacity: refused before hashing (503, `Retry-After`).
-    #[error("password hashing at capacity; retry after {retry_after} s")]
-    Overloaded { retry_after: i64 },
-}
-
-impl From<HashError> for LoginError {
-    fn from(err: HashError) -> Self {
-        match err {
-            HashError::Busy => Self::Overloaded { retry_after: OVERLOADED_RETRY_AFTER },
-            HashError::Stopped => Self::Unavailable(err.to_string()),
-            HashError::Password(e) => Self::Internal(e.to_string()),
-        }
-    }
-}
-
-/// What a sign-in refused by a full hashing queue is told to wait, in seconds.
-pub const OVERLOADED_RETRY_AFTER: i64 = 2;
-
-impl From<StoreError> for LoginError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(m) => Self::Unavailable(m),
-            StoreError::Busy(m) => Self::Busy(m),
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
-impl crate::store::Contended for LoginError {
-    fn is_busy(&self) -> bool {
-        matches!(self, Self::Busy(_))
-    }
-}
-
-impl From<diesel::result::Error> for LoginError {
-    fn from(err: diesel::result::Error) -> Self {
-        StoreError::from(err).into()
-    }
-}
-
-impl From<EphemeralError> for LoginError {
-    fn from(err: EphemeralError) -> Self {
-        Self::Unavailable(err.to_string())
-    }
-}
 
 /// The OAuth request a login will answer (absent for a sign-in to the account page).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,11 +172,6 @@ pub async fn load_flow(store: &Ephemeral, id: &str, now: i64) -> Result<Option<F
 
 pub async fn delete_flow(store: &Ephemeral, id: &str) -> Result<(), LoginError> {
     Ok(store.delete(&flow_key(id)).await?)
-}
-
-/// SHA-256 in hex: how bearer secrets (session cookies, codes) are keyed in the database.
-pub fn secret_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks a username and password in `tenant_id` and decides, by policy, what comes

@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod devices;
 pub mod enrolment;
+pub mod errors;
 pub mod flow;
 pub mod foreign_hashes;
 pub mod gate;

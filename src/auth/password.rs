@@ -115,9 +115,9 @@ pub fn verify(password: &Password, stored: &str) -> Verification {
 pub fn verify_with(password: &Password, stored: &str, blocks: &mut [Block]) -> Verification {
     // An imported hash of another scheme (bcrypt, PBKDF2): checked by its own rules.
     if !stored.starts_with("$argon2")
-        && let Some(verification) = crate::auth::foreign_hashes::verify(password, stored)
+        && let Some(right) = crate::auth::foreign_hashes::verify(password.expose(), stored)
     {
-        return verification;
+        return if right { Verification::Match { rehash: true } } else { Verification::Mismatch };
     }
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Verification::Mismatch;

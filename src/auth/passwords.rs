@@ -9,9 +9,10 @@
 use serde_json::json;
 
 use crate::auth::credentials::Guard;
-use crate::auth::login::{LoginError, secret_hash};
+use crate::auth::errors::LoginError;
 use crate::auth::password::{Password, Verification};
 use crate::auth::password_rules::{RuleError, Rules};
+use crate::auth::random::secret_hash;
 use crate::ephemeral::limiter::Decision;
 use crate::store::audit::{self, Origin};
 use crate::store::users::User;

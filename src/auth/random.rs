@@ -1,9 +1,16 @@
-//! Randomness from the operating system's CSPRNG, encoded for URLs and humans.
+//! Randomness from the operating system's CSPRNG, encoded for URLs and humans, and the
+//! hash bearer secrets made of it are stored under.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+
+/// SHA-256 in hex: how bearer secrets (session cookies, codes) are keyed in the database.
+pub fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// `bytes` random bytes as unpadded base64url (16 bytes → 22 characters).
 pub fn token(bytes: usize) -> String {

@@ -15,7 +15,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::login::secret_hash;
+use crate::auth::random::secret_hash;
 use crate::store::audit::{self, Origin};
 use crate::store::remembered::{self as rows, RememberedDevice};
 use crate::store::{DbConn, StoreError};

@@ -3,19 +3,19 @@
 //! without a client, in the tenant named by `?tenant=` (default `default`).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use tera::Context;
 
 use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::enrolment::{self, Confirmation};
+use crate::auth::errors::LoginError;
 use crate::auth::flow::Amr;
-use crate::auth::login::{Flow, LoginError};
+use crate::auth::login::Flow;
 use crate::auth::passwords::{self, NewPassword};
-use crate::http::cookies::{self, SignedIn};
+use crate::http::cookies::{self, SignedIn, with_session};
 use crate::http::login::enrol_context;
-use crate::http::{CsrfForm, authorize, errors, origin, pages};
+use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
 use crate::startup::AppState;
 use crate::store::{remembered, sessions, tenants, users};
 
@@ -47,26 +47,6 @@ pub struct CodeForm {
     code: String,
 }
 
-pub(crate) fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
-}
-
-pub(crate) fn format_time(unix: i64) -> (String, String) {
-    let dt = actix_web::cookie::time::OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(actix_web::cookie::time::OffsetDateTime::UNIX_EPOCH);
-    let iso = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    );
-    let text = format!("{} {} {} {:02}:{:02} UTC", dt.day(), dt.month(), dt.year(), dt.hour(), dt.minute());
-    (iso, text)
-}
-
 pub(crate) async fn account_page(
     state: &AppState,
     me: &SignedIn,
@@ -79,7 +59,7 @@ pub(crate) async fn account_page(
     ctx.insert("username", &me.user.username);
     ctx.insert("display_name", &me.user.display_name);
     if let Some(at) = status.activated_at {
-        let (iso, text) = format_time(at);
+        let (iso, text) = pages::format_time(at);
         ctx.insert("activated_iso", &iso);
         ctx.insert("activated_text", &text);
     }
@@ -97,29 +77,9 @@ pub(crate) async fn account_page(
     let min_length =
         tenant.map_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH, |(_, t)| t.password_min_length);
     ctx.insert("min_length", &min_length);
-    ctx.insert("devices", &crate::http::devices::listed(&devices));
+    ctx.insert("devices", &pages::listed(&devices));
     ctx.insert("forget_base", "/account/devices");
     Ok(pages::render(StatusCode::OK, "account.html", &ctx))
-}
-
-/// Runs `f` for a signed-in browser whose form carried its CSRF token.
-pub(crate) async fn with_session<F>(
-    state: &AppState,
-    req: &HttpRequest,
-    csrf: Option<&str>,
-    f: F,
-) -> HttpResponse
-where
-    F: AsyncFnOnce(SignedIn) -> Result<HttpResponse, LoginError>,
-{
-    let result = async {
-        let Some(me) = cookies::signed_in(state, req).await? else { return Ok(see_other("/account")) };
-        if !cookies::csrf_matches(&me.csrf, csrf) {
-            return Ok(errors::csrf_refused());
-        }
-        f(me).await
-    };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
 }
 
 pub async fn get_account(

@@ -3,26 +3,22 @@
 //! through the TOTP step first (step-up), without asking for the password again.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use tera::Context;
 
+use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
-use crate::auth::login::{Flow, LoginError};
+use crate::auth::login::Flow;
 use crate::http::api::{AuditQuery, ListQuery};
 use crate::http::cookies::{self, SignedIn};
-use crate::http::{CsrfForm, authorize, errors, origin, pages};
+use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
 use crate::startup::AppState;
 use crate::store::audit::Origin;
 use crate::store::{StoreError, tenants, totp};
 use crate::tenancy::Permission;
 use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
 use crate::tenancy::tenant_policy::{self, PolicyView};
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
-}
 
 fn admin_error(err: &AdminError) -> HttpResponse {
     match err {
@@ -176,13 +172,10 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
         ctx.insert("error", &None::<&str>);
         ctx.insert(
             "activated",
-            &user
-                .totp_activated_at
-                .map(|t| format!("since {}", crate::http::account::format_time(t).1))
-                .unwrap_or_default(),
+            &user.totp_activated_at.map(|t| format!("since {}", pages::format_time(t).1)).unwrap_or_default(),
         );
         ctx.insert("u", &user);
-        ctx.insert("devices", &crate::http::devices::listed(&devices));
+        ctx.insert("devices", &pages::listed(&devices));
         ctx.insert("forget_base", &format!("/admin/users/{}/devices", user.id));
         Ok(pages::render(StatusCode::OK, "admin_user.html", &ctx))
     })
@@ -506,7 +499,7 @@ pub async fn get_audit(
         let rows: Vec<serde_json::Value> = events
             .iter()
             .map(|e| {
-                let (at, _) = crate::http::account::format_time(e.created_at);
+                let (at, _) = pages::format_time(e.created_at);
                 serde_json::json!({ "at": at, "event": e.event, "actor": name(&e.actor_user_id, "system"),
                                     "target": name(&e.target_user_id, ""), "detail": e.detail, "ip": e.ip.clone().unwrap_or_default() })
             })

@@ -7,10 +7,11 @@ use serde::Deserialize;
 
 use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::enrolment::{self, Removal};
-use crate::auth::login::LoginError;
-use crate::http::account::{account_page, multi_factor, see_other, with_session};
+use crate::auth::errors::LoginError;
+use crate::http::account::{account_page, multi_factor};
 use crate::http::cookies::SignedIn;
-use crate::http::origin;
+use crate::http::cookies::with_session;
+use crate::http::{origin, see_other};
 use crate::startup::AppState;
 
 // No Debug: it holds a code.

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use tera::Context;
 use url::Url;
 
+use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
-use crate::auth::login::{self, AuthRequest, Flow, LoginError};
+use crate::auth::login::{self, AuthRequest, Flow};
 use crate::http::{cookies, errors, pages};
 use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
 use crate::oidc::clients;

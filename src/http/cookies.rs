@@ -2,13 +2,14 @@
 //! is a cross-site top-level navigation), and `Secure` with the `__Host-` prefix when
 //! the issuer is https. Plus the session lookup and its CSRF token.
 
-use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
 
+use crate::auth::errors::LoginError;
 use crate::auth::flow::Amr;
 use crate::auth::gate;
-use crate::auth::login::{self, LoginError};
 use crate::startup::AppState;
 use crate::store::sessions::{self, Session};
 use crate::store::users::User;
@@ -101,7 +102,7 @@ pub struct SignedIn {
 /// The live session behind the request's cookie, if any.
 pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<SignedIn>, LoginError> {
     let Some(token) = value(req, session_name(state)) else { return Ok(None) };
-    let id = login::secret_hash(&token);
+    let id = crate::auth::random::secret_hash(&token);
     let (now, totp_enabled) = (state.clock.now(), state.totp_enabled);
     let found = state
         .db
@@ -116,6 +117,28 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
         .await?;
     // The token is a secret only this browser holds, so a hash of it makes a CSRF
     // token an attacker's page cannot know.
-    let csrf = login::secret_hash(&format!("csrf:{token}"));
+    let csrf = crate::auth::random::secret_hash(&format!("csrf:{token}"));
     Ok(found.map(|(session, user)| SignedIn { session, user, csrf }))
+}
+
+/// Runs `f` for a signed-in browser whose form carried its CSRF token.
+pub(crate) async fn with_session<F>(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf: Option<&str>,
+    f: F,
+) -> HttpResponse
+where
+    F: AsyncFnOnce(SignedIn) -> Result<HttpResponse, LoginError>,
+{
+    let result = async {
+        let Some(me) = signed_in(state, req).await? else {
+            return Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/account")).finish());
+        };
+        if !csrf_matches(&me.csrf, csrf) {
+            return Ok(crate::http::errors::csrf_refused());
+        }
+        f(me).await
+    };
+    result.await.unwrap_or_else(|e| crate::http::errors::login_error(&e))
 }

@@ -3,53 +3,15 @@
 //! own devices — it only ever takes a shortcut away; a parent forgets a child's with
 //! the rights of revoking its TOTP ([`crate::tenancy::devices`]).
 
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
 
-use crate::auth::login::LoginError;
+use crate::auth::errors::LoginError;
 use crate::auth::remembered;
-use crate::http::account::{format_time, with_session};
 use crate::http::admin::act_and_show;
-use crate::http::{CsrfForm, cookies, origin};
+use crate::http::cookies::with_session;
+use crate::http::{CsrfForm, cookies, origin, see_other};
 use crate::startup::AppState;
-use crate::store::remembered::RememberedDevice;
 use crate::tenancy::devices;
-
-/// One device as the pages show it.
-#[derive(Debug, Serialize)]
-pub struct Listed<'a> {
-    pub id: &'a str,
-    pub label: &'a str,
-    pub created_ip: Option<&'a str>,
-    pub created_iso: String,
-    pub created_text: String,
-    pub last_used_iso: String,
-    pub last_used_text: String,
-}
-
-pub fn listed(devices: &[RememberedDevice]) -> Vec<Listed<'_>> {
-    devices
-        .iter()
-        .map(|d| {
-            let (created_iso, created_text) = format_time(d.created_at);
-            let (last_used_iso, last_used_text) = format_time(d.last_used_at);
-            Listed {
-                id: &d.id,
-                label: &d.label,
-                created_ip: d.created_ip.as_deref(),
-                created_iso,
-                created_text,
-                last_used_iso,
-                last_used_text,
-            }
-        })
-        .collect()
-}
-
-fn back_to_account() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, "/account")).finish()
-}
 
 /// `POST /account/devices/{id}/forget`
 pub async fn post_forget(
@@ -68,7 +30,7 @@ pub async fn post_forget(
                 Ok(remembered::forget(conn, &tenant_id, &user_id, &device_id, &origin, now)?)
             })
             .await?;
-        Ok(back_to_account())
+        Ok(see_other("/account"))
     })
     .await
 }
@@ -89,7 +51,7 @@ pub async fn post_forget_all(
                     .write(|conn| remembered::forget_all(conn, &tenant_id, &user_id, &origin, "user", now))?)
             })
             .await?;
-        let mut response = back_to_account();
+        let mut response = see_other("/account");
         let _ = response.add_cookie(&cookies::removal(&state, cookies::remembered_name(&state)));
         Ok(response)
     })

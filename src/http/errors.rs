@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 
-use crate::auth::login::LoginError;
+use crate::auth::errors::LoginError;
 use crate::http::pages;
 
 /// A failed login or account operation, as the browser sees it.

@@ -12,11 +12,12 @@ use tera::Context;
 use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::devices;
 use crate::auth::enrolment::{self, Confirmation};
+use crate::auth::errors::LoginError;
 use crate::auth::flow::{self, LoginInput, LoginState, Outcome, PasswordCheck};
-use crate::auth::login::{self, Flow, LoginError};
+use crate::auth::login::{self, Flow};
 use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::auth::totp;
-use crate::http::{CsrfForm, cookies, errors, origin, pages};
+use crate::http::{CsrfForm, cookies, errors, origin, pages, see_other};
 use crate::startup::AppState;
 
 const INVALID_PASSWORD: &str = "Invalid username or password";
@@ -31,10 +32,6 @@ struct Current {
 async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
     let Some(id) = cookies::value(req, cookies::flow_name(state)) else { return Ok(None) };
     Ok(login::load_flow(&state.ephemeral, &id, state.clock.now()).await?.map(|flow| Current { id, flow }))
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
 }
 
 /// How to show the current page again.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tera::Context;
 use url::Url;
 
-use crate::auth::login::LoginError;
+use crate::auth::errors::LoginError;
 use crate::http::{cookies, errors, pages};
 use crate::oidc::clients;
 use crate::oidc::tokens::IdClaims;

@@ -128,6 +128,13 @@ pub struct CsrfForm {
     pub csrf: Option<String>,
 }
 
+/// A 303 to `location` (after a POST, and to send a browser on).
+pub fn see_other(location: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location.to_owned()))
+        .finish()
+}
+
 /// Who made the request. Behind a trusted proxy (`WATCHWORD_TRUST_FORWARDED`) the client
 /// address is the *last* `X-Forwarded-For` entry — the one our proxy appended; entries
 /// before it are whatever the client sent. A header that does not parse falls back to

@@ -14,7 +14,8 @@ use serde_json::json;
 
 use crate::auth::flow::Amr;
 use crate::auth::gate;
-use crate::auth::login::{ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR, secret_hash};
+use crate::auth::login::{ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
+use crate::auth::random::secret_hash;
 use crate::http::oauth::{self, authenticate, presented};
 use crate::oidc::authorize::SCOPES;
 use crate::oidc::grants::{self, TokenError, TokenRequest};

@@ -70,3 +70,51 @@ pub async fn get_style() -> HttpResponse {
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(STYLE_CSS)
 }
+
+/// A time as (ISO 8601 for `datetime=`, human text), in UTC.
+pub fn format_time(unix: i64) -> (String, String) {
+    let dt = actix_web::cookie::time::OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap_or(actix_web::cookie::time::OffsetDateTime::UNIX_EPOCH);
+    let iso = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    let text = format!("{} {} {} {:02}:{:02} UTC", dt.day(), dt.month(), dt.year(), dt.hour(), dt.minute());
+    (iso, text)
+}
+
+/// One device as the pages show it.
+#[derive(Debug, serde::Serialize)]
+pub struct Listed<'a> {
+    pub id: &'a str,
+    pub label: &'a str,
+    pub created_ip: Option<&'a str>,
+    pub created_iso: String,
+    pub created_text: String,
+    pub last_used_iso: String,
+    pub last_used_text: String,
+}
+
+pub fn listed(devices: &[crate::store::remembered::RememberedDevice]) -> Vec<Listed<'_>> {
+    devices
+        .iter()
+        .map(|d| {
+            let (created_iso, created_text) = format_time(d.created_at);
+            let (last_used_iso, last_used_text) = format_time(d.last_used_at);
+            Listed {
+                id: &d.id,
+                label: &d.label,
+                created_ip: d.created_ip.as_deref(),
+                created_iso,
+                created_text,
+                last_used_iso,
+                last_used_text,
+            }
+        })
+        .collect()
+}

@@ -5,8 +5,9 @@
 use diesel::prelude::*;
 use serde::Deserialize;
 
+use crate::auth::errors::LoginError;
 use crate::auth::flow::Amr;
-use crate::auth::login::{self, ACR_MULTI_FACTOR, AuthRequest, LoginError};
+use crate::auth::login::{self, ACR_MULTI_FACTOR, AuthRequest};
 use crate::auth::remembered::Terms;
 use crate::store::DbConn;
 use crate::store::schema::consents;
@@ -256,7 +257,7 @@ pub fn issue_code(
     sessions::insert_code(
         conn,
         &AuthorizationCode {
-            code_hash: login::secret_hash(&code),
+            code_hash: crate::auth::random::secret_hash(&code),
             client_id: request.client_id.clone(),
             user_id: user_id.to_owned(),
             session_id: session_id.to_owned(),

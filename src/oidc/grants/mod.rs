@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::auth::flow::Amr;
-use crate::auth::login::{ACR_MULTI_FACTOR, secret_hash};
+use crate::auth::login::ACR_MULTI_FACTOR;
+use crate::auth::random::secret_hash;
 use crate::oidc::keys::{KeyError, KeySet, SigningAlg};
 use crate::oidc::tokens::{self, Grant, OFFLINE_TTL, TOKEN_TTL, has_scope};
 use crate::store::clients::Client;

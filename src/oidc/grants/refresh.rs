@@ -3,7 +3,7 @@
 //! when the server process that made it died.
 
 use super::{Issue, Step, TokenError, TokenRequest, admitted_user, new_refresh, refuse};
-use crate::auth::login::secret_hash;
+use crate::auth::random::secret_hash;
 use crate::oidc::tokens::has_scope;
 use crate::store::clients::Client;
 use crate::store::sessions;
