@@ -15,8 +15,8 @@ use crate::auth::login::Flow;
 use crate::auth::passwords::{self, NewPassword};
 use crate::http::cookies::{self, SignedIn, with_session};
 use crate::http::login::enrol_context;
+use crate::http::state::AppState;
 use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
-use crate::startup::AppState;
 use crate::store::{remembered, sessions, tenants, users};
 
 /// A code entered this long ago still counts as fresh for a password change.

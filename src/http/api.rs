@@ -10,8 +10,8 @@ use serde_json::json;
 
 use crate::http::oidc::check_access_token;
 use crate::http::origin;
+use crate::http::state::AppState;
 use crate::oidc::tokens::has_scope;
-use crate::startup::AppState;
 use crate::store::StoreError;
 use crate::store::audit::Origin;
 use crate::tenancy::admin::{self, Admin, AdminError, NewChild};

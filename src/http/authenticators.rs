@@ -11,8 +11,8 @@ use crate::auth::errors::LoginError;
 use crate::http::account::{account_page, multi_factor};
 use crate::http::cookies::SignedIn;
 use crate::http::cookies::with_session;
+use crate::http::state::AppState;
 use crate::http::{origin, see_other};
-use crate::startup::AppState;
 
 // No Debug: it holds a code.
 #[derive(Deserialize)]

@@ -14,10 +14,10 @@ use url::Url;
 use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::{self, AuthRequest, Flow};
+use crate::http::state::AppState;
 use crate::http::{cookies, errors, pages};
 use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
 use crate::oidc::clients;
-use crate::startup::AppState;
 use crate::store::StoreError;
 
 fn bad_request(message: &str) -> HttpResponse {

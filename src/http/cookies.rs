@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use crate::auth::errors::LoginError;
 use crate::auth::flow::Amr;
 use crate::auth::gate;
-use crate::startup::AppState;
+use crate::http::state::AppState;
 use crate::store::sessions::{self, Session};
 use crate::store::users::User;
 

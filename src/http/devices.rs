@@ -9,8 +9,8 @@ use crate::auth::errors::LoginError;
 use crate::auth::remembered;
 use crate::http::admin::act_and_show;
 use crate::http::cookies::with_session;
+use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, origin, see_other};
-use crate::startup::AppState;
 use crate::tenancy::devices;
 
 /// `POST /account/devices/{id}/forget`

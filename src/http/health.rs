@@ -9,7 +9,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 pub async fn get_healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))

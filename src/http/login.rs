@@ -17,8 +17,8 @@ use crate::auth::flow::{self, LoginInput, LoginState, Outcome, PasswordCheck};
 use crate::auth::login::{self, Flow};
 use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::auth::totp;
+use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, errors, origin, pages, see_other};
-use crate::startup::AppState;
 
 const INVALID_PASSWORD: &str = "Invalid username or password";
 const INVALID_CODE: &str = "Invalid code";

@@ -11,10 +11,10 @@ use tera::Context;
 use url::Url;
 
 use crate::auth::errors::LoginError;
+use crate::http::state::AppState;
 use crate::http::{cookies, errors, pages};
 use crate::oidc::clients;
 use crate::oidc::tokens::IdClaims;
-use crate::startup::AppState;
 use crate::store::{sessions, tokens};
 
 // No Debug: it holds a secret that must never reach a log.

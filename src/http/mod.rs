@@ -16,12 +16,13 @@ mod logout;
 mod oauth;
 pub(crate) mod oidc;
 pub mod pages;
+pub mod state;
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, web};
 
-use crate::startup::AppState;
+use crate::http::state::AppState;
 use crate::store::audit::Origin;
 
 /// Request bodies above these sizes are refused with 413 before they are read whole.

@@ -8,9 +8,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
+use crate::http::state::AppState;
 use crate::oidc::clients;
 use crate::oidc::grants::TokenError;
-use crate::startup::AppState;
 use crate::store::clients::Client;
 
 /// RFC 6749 §5.2 error body with the right status; 401 for a client that failed to

@@ -17,10 +17,10 @@ use crate::auth::gate;
 use crate::auth::login::{ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
 use crate::auth::random::secret_hash;
 use crate::http::oauth::{self, authenticate, presented};
+use crate::http::state::AppState;
 use crate::oidc::authorize::SCOPES;
 use crate::oidc::grants::{self, TokenError, TokenRequest};
 use crate::oidc::tokens::{AccessClaims, has_scope};
-use crate::startup::AppState;
 use crate::store::tokens;
 use crate::store::users::User;
 

@@ -1,0 +1,91 @@
+//! The state every request handler shares: storage, keys, caches, limits and the
+//! hashing pool. `startup` builds it; handlers only read it.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::auth::credentials::Guard;
+use crate::auth::hashing::HashPool;
+use crate::auth::keyring::Keyring;
+use crate::clock::SharedClock;
+use crate::ephemeral::Ephemeral;
+use crate::ephemeral::limiter::Limits;
+use crate::oidc::clients::ClientCache;
+use crate::oidc::grants::Instance;
+use crate::oidc::keys::{self, KeyCache, KeyError, KeySet};
+use crate::store::clients::Client;
+use crate::store::{Db, StoreError};
+
+/// Everything a request handler may need, shared by all workers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub issuer: Url,
+    pub db: Db,
+    pub keyring: Arc<Keyring>,
+    pub ephemeral: Ephemeral,
+    pub clock: SharedClock,
+    /// The installation-wide TOTP switch.
+    pub totp_enabled: bool,
+    pub keys: KeyCache,
+    pub clients: ClientCache,
+    /// Seconds a published `next` signing key waits before it signs.
+    pub key_rotation_delay: i64,
+    pub limits: Limits,
+    /// Take the client address from `X-Forwarded-For` (a proxy in front overwrites it).
+    pub trust_forwarded: bool,
+    /// Every argon2id hash the server computes runs on this bounded pool.
+    pub hasher: HashPool,
+    /// False while `serve` waits for an unreachable database to migrate it: every
+    /// request but the health checks gets a 503 until then.
+    pub schema_ready: Arc<std::sync::atomic::AtomicBool>,
+    /// This server process (a random id, and when it started).
+    pub instance: Instance,
+}
+
+impl AppState {
+    /// What second-factor and password checks need.
+    pub fn guard(&self) -> Guard<'_> {
+        Guard {
+            db: &self.db,
+            ephemeral: &self.ephemeral,
+            keyring: &self.keyring,
+            limits: &self.limits,
+            hasher: &self.hasher,
+        }
+    }
+
+    /// The issuer as it appears in tokens and metadata (no trailing slash).
+    pub fn issuer_str(&self) -> &str {
+        self.issuer.as_str().trim_end_matches('/')
+    }
+
+    /// The signing keys, reloaded (and rotated when due) once the cache is stale.
+    pub async fn keys(&self) -> Result<Arc<KeySet>, KeyError> {
+        let now = self.clock.now();
+        if let Some(set) = self.keys.fresh(now) {
+            return Ok(set);
+        }
+        let (keyring, delay) = (self.keyring.clone(), self.key_rotation_delay);
+        let set = self
+            .db
+            .run(move |conn| {
+                keys::maintain(conn, &keyring, delay, now)?;
+                KeySet::load(conn, &keyring, now)
+            })
+            .await?;
+        Ok(self.keys.store(set))
+    }
+
+    /// A client by id, through the cache.
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let now = self.clock.now();
+        if let Some(cached) = self.clients.get(id, now) {
+            return Ok(cached);
+        }
+        let lookup = id.to_owned();
+        let found = self.db.run(move |conn| crate::store::clients::find(conn, &lookup)).await?;
+        self.clients.put(id, found.clone(), now);
+        Ok(found)
+    }
+}
