@@ -85,8 +85,12 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
         Err(err) => return store_error(err),
     };
     // Exact string match against the registered URIs (RFC 6749 §3.1.2.3; OIDC Core §3.1.2.1).
-    let Some(redirect_uri) =
-        params.redirect_uri.clone().filter(|r| clients::redirect_uris(&client).iter().any(|u| u == r))
+    let Some(asked) = params.redirect_uri.clone().filter(|r| !r.is_empty()) else {
+        return bad_request(
+            "The application sent you here without saying where to return (redirect_uri is missing).",
+        );
+    };
+    let Some(redirect_uri) = Some(asked).filter(|r| clients::redirect_uris(&client).iter().any(|u| u == r))
     else {
         return bad_request("The application sent you here with a return address it has not registered.");
     };

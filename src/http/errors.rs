@@ -21,12 +21,7 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
             )
         }
         LoginError::Throttled { retry_after } => {
-            let minutes = (retry_after + 59) / 60;
-            let wait = if *retry_after < 60 {
-                format!("{retry_after} seconds")
-            } else {
-                format!("{minutes} minutes")
-            };
+            let wait = wait_text(*retry_after);
             retry_later(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
@@ -53,6 +48,12 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
 }
 
 /// A readable page that tells the client when to come back (`Retry-After`, at least 1 s).
+/// "1 second", "45 seconds", "1 minute", "15 minutes": how long to wait, in words.
+pub fn wait_text(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    if seconds < 60 { plural(seconds.max(1), "second") } else { plural((seconds + 59) / 60, "minute") }
+}
+
 pub fn retry_later(status: StatusCode, title: &str, message: &str, seconds: i64) -> HttpResponse {
     let mut response = pages::message(status, title, message, None);
     if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
@@ -89,4 +90,19 @@ pub fn bad_form() -> HttpResponse {
         "The form could not be read. Go back, reload the page and try again.",
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_as_english() {
+        assert_eq!(wait_text(1), "1 second");
+        assert_eq!(wait_text(0), "1 second");
+        assert_eq!(wait_text(45), "45 seconds");
+        assert_eq!(wait_text(60), "1 minute");
+        assert_eq!(wait_text(61), "2 minutes");
+        assert_eq!(wait_text(900), "15 minutes");
+    }
 }

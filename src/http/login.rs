@@ -22,6 +22,8 @@ use crate::http::{CsrfForm, cookies, errors, origin, pages, see_other};
 
 const INVALID_PASSWORD: &str = "Invalid username or password";
 const INVALID_CODE: &str = "Invalid code";
+/// A right code whose time step was already used (here, or by someone who saw it).
+const REUSED_CODE: &str = "That code was already used. Wait for the next one in your app and enter it.";
 
 /// The flow behind the request's cookie.
 struct Current {
@@ -69,11 +71,14 @@ async fn render_state(
             let prompt = credentials::code_prompt(&state.db, user_id).await?;
             ctx.insert("issuer", &prompt.issuer);
             ctx.insert("digits", &prompt.digits);
-            ctx.insert("recovery_allowed", &prompt.recovery_allowed);
+            // A step-up (administration) needs the authenticator itself: a recovery code
+            // regains one's own account, it does not administer others.
+            let recovery_allowed = prompt.recovery_allowed && !flow.step_up;
+            ctx.insert("recovery_allowed", &recovery_allowed);
             // Not for a step-up (it must prove a code now) or a client that refuses devices.
             let offer = !flow.step_up && !flow.devices.refused;
             ctx.insert("remember_days", &prompt.remember_days.filter(|_| offer));
-            if view.recovery && prompt.recovery_allowed { "recovery.html" } else { "totp.html" }
+            if view.recovery && recovery_allowed { "recovery.html" } else { "totp.html" }
         }
         LoginState::Enrolling { user_id, required, .. } => {
             let now = state.clock.now();
@@ -361,7 +366,8 @@ pub async fn post_totp(
             credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await?;
         let remember =
             form.remember_device.as_deref() == Some("on") && !cur.flow.step_up && !cur.flow.devices.refused;
-        let view = View { error: Some(INVALID_CODE), remember, ..View::default() };
+        let error = if check == CodeCheck::Replayed { REUSED_CODE } else { INVALID_CODE };
+        let view = View { error: Some(error), remember, ..View::default() };
         advance(&state, &req, cur, LoginInput::Totp { valid: check == CodeCheck::Valid }, view).await
     })
     .await
@@ -376,6 +382,10 @@ pub async fn post_recovery(
         let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
             return Ok(see_other("/login"));
         };
+        if cur.flow.step_up {
+            // Not offered on a step-up (see render_state): refused before any code is spent.
+            return Ok(see_other("/login"));
+        }
         if let Some(refused) = over_budget(&state, &cur, "code").await? {
             return Ok(refused);
         }

@@ -191,3 +191,34 @@ async fn a_parent_resets_a_password_from_the_pages_and_sees_it_once() {
     let audit = browser.get(&format!("/admin/audit?user={kid}")).await;
     assert!(audit.has("password.reset") && audit.has("<td>boss</td><td>kid</td>"), "{}", audit.body);
 }
+
+#[tokio::test]
+async fn the_admin_step_up_asks_for_the_authenticator_and_spends_no_recovery_code() {
+    let app = spawn_app().await;
+    app.policy("default", |t| t.prompt_new_users = false);
+    let boss = app.child("default", "boss", None, "admin");
+    app.set_totp_required(&boss);
+    let browser = Browser::new(&app);
+    let login = browser.account_login("default").await;
+    let enrol = browser.password(&login, "boss", "pw-boss").await;
+    let codes = browser.code(&enrol, "/login/enrol", &oathtool(&enrol.otpauth(), app.clock_now())).await;
+    let recovery = codes.codes();
+    browser.post("/login/codes", &[("csrf", &codes.csrf())]).await;
+
+    // Signed out, /admin signs in: password, then the authenticator's code — no recovery code.
+    let admin = Browser::new(&app);
+    assert_eq!(admin.get("/admin").await.location.as_deref(), Some("/login"));
+    let login = admin.get("/login").await;
+    let code_page = admin.password(&login, "boss", "pw-boss").await;
+    assert!(code_page.has("action=\"/login/totp\""), "{}", code_page.body);
+    assert!(!code_page.has("recovery"), "no recovery code offered: {}", code_page.body);
+    let refused = admin.post("/login/recovery", &[("csrf", &code_page.csrf()), ("code", &recovery[0])]).await;
+    assert_eq!(refused.location.as_deref(), Some("/login"));
+    assert!(!app.events_of(&boss).contains(&"recovery_code.used".to_owned()), "nothing spent");
+    // The same recovery code still signs in to the account.
+    let account = Browser::new(&app);
+    let login = account.account_login("default").await;
+    let page = account.password(&login, "boss", "pw-boss").await;
+    let done = account.post("/login/recovery", &[("csrf", &page.csrf()), ("code", &recovery[0])]).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
+}

@@ -109,7 +109,7 @@ async fn first_login_enrols_then_codes_are_fresh_once_and_recovery_codes_work_on
     app.clock.advance(5);
     let (browser, page) = to_code_page(&app, client_id, "alice", "correct horse").await;
     let replay = browser.code(&page, "/login/totp", &oathtool(&otpauth, T0)).await;
-    assert!(replay.has("Invalid code"), "{}", replay.body);
+    assert!(replay.has("That code was already used"), "{}", replay.body);
     // The next step's code, typed with a space, is inside the skew window.
     let next = oathtool(&otpauth, T0 + 30);
     let spaced = format!("{} {}", &next[..3], &next[3..]);
@@ -340,7 +340,11 @@ async fn authorize_refuses_unknown_clients_and_redirect_uris_with_a_page() {
             .await;
         assert_eq!(page.status, 400, "{uri}");
         assert!(page.location.is_none(), "never a redirect to an unregistered URI");
+        let said = if uri.is_empty() { "redirect_uri is missing" } else { "has not registered" };
+        assert!(page.has(said), "{uri}: {}", page.body);
     }
+    let without = browser.get(&format!("/authorize?client_id={id}&response_type=code&scope=openid")).await;
+    assert!(without.status == 400 && without.has("redirect_uri is missing"), "{}", without.body);
     let token = browser
         .get(&format!("/authorize?client_id={id}&redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=token&scope=openid&state=s1"))
         .await;
