@@ -57,14 +57,28 @@ async fn admin_session(
 ) -> Result<Result<(SignedIn, Admin), HttpResponse>, LoginError> {
     let now = state.clock.now();
     let Some(me) = cookies::signed_in(state, req).await? else {
-        // Not signed in: sign in (password, then a code) and come back.
+        // Not signed in: an ordinary sign-in, then back here — where a user who is no
+        // administrator is told so before anything is asked of it (no step-up, no
+        // enrolment it does not need), and an administrator steps up if need be.
         let tenant = state.db.run(|conn| tenants::find_by_slug(conn, "default")).await?;
         let Some(tenant) = tenant else { return Ok(Err(see_other("/account"))) };
         let mut flow = Flow::new(tenant.id, None, None, now);
         flow.return_to = Some("/admin".into());
-        flow.step_up = true;
         return Ok(Err(authorize::start_flow(state, req, flow).await));
     };
+    let user = me.user.clone();
+    let admin = state.db.run(move |conn| Admin::load(conn, user)).await.map_err(|e| match e {
+        AdminError::Store(s) => LoginError::from(s),
+        other => LoginError::Internal(other.to_string()),
+    })?;
+    if admin.permission() < Permission::Read {
+        return Ok(Err(pages::message(
+            StatusCode::FORBIDDEN,
+            "Not an administrator",
+            "Your account does not manage other users.",
+            Some(("/account", "Your account")),
+        )));
+    }
     let with_otp = Amr::from_stored(&me.session.amr) == Some(Amr::PwdOtp);
     if !with_otp {
         // Step-up: a user with an authenticator gives a code (the session proves the
@@ -85,19 +99,6 @@ async fn admin_session(
         flow.return_to = Some("/admin".into());
         flow.step_up = true;
         return Ok(Err(authorize::start_flow(state, req, flow).await));
-    }
-    let user = me.user.clone();
-    let admin = state.db.run(move |conn| Admin::load(conn, user)).await.map_err(|e| match e {
-        AdminError::Store(s) => LoginError::from(s),
-        other => LoginError::Internal(other.to_string()),
-    })?;
-    if admin.permission() < Permission::Read {
-        return Ok(Err(pages::message(
-            StatusCode::FORBIDDEN,
-            "Not an administrator",
-            "Your account does not manage other users.",
-            Some(("/account", "Your account")),
-        )));
     }
     Ok(Ok((me, admin)))
 }

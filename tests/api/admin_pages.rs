@@ -205,20 +205,44 @@ async fn the_admin_step_up_asks_for_the_authenticator_and_spends_no_recovery_cod
     let recovery = codes.codes();
     browser.post("/login/codes", &[("csrf", &codes.csrf())]).await;
 
-    // Signed out, /admin signs in: password, then the authenticator's code — no recovery code.
+    // Signed out, /admin signs in as usual — here with a recovery code — then the step-up
+    // asks for the authenticator's code, and offers no recovery code it would not accept.
     let admin = Browser::new(&app);
     assert_eq!(admin.get("/admin").await.location.as_deref(), Some("/login"));
     let login = admin.get("/login").await;
     let code_page = admin.password(&login, "boss", "pw-boss").await;
-    assert!(code_page.has("action=\"/login/totp\""), "{}", code_page.body);
-    assert!(!code_page.has("recovery"), "no recovery code offered: {}", code_page.body);
-    let refused = admin.post("/login/recovery", &[("csrf", &code_page.csrf()), ("code", &recovery[0])]).await;
+    let signed_in =
+        admin.post("/login/recovery", &[("csrf", &code_page.csrf()), ("code", &recovery[0])]).await;
+    assert_eq!(signed_in.location.as_deref(), Some("/admin"), "{}", signed_in.body);
+    assert_eq!(admin.get("/admin").await.location.as_deref(), Some("/login"), "a step-up");
+    let step_up = admin.get("/login").await;
+    assert!(step_up.has("action=\"/login/totp\"") && !step_up.has("recovery"), "{}", step_up.body);
+    let refused = admin.post("/login/recovery", &[("csrf", &step_up.csrf()), ("code", &recovery[1])]).await;
     assert_eq!(refused.location.as_deref(), Some("/login"));
-    assert!(!app.events_of(&boss).contains(&"recovery_code.used".to_owned()), "nothing spent");
-    // The same recovery code still signs in to the account.
+    let spent = app.events_of(&boss).iter().filter(|e| *e == "recovery_code.used").count();
+    assert_eq!(spent, 1, "only the sign-in's");
+    // That recovery code still works where it is accepted.
     let account = Browser::new(&app);
     let login = account.account_login("default").await;
     let page = account.password(&login, "boss", "pw-boss").await;
-    let done = account.post("/login/recovery", &[("csrf", &page.csrf()), ("code", &recovery[0])]).await;
+    let done = account.post("/login/recovery", &[("csrf", &page.csrf()), ("code", &recovery[1])]).await;
     assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
+}
+
+#[tokio::test]
+async fn a_user_who_is_no_administrator_is_told_so_before_anything_is_asked_of_it() {
+    let app = spawn_app().await;
+    app.policy("default", |t| t.prompt_new_users = false);
+    let plain = app.child("default", "plain", None, "none");
+    // Signed out: sign in (password only: nothing requires a code), then told.
+    let browser = Browser::new(&app);
+    assert_eq!(browser.get("/admin").await.location.as_deref(), Some("/login"));
+    let login = browser.get("/login").await;
+    let back = browser.password(&login, "plain", "pw-plain").await;
+    assert_eq!(back.location.as_deref(), Some("/admin"), "{}", back.body);
+    let told = browser.get("/admin").await;
+    assert!(told.status == 403 && told.has("Not an administrator"), "{}", told.body);
+    // Signed in: told at once, with no step-up and no enrolment.
+    assert!(browser.get("/admin").await.has("Not an administrator"));
+    assert!(!app.events_of(&plain).iter().any(|e| e.starts_with("totp.")), "{:?}", app.events_of(&plain));
 }

@@ -31,6 +31,8 @@ async fn a_password_only_session_cannot_add_a_factor_or_mint_recovery_codes() {
     let app = spawn_app().await;
     app.policy("acme", |t| t.prompt_new_users = false);
     let id = app.user("acme", "mallory.victim", "victims-password", false);
+    // An administrator (a user who is none is told so at /admin before anything else).
+    app.set_permission(&id, "admin");
     // The stolen cookie: a session signed in with the password alone.
     let thief = password_session(&app, "mallory.victim", "victims-password").await;
     let page = thief.get("/account").await;
