@@ -34,10 +34,10 @@ fn admin_error(err: &AdminError) -> HttpResponse {
             "That user does not exist.",
             Some(("/admin", "Back to users")),
         ),
-        AdminError::Invalid(message) | AdminError::Duplicate(message) => pages::message(
+        AdminError::Invalid(_) | AdminError::Duplicate(_) => pages::message(
             StatusCode::BAD_REQUEST,
             "Please check your input",
-            message,
+            &err.to_string(),
             Some(("/admin", "Back to users")),
         ),
         AdminError::Throttled { retry_after } => {
@@ -322,13 +322,26 @@ pub struct NewQuery {
 }
 
 fn new_user_page(me: &SignedIn, parent: &str, created: Option<(&str, &str)>) -> HttpResponse {
+    new_user_form(me, parent, created, None, None)
+}
+
+/// The create-a-user page; after a refusal, with its message and what was typed.
+fn new_user_form(
+    me: &SignedIn,
+    parent: &str,
+    created: Option<(&str, &str)>,
+    error: Option<&str>,
+    typed: Option<&NewChild>,
+) -> HttpResponse {
     let mut ctx = Context::new();
     ctx.insert("csrf", &me.csrf);
-    ctx.insert("error", &None::<&str>);
+    ctx.insert("error", &error);
     ctx.insert("parent", parent);
     ctx.insert("created", &created.map(|c| c.0));
     ctx.insert("password", &created.map(|c| c.1));
-    pages::render(StatusCode::OK, "admin_new.html", &ctx)
+    ctx.insert("typed", &typed);
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    pages::render(status, "admin_new.html", &ctx)
 }
 
 pub async fn get_new(
@@ -376,7 +389,9 @@ pub async fn post_new(
             totp_required: form.totp_required.as_deref() == Some("on"),
             permission: if form.permission.is_empty() { "none".into() } else { form.permission },
         };
-        let (user, password) = crate::tenancy::creation::create_child(
+        let parent = new.parent_id.clone().unwrap_or_default();
+        let typed = new.clone();
+        let created = crate::tenancy::creation::create_child(
             &state.db,
             &state.ephemeral,
             &state.hasher,
@@ -385,8 +400,15 @@ pub async fn post_new(
             origin,
             now,
         )
-        .await?;
-        Ok(new_user_page(&me, "", Some((&user.username, &password))))
+        .await;
+        match created {
+            Ok((user, password)) => Ok(new_user_page(&me, "", Some((&user.username, &password)))),
+            // The form again, with what was typed and what to change.
+            Err(err @ (AdminError::Invalid(_) | AdminError::Duplicate(_))) => {
+                Ok(new_user_form(&me, &parent, None, Some(&err.to_string()), Some(&typed)))
+            }
+            Err(other) => Err(other),
+        }
     })
     .await
 }

@@ -290,7 +290,7 @@ pub fn set_disabled(
 }
 
 /// A child user to create.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
 pub struct NewChild {
     pub username: String,
     #[serde(default)]

@@ -143,6 +143,41 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
         )
         .await;
     assert!(created.has("one-time password"), "{}", created.body);
+    // A taken name: the form again, saying why, with what was typed.
+    let again = browser
+        .post(
+            "/admin/users/new",
+            &[
+                ("csrf", &new.csrf()),
+                ("username", "fresh"),
+                ("email", "fresh@acme.example"),
+                ("kind", "external"),
+                ("permission", "read"),
+                ("totp_required", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 400);
+    assert!(
+        again.has("username &#x27;fresh&#x27; is already taken")
+            || again.has("username 'fresh' is already taken"),
+        "{}",
+        again.body
+    );
+    assert!(
+        again.has("value=\"fresh@acme.example\"") && again.has("<option value=\"external\" selected>"),
+        "{}",
+        again.body
+    );
+    assert!(
+        again.has("<option selected>read</option>") && again.has("value=\"on\" checked"),
+        "{}",
+        again.body
+    );
+    let bad = browser
+        .post("/admin/users/new", &[("csrf", &new.csrf()), ("username", "has space"), ("kind", "internal")])
+        .await;
+    assert!(bad.status == 400 && bad.has("value=\"has space\"") && bad.has("form-error"), "{}", bad.body);
     let policy = browser.get("/admin/policy").await;
     assert!(policy.has("Enforce for internal users"), "{}", policy.body);
     let saved = browser
