@@ -524,7 +524,7 @@ pub async fn get_audit(
             .map(|e| {
                 let (at, _) = pages::format_time(e.created_at);
                 serde_json::json!({ "at": at, "event": e.event, "actor": name(&e.actor_user_id, "system"),
-                                    "target": name(&e.target_user_id, ""), "detail": e.detail, "ip": e.ip.clone().unwrap_or_default() })
+                                    "target": name(&e.target_user_id, ""), "detail": pages::readable_detail(&e.detail), "ip": e.ip.clone().unwrap_or_default() })
             })
             .collect();
         let mut ctx = Context::new();

@@ -118,3 +118,45 @@ pub fn listed(devices: &[crate::store::remembered::RememberedDevice]) -> Vec<Lis
         })
         .collect()
 }
+
+/// An audit event's JSON detail as text a person reads: `key: value` pairs, nested
+/// objects flattened with dots (`before.digits: 6`), one pair per line in the page.
+pub fn readable_detail(detail: &str) -> Vec<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    let key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    walk(&key, value, out);
+                }
+            }
+            serde_json::Value::String(text) => out.push(format!("{prefix}: {text}")),
+            other => out.push(format!("{prefix}: {other}")),
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(detail) {
+        Ok(value @ serde_json::Value::Object(_)) => {
+            let mut out = Vec::new();
+            walk("", &value, &mut out);
+            out
+        }
+        _ => vec![detail.to_owned()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_details_read_as_pairs() {
+        let detail = r#"{"reason":"lost phone","credentials":1,"before":{"digits":6},"via":"cli"}"#;
+        // Keys in order (serde_json sorts them), so a row reads the same every time.
+        assert_eq!(
+            readable_detail(detail),
+            ["before.digits: 6", "credentials: 1", "reason: lost phone", "via: cli"]
+        );
+        assert_eq!(readable_detail("{}"), Vec::<String>::new());
+        assert_eq!(readable_detail("not json"), ["not json"]);
+    }
+}

@@ -128,7 +128,9 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
     assert_eq!(done.status, 303);
     assert!(browser.get(&format!("/admin/users/{kid}")).await.has("Not enrolled"));
     let audit = browser.get(&format!("/admin/audit?user={kid}")).await;
-    assert!(audit.has("totp.revoked") && audit.has("lost phone"), "{}", audit.body);
+    assert!(audit.has("totp.revoked") && audit.has("reason: lost phone"), "{}", audit.body);
+    assert!(!audit.has("{&quot;") && !audit.has("{\""), "no raw JSON: {}", audit.body);
+    assert!(audit.has("<div class=\"table-scroll\">"), "a wide table scrolls inside the page");
     assert!(audit.has("<td>boss</td><td>kid</td>"), "who and whom by name: {}", audit.body);
     // A user's own detail page offers no revocation of itself.
     let own = browser.get(&format!("/admin/users/{boss}")).await;
