@@ -336,9 +336,12 @@ pub struct CodePrompt {
     pub recovery_allowed: bool,
     /// Days "don't ask again" lasts, when the tenant allows it.
     pub remember_days: Option<i32>,
+    /// Until when the code step is locked after too many wrong codes (recovery codes
+    /// too), when it is.
+    pub locked_until: Option<i64>,
 }
 
-pub async fn code_prompt(db: &Db, user_id: &str) -> Result<CodePrompt, LoginError> {
+pub async fn code_prompt(db: &Db, user_id: &str, now: i64) -> Result<CodePrompt, LoginError> {
     let subject = load(db, user_id).await?;
     let digits = match subject.with_status(rows::ACTIVE) {
         Some(active) => params_of(active)?.digits,
@@ -349,6 +352,7 @@ pub async fn code_prompt(db: &Db, user_id: &str) -> Result<CodePrompt, LoginErro
         digits,
         recovery_allowed: subject.tenant.recovery_codes_allowed,
         remember_days: subject.tenant.remember_device_days,
+        locked_until: subject.totp_locked_until.filter(|until| *until > now),
     })
 }
 

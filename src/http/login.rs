@@ -68,7 +68,9 @@ async fn render_state(
             "login.html"
         }
         LoginState::AwaitingTotp { user_id, .. } => {
-            let prompt = credentials::code_prompt(&state.db, user_id).await?;
+            let now = state.clock.now();
+            let prompt = credentials::code_prompt(&state.db, user_id, now).await?;
+            ctx.insert("locked_text", &prompt.locked_until.map(|until| locked_text(until, now)));
             ctx.insert("issuer", &prompt.issuer);
             ctx.insert("digits", &prompt.digits);
             // A step-up (administration) needs the authenticator itself: a recovery code
@@ -229,15 +231,35 @@ async fn advance(
     }
 }
 
-/// Ends the flow after too many wrong attempts.
+/// What the code pages say while the code step is locked.
+fn locked_text(until: i64, now: i64) -> String {
+    format!(
+        "Too many wrong codes: codes for this account (recovery codes too) are refused for {} more, until {}.",
+        errors::wait_text(until - now),
+        pages::format_time(until).1
+    )
+}
+
+/// Ends the flow after too many wrong attempts — saying so, and how long the code step
+/// stays locked when it does.
 async fn denied(state: &AppState, cur: &Current) -> Result<HttpResponse, LoginError> {
     login::delete_flow(&state.ephemeral, &cur.id).await?;
-    let mut response = pages::message(
-        StatusCode::FORBIDDEN,
-        "Too many attempts",
-        "This sign-in has been stopped after too many wrong attempts. Go back to the application and start again.",
-        None,
-    );
+    let now = state.clock.now();
+    let locked = match &cur.flow.state {
+        LoginState::AwaitingTotp { user_id, .. } => {
+            credentials::code_prompt(&state.db, user_id, now).await?.locked_until
+        }
+        _ => None,
+    };
+    let message = match locked {
+        Some(until) => format!(
+            "This sign-in has been stopped after too many wrong attempts. {} Then start again from the application.",
+            locked_text(until, now)
+        ),
+        None => "This sign-in has been stopped after too many wrong attempts. Go back to the application and start again."
+            .to_owned(),
+    };
+    let mut response = pages::message(StatusCode::FORBIDDEN, "Too many attempts", &message, None);
     let _ = response.add_cookie(&cookies::removal(state, cookies::flow_name(state)));
     Ok(response)
 }

@@ -54,10 +54,15 @@ async fn five_wrong_codes_lock_the_totp_step_for_fifteen_minutes() {
         let page = browser.password(&login, "uma", "pw-uma").await;
         let wrong = browser.code(&page, "/login/totp", "000000").await;
         assert!(wrong.has("Invalid code"), "attempt {n}: {}", wrong.body);
+        // The attempt that starts the lock says so, with how long.
+        assert_eq!(wrong.has("are refused for 15 minutes more"), n == 4, "attempt {n}: {}", wrong.body);
     }
     let browser = Browser::new(&app);
     let login = browser.start(id).await;
     let page = browser.password(&login, "uma", "pw-uma").await;
+    // Every later attempt sees it before typing: the code page and the recovery page.
+    assert!(page.has("recovery codes too") && page.has("refused for 15 minutes more"), "{}", page.body);
+    assert!(browser.get("/login?recovery=1").await.has("recovery codes too"));
     app.clock.advance(30);
     let locked = browser.code(&page, "/login/totp", &oathtool(&otpauth, crate::login_now(&app))).await;
     assert_eq!(locked.status, 429, "locked even for the right code");
