@@ -18,6 +18,12 @@ pub(super) enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Give a tenant a new display name (the issuer authenticator apps show).
+    Rename {
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
     /// Show or change a tenant's TOTP policy.
     Policy(PolicyArgs),
 }
@@ -69,6 +75,14 @@ pub(super) fn run(db: &Db, command: TenantCommand, json: bool, now: i64) -> Resu
             Ok(())
         }
         TenantCommand::Policy(args) => tenant_policy(db, args, json, now),
+        TenantCommand::Rename { slug, name } => {
+            let slug = Slug::parse(&slug).map_err(Failure::refused)?;
+            let tenant = blocking(db, |c| tenancy::service::rename_tenant(c, &slug, &name, now))?;
+            print(json, tenant_json(&tenant), || {
+                format!("renamed tenant {} to {}", tenant.slug, tenant.name)
+            });
+            Ok(())
+        }
     }
 }
 

@@ -57,6 +57,14 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Tenant>, StoreError> {
         .next())
 }
 
+/// Sets the tenant's display name (the issuer authenticator apps show).
+pub fn rename(conn: &mut DbConn, id: &str, name: &str, now: i64) -> Result<(), StoreError> {
+    crate::native!(conn, |c| diesel::update(tenants::table.find(id))
+        .set((tenants::name.eq(name), tenants::updated_at.eq(now)))
+        .execute(c))?;
+    Ok(())
+}
+
 /// Saves the TOTP policy columns of `tenant`.
 pub fn save_policy(conn: &mut DbConn, tenant: &Tenant, now: i64) -> Result<(), StoreError> {
     crate::native!(conn, |c| diesel::update(tenants::table.find(&tenant.id))

@@ -183,6 +183,24 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
     })
 }
 
+/// Renames the tenant: its display name, which authenticator apps show as the issuer of
+/// codes enrolled from now on (1 to 100 characters, no control characters).
+pub fn rename_tenant(conn: &mut DbConn, slug: &Slug, name: &str, now: i64) -> Result<Tenant, TenancyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(TenancyError::Invalid("a tenant's name is 1 to 100 characters".to_owned()));
+    }
+    conn.write(|conn| {
+        let mut tenant = tenant_by_slug(conn, slug)?;
+        let before = std::mem::replace(&mut tenant.name, name.to_owned());
+        tenants::rename(conn, &tenant.id, name, now)?;
+        let mut event = system_event(&tenant.id, None, "tenant.renamed", now);
+        event.detail = serde_json::json!({ "via": "cli", "before": before, "after": name }).to_string();
+        audit::insert(conn, &event)?;
+        Ok(tenant)
+    })
+}
+
 pub fn list_users(conn: &mut DbConn, tenant: &Slug) -> Result<Vec<User>, TenancyError> {
     let tenant = tenant_by_slug(conn, tenant)?;
     Ok(users::list_by_tenant(conn, &tenant.id)?)

@@ -56,6 +56,14 @@ fn migrate_then_tenants() {
     assert!(text.contains("acme\tAcme Inc") && text.contains("globex\tglobex"), "{text}");
 
     assert_refused(&cli.run(&["tenant", "create", "acme"]), "tenant 'acme' already exists");
+    // The display name (the issuer in authenticator apps) can change; the slug cannot.
+    let renamed = cli.json(&["tenant", "rename", "globex", "--name", "Globex Corporation"]);
+    assert_eq!(
+        (renamed["slug"].as_str(), renamed["name"].as_str()),
+        (Some("globex"), Some("Globex Corporation"))
+    );
+    assert_refused(&cli.run(&["tenant", "rename", "globex", "--name", "  "]), "1 to 100 characters");
+    assert_refused(&cli.run(&["tenant", "rename", "nope", "--name", "X"]), "unknown tenant 'nope'");
     assert_refused(&cli.run(&["tenant", "create", "Not A Slug"]), "invalid tenant slug");
     assert_eq!(cli.json(&["tenant", "list"]).as_array().unwrap().len(), 2);
 }
