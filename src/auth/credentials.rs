@@ -332,6 +332,8 @@ pub async fn status(db: &Db, user_id: &str) -> Result<TotpStatus, LoginError> {
 #[derive(Debug, Clone)]
 pub struct CodePrompt {
     pub issuer: String,
+    /// The username the code is asked of ("Signed in as …").
+    pub account: String,
     pub digits: u32,
     pub recovery_allowed: bool,
     /// Days "don't ask again" lasts, when the tenant allows it.
@@ -349,6 +351,7 @@ pub async fn code_prompt(db: &Db, user_id: &str, now: i64) -> Result<CodePrompt,
     };
     Ok(CodePrompt {
         issuer: subject.tenant.name.clone(),
+        account: subject.user.username.clone(),
         digits,
         recovery_allowed: subject.tenant.recovery_codes_allowed,
         remember_days: subject.tenant.remember_device_days,

@@ -128,6 +128,8 @@ pub enum LoginInput {
     CodesSaved,
     /// The temporary password has been replaced by one the user chose.
     PasswordChosen,
+    /// "Not you?" on the code page: back to the password step, as someone else.
+    NotMe,
 }
 
 /// What the caller should do after a step.
@@ -232,6 +234,7 @@ pub fn step(state: LoginState, input: LoginInput, now: i64) -> (LoginState, Outc
         }
         (S::OfferingEnrolment { user_id }, I::Later) => signed_in(user_id, Amr::Pwd, now),
         (S::ShowingRecoveryCodes { user_id }, I::CodesSaved) => signed_in(user_id, Amr::PwdOtp, now),
+        (S::AwaitingTotp { .. }, I::NotMe) => (S::AwaitingPassword { failures: 0 }, Outcome::Continue),
         (state, _) => (state, Outcome::Illegal),
     }
 }
@@ -315,6 +318,16 @@ mod tests {
             step(start, right(false, Requirement::NotRequired), NOW),
             (authed(Amr::Pwd), Outcome::Done)
         );
+    }
+
+    #[test]
+    fn not_me_goes_back_to_the_password_from_the_code_step_only() {
+        assert_eq!(
+            step(totp_wait(3), LoginInput::NotMe, NOW),
+            (LoginState::AwaitingPassword { failures: 0 }, Outcome::Continue)
+        );
+        assert_eq!(step(enrolling(true, 0), LoginInput::NotMe, NOW).1, Outcome::Illegal);
+        assert_eq!(step(authed(Amr::PwdOtp), LoginInput::NotMe, NOW).1, Outcome::Illegal);
     }
 
     #[test]

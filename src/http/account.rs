@@ -217,6 +217,7 @@ fn codes_page(me: &SignedIn, codes: &[String]) -> HttpResponse {
     ctx.insert("csrf", &me.csrf);
     ctx.insert("error", &None::<&str>);
     ctx.insert("codes", codes);
+    ctx.insert("download", &pages::codes_download(codes));
     ctx.insert("action", "/account/codes-saved");
     pages::render(StatusCode::OK, "codes.html", &ctx)
 }

@@ -71,6 +71,8 @@ async fn render_state(
             let now = state.clock.now();
             let prompt = credentials::code_prompt(&state.db, user_id, now).await?;
             ctx.insert("locked_text", &prompt.locked_until.map(|until| locked_text(until, now)));
+            // "Signed in as …, not you?" — not on a step-up, whose session fixes who it is.
+            ctx.insert("account", &(!flow.step_up).then_some(&prompt.account));
             ctx.insert("issuer", &prompt.issuer);
             ctx.insert("digits", &prompt.digits);
             // A step-up (administration) needs the authenticator itself: a recovery code
@@ -97,7 +99,9 @@ async fn render_state(
             "choose_password.html"
         }
         LoginState::ShowingRecoveryCodes { .. } => {
-            ctx.insert("codes", &view.codes.unwrap_or_default());
+            let codes = view.codes.unwrap_or_default();
+            ctx.insert("download", &pages::codes_download(&codes));
+            ctx.insert("codes", &codes);
             ctx.insert("action", "/login/codes");
             "codes.html"
         }
@@ -536,6 +540,22 @@ pub async fn post_codes_saved(
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
     simple(&state, &req, form.csrf.as_deref(), LoginInput::CodesSaved).await
+}
+
+/// "Not you?" on the code page: back to the password step (a step-up's user is its
+/// session's, so it has no such way back).
+pub async fn post_not_me(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
+        if cur.flow.step_up {
+            return Ok(see_other("/login"));
+        }
+        advance(&state, &req, cur, LoginInput::NotMe, View::default()).await
+    })
+    .await
 }
 
 /// An input that needs no verification of its own.

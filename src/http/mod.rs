@@ -77,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login/offer", web::post().to(login::post_offer))
         .route("/login/later", web::post().to(login::post_later))
         .route("/login/codes", web::post().to(login::post_codes_saved))
+        .route("/login/not-me", web::post().to(login::post_not_me))
         .route("/login/new-password", web::post().to(login::post_new_password))
         .route("/account", web::get().to(account::get_account))
         .route("/account/totp", web::get().to(account::get_totp))

@@ -359,3 +359,40 @@ async fn authorize_refuses_unknown_clients_and_redirect_uris_with_a_page() {
         .await;
     assert_eq!(query(no_pkce.location.as_deref().unwrap())["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn the_code_page_says_who_is_signing_in_and_not_you_starts_again() {
+    let app = spawn_app().await;
+    let client = app.client("acme", false, false);
+    app.user("acme", "alice", "correct horse", true);
+    app.user("acme", "bob", "battery staple", true);
+    let (_, codes) = enrol(&app, &client.client.id, "bob", "battery staple").await;
+    assert_eq!(codes.len(), 10);
+    // alice's first sign-in: her recovery codes can be downloaded as a file.
+    let browser = Browser::new(&app);
+    let login = browser.start(&client.client.id).await;
+    let enrol_page = browser.password(&login, "alice", "correct horse").await;
+    let shown =
+        browser.code(&enrol_page, "/login/enrol", &oathtool(&enrol_page.otpauth(), app.clock_now())).await;
+    let first = &shown.codes()[0];
+    assert!(
+        shown.has("download=\"watchword-recovery-codes.txt\"") && shown.has(&format!("%0A{first}%0A")),
+        "{}",
+        shown.body
+    );
+
+    // bob's sign-in, started by someone at alice's desk: "not you?" goes back to the password.
+    let browser = Browser::new(&app);
+    let login = browser.start(&client.client.id).await;
+    let code_page = browser.password(&login, "bob", "battery staple").await;
+    assert!(code_page.has("Signing in as <strong>bob</strong>"), "{}", code_page.body);
+    let back = browser.post("/login/not-me", &[("csrf", &code_page.csrf())]).await;
+    assert_eq!(back.location.as_deref(), Some("/login"));
+    let login = browser.get("/login").await;
+    assert!(login.has("name=\"password\""), "{}", login.body);
+    let again = browser.password(&login, "alice", "correct horse").await;
+    assert!(again.has("Signing in as <strong>alice</strong>"), "{}", again.body);
+    // Not from other steps: a forged post changes nothing.
+    let forged = browser.post("/login/not-me", &[("csrf", "wrong")]).await;
+    assert_ne!(forged.location.as_deref(), Some("/login"));
+}
