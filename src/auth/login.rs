@@ -384,9 +384,9 @@ pub struct Completed {
     pub remembered: Option<(String, i32)>,
 }
 
-/// "Don't ask for a code on this device": what a sign-in finished with a code asked.
-pub struct RememberAsk {
-    /// From the browser's User-Agent ([`remembered::label_of`]).
+/// The browser a sign-in finishes in, as the session (and a remembered device) records it.
+pub struct Browser {
+    /// From its User-Agent ([`remembered::label_of`]).
     pub label: String,
     pub origin: Origin,
 }
@@ -400,8 +400,10 @@ pub struct Finishing {
     /// The fingerprint of the password hash the flow checked (none for a step-up, whose
     /// session proved the password): a password changed since ends the sign-in.
     pub password_stamp: Option<String>,
-    /// Remember the browser (honoured only after a TOTP code, when the tenant allows).
-    pub remember: Option<RememberAsk>,
+    pub browser: Browser,
+    /// "Don't ask for a code on this device" (honoured only after a TOTP code, when the
+    /// tenant allows).
+    pub remember: bool,
 }
 
 /// Creates the SSO session of a finished login (and records the login time) — if the
@@ -412,7 +414,7 @@ pub async fn complete(
     totp_globally_enabled: bool,
     now: i64,
 ) -> Result<Option<Completed>, LoginError> {
-    let Finishing { user_id, amr, auth_time, demand, password_stamp, remember } = finishing;
+    let Finishing { user_id, amr, auth_time, demand, password_stamp, browser, remember } = finishing;
     let session_token = crate::auth::random::token(32);
     let session = Session {
         id: secret_hash(&session_token),
@@ -423,6 +425,9 @@ pub async fn complete(
         created_at: now,
         expires_at: now + SESSION_TTL,
         revoked_at: None,
+        label: browser.label.clone(),
+        ip: browser.origin.ip.clone(),
+        last_seen_at: Some(now),
     };
     let session_id = session.id.clone();
     let admitted = db
@@ -440,12 +445,12 @@ pub async fn complete(
                 }
                 sessions::insert(conn, &session)?;
                 users::set_last_login(conn, &user_id, now)?;
-                let remembered = match (&remember, standing.tenant.remember_device_days) {
-                    (Some(ask), Some(days)) if amr == Amr::PwdOtp => {
+                let remembered = match (remember, standing.tenant.remember_device_days) {
+                    (true, Some(days)) if amr == Amr::PwdOtp => {
                         let tenant = &standing.tenant.id;
-                        let label = ask.label.clone();
+                        let label = browser.label.clone();
                         Some((
-                            remembered::remember(conn, tenant, &user_id, days, label, &ask.origin, now)?,
+                            remembered::remember(conn, tenant, &user_id, days, label, &browser.origin, now)?,
                             days,
                         ))
                     }

@@ -67,13 +67,15 @@ pub(crate) async fn account_page(
     let now = state.clock.now();
     ctx.insert("code_for_password", &(status.status == "active" && !code_is_fresh(me, now)));
     let user_id = me.user.id.clone();
-    let (tenant, devices) = state
+    let (tenant, devices, signed_in) = state
         .db
         .run(move |conn| -> Result<_, LoginError> {
             let tenant = users::find_with_tenant(conn, &user_id)?;
-            Ok((tenant, remembered::list_for_user(conn, &user_id, now)?))
+            let devices = remembered::list_for_user(conn, &user_id, now)?;
+            Ok((tenant, devices, sessions::live_for_user(conn, &user_id, now)?))
         })
         .await?;
+    ctx.insert("sessions", &pages::sessions_view(&signed_in, &me.session.id));
     let min_length =
         tenant.map_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH, |(_, t)| t.password_min_length);
     ctx.insert("min_length", &min_length);

@@ -110,9 +110,16 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
             let Some(session) = sessions::find_live(conn, &id, now)? else { return Ok(None) };
             // The gate: the user as it is now must still be allowed this session.
             let amr = Amr::from_stored(&session.amr).unwrap_or(Amr::Pwd);
-            Ok(gate::check(conn, &session.user_id, amr, gate::Demand::default(), totp_enabled, now)?
-                .ok()
-                .map(|s| (session, s.user)))
+            let Ok(standing) =
+                gate::check(conn, &session.user_id, amr, gate::Demand::default(), totp_enabled, now)?
+            else {
+                return Ok(None);
+            };
+            // "Last seen" on the account page: written at most every few minutes.
+            if session.last_seen_at.is_none_or(|at| now - at >= sessions::SEEN_EVERY) {
+                sessions::seen(conn, &session.id, now)?;
+            }
+            Ok(Some((session, standing.user)))
         })
         .await?;
     // The token is a secret only this browser holds, so a hash of it makes a CSRF

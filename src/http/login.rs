@@ -184,12 +184,13 @@ async fn advance(
                 auth_time: *auth_time,
                 demand: cur.flow.demand(),
                 password_stamp: cur.flow.password_stamp.clone(),
-                remember: view.remember.then(|| login::RememberAsk {
+                browser: login::Browser {
                     label: crate::auth::remembered::label_of(
                         req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
                     ),
                     origin: origin(req, None),
-                }),
+                },
+                remember: view.remember,
             };
             let Some(done) = login::complete(&state.db, finishing, state.totp_enabled, now).await? else {
                 // Disabled, locked or the password changed while this sign-in went on.

@@ -91,6 +91,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/codes-saved", web::post().to(account::post_codes_saved))
         .route("/account/logout", web::post().to(account::post_logout))
         .route("/account/devices/forget", web::post().to(devices::post_forget_all))
+        .route("/account/sessions/end-others", web::post().to(devices::post_end_other_sessions))
+        .route("/account/sessions/{id}/end", web::post().to(devices::post_end_session))
         .route("/account/devices/{id}/forget", web::post().to(devices::post_forget))
         .route("/admin", web::get().to(admin::get_users))
         .route("/admin/users/new", web::get().to(admin::get_new))

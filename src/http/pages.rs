@@ -144,6 +144,43 @@ pub fn readable_detail(detail: &str) -> Vec<String> {
     }
 }
 
+/// One signed-in browser as the account page shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct SessionView<'a> {
+    pub id: &'a str,
+    pub label: &'a str,
+    pub ip: Option<&'a str>,
+    pub created_iso: String,
+    pub created_text: String,
+    pub seen_iso: String,
+    pub seen_text: String,
+    /// The browser looking at the page.
+    pub current: bool,
+}
+
+pub fn sessions_view<'a>(
+    sessions: &'a [crate::store::sessions::Session],
+    current: &str,
+) -> Vec<SessionView<'a>> {
+    sessions
+        .iter()
+        .map(|s| {
+            let (created_iso, created_text) = format_time(s.created_at);
+            let (seen_iso, seen_text) = format_time(s.last_seen_at.unwrap_or(s.created_at));
+            SessionView {
+                id: &s.id,
+                label: &s.label,
+                ip: s.ip.as_deref(),
+                created_iso,
+                created_text,
+                seen_iso,
+                seen_text,
+                current: s.id == current,
+            }
+        })
+        .collect()
+}
+
 /// Recovery codes as a `data:` URL for a "Download" link: a text file, one per line,
 /// saved without JavaScript. Each code is `xxxx-xxxx-xxxx` in base32 letters, so only the
 /// line breaks need escaping.

@@ -117,6 +117,9 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        label -> Text,
+        ip -> Nullable<Text>,
+        last_seen_at -> Nullable<BigInt>,
     }
 }
 

@@ -18,6 +18,52 @@ pub struct Session {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The browser, from its User-Agent ("Firefox on Linux").
+    pub label: String,
+    /// The address it signed in from.
+    pub ip: Option<String>,
+    /// When it was last used (refreshed at most every [`SEEN_EVERY`] seconds).
+    pub last_seen_at: Option<i64>,
+}
+
+/// How stale `last_seen_at` may get before a request refreshes it.
+pub const SEEN_EVERY: i64 = 300;
+
+/// Marks the session seen now, unless it was seen in the last [`SEEN_EVERY`] seconds
+/// (so that reading pages does not write on every request).
+pub fn seen(conn: &mut DbConn, id: &str, now: i64) -> Result<(), StoreError> {
+    crate::native!(conn, |c| diesel::update(
+        sso_sessions::table
+            .filter(sso_sessions::id.eq(id))
+            .filter(sso_sessions::last_seen_at.is_null().or(sso_sessions::last_seen_at.lt(now - SEEN_EVERY))),
+    )
+    .set(sso_sessions::last_seen_at.eq(now))
+    .execute(c))?;
+    Ok(())
+}
+
+/// The user's live sessions, most recently seen first.
+pub fn live_for_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<Vec<Session>, StoreError> {
+    Ok(crate::native!(conn, |c| sso_sessions::table
+        .filter(sso_sessions::user_id.eq(user_id))
+        .filter(sso_sessions::revoked_at.is_null())
+        .filter(sso_sessions::expires_at.gt(now))
+        .order((sso_sessions::last_seen_at.desc(), sso_sessions::created_at.desc()))
+        .select(Session::as_select())
+        .load(c))?)
+}
+
+/// Ends one live session of the user; false when it has none by that id.
+pub fn revoke_for_user(conn: &mut DbConn, user_id: &str, id: &str, now: i64) -> Result<bool, StoreError> {
+    let updated = crate::native!(conn, |c| diesel::update(
+        sso_sessions::table
+            .filter(sso_sessions::id.eq(id))
+            .filter(sso_sessions::user_id.eq(user_id))
+            .filter(sso_sessions::revoked_at.is_null()),
+    )
+    .set(sso_sessions::revoked_at.eq(now))
+    .execute(c))?;
+    Ok(updated == 1)
 }
 
 pub fn insert(conn: &mut DbConn, session: &Session) -> Result<(), StoreError> {

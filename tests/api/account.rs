@@ -112,3 +112,52 @@ impl crate::browser::Page {
         self.body.to_lowercase()
     }
 }
+
+#[tokio::test]
+async fn the_account_page_lists_signed_in_browsers_and_signs_them_out() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let id = app.user("acme", "sam", "pw-sam", false);
+    let here = sign_in(&app, "sam", "pw-sam").await;
+    app.clock.advance(60);
+    let there = sign_in(&app, "sam", "pw-sam").await;
+    let elsewhere = sign_in(&app, "sam", "pw-sam").await;
+    let page = here.get("/account").await;
+    assert!(page.has("Signed-in browsers") && page.has("(this browser)"), "{}", page.body);
+    assert_eq!(page.body.matches("from 127.0.0.1, last seen").count(), 3, "{}", page.body);
+    assert_eq!(
+        page.body.matches("action=\"/account/sessions/").count(),
+        3,
+        "two to end, and 'everywhere else'"
+    );
+
+    // One browser signed out from another: it is asked to sign in again.
+    let other = page.body.split("action=\"/account/sessions/").nth(1).unwrap().split('/').next().unwrap();
+    assert_ne!(other, "end-others");
+    let ended = here.post(&format!("/account/sessions/{other}/end"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(ended.location.as_deref(), Some("/account"));
+    let signed_out = [there.get("/account").await, elsewhere.get("/account").await]
+        .iter()
+        .filter(|p| p.location.as_deref() == Some("/login"))
+        .count();
+    assert_eq!(signed_out, 1, "exactly the one named");
+    // Everywhere else: only this browser stays.
+    let page = here.get("/account").await;
+    here.post("/account/sessions/end-others", &[("csrf", &page.csrf())]).await;
+    assert_eq!(there.get("/account").await.location.as_deref(), Some("/login"));
+    assert_eq!(elsewhere.get("/account").await.location.as_deref(), Some("/login"));
+    let page = here.get("/account").await;
+    assert!(
+        page.has("Signed in as <strong>sam</strong>") && !page.has("Sign out everywhere else"),
+        "{}",
+        page.body
+    );
+    let events = app.events_of(&id);
+    assert!(
+        events.contains(&"session.ended".to_owned()) && events.contains(&"session.ended_others".to_owned())
+    );
+    // A forged form ends nothing.
+    let fourth = sign_in(&app, "sam", "pw-sam").await;
+    here.post("/account/sessions/end-others", &[("csrf", "forged")]).await;
+    assert_eq!(fourth.get("/account").await.status, 200);
+}
