@@ -57,10 +57,11 @@ pub fn message(status: StatusCode, title: &str, message: &str, link: Option<(&st
     let mut context = Context::new();
     context.insert("title", title);
     context.insert("message", message);
-    if let Some((href, text)) = link {
-        context.insert("link", href);
-        context.insert("link_text", text);
-    }
+    // Every page offers a way onward: the one given, else the account page (where a
+    // person can always sign in and see where they stand).
+    let (href, text) = link.unwrap_or(("/account", "Go to your account"));
+    context.insert("link", href);
+    context.insert("link_text", text);
     render(status, "message.html", &context)
 }
 

@@ -256,6 +256,7 @@ async fn five_wrong_codes_end_the_flow() {
     assert_eq!(last.status, 403);
     assert!(last.has("Too many attempts"), "{}", last.body);
     assert!(last.has("refused for 15 minutes more"), "the lock and its length: {}", last.body);
+    assert!(last.has("<a href=\"/account\">"), "a way onward: {}", last.body);
     let after = browser.get("/login").await;
     assert!(after.has("Your sign-in has expired"), "the flow is gone");
 }
