@@ -13,11 +13,12 @@ use crate::auth::login::Flow;
 use crate::http::api::{AuditQuery, ListQuery};
 use crate::http::cookies::{self, SignedIn};
 use crate::http::state::AppState;
-use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
+use crate::http::{authorize, errors, origin, pages, see_other};
 use crate::store::audit::Origin;
 use crate::store::{StoreError, tenants, totp};
 use crate::tenancy::Permission;
-use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
+use crate::tenancy::admin::{self, Admin, AdminError, NewChild, UserView};
+use crate::tenancy::permissions::Action;
 use crate::tenancy::tenant_policy::{self, PolicyView};
 
 fn admin_error(err: &AdminError) -> HttpResponse {
@@ -271,6 +272,46 @@ pub struct DisabledForm {
     csrf: Option<String>,
     #[serde(default)]
     disabled: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// A disruptive act asked first: the same form again, confirmed, or Cancel. Shown only
+/// to an administrator allowed the act.
+struct Confirmation<'a> {
+    /// The act's path under `/admin/users/{id}/`.
+    path: &'a str,
+    title: &'a str,
+    message: String,
+    button: &'a str,
+    fields: Vec<(&'a str, &'a str)>,
+}
+
+async fn confirm_first(
+    state: &AppState,
+    req: &HttpRequest,
+    id: String,
+    csrf: Option<String>,
+    action: Action,
+    ask: impl FnOnce(&UserView) -> Confirmation<'_>,
+) -> HttpResponse {
+    with_admin(state, req, Some(csrf.as_deref()), async |me, admin| {
+        admin.may(action, Some(&id))?;
+        let target = id.clone();
+        let (user, _) = run(state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
+        let asked = ask(&user);
+        let mut ctx = Context::new();
+        ctx.insert("csrf", &me.csrf);
+        ctx.insert("error", &None::<&str>);
+        ctx.insert("title", asked.title);
+        ctx.insert("message", &asked.message);
+        ctx.insert("button", asked.button);
+        ctx.insert("fields", &asked.fields);
+        ctx.insert("action", &format!("/admin/users/{id}/{}", asked.path));
+        ctx.insert("back", &format!("/admin/users/{id}"));
+        Ok(pages::render(StatusCode::OK, "admin_confirm.html", &ctx))
+    })
+    .await
 }
 
 pub async fn post_disabled(
@@ -281,10 +322,35 @@ pub async fn post_disabled(
 ) -> HttpResponse {
     let form = form.into_inner();
     let disabled = form.disabled == "true";
+    if form.confirm != "yes" {
+        let action = if disabled { Action::Disable } else { Action::Enable };
+        return confirm_first(&state, &req, path.into_inner(), form.csrf, action, |u| Confirmation {
+            path: "disabled",
+            title: if disabled { "Disable this user?" } else { "Enable this user?" },
+            message: if disabled {
+                format!(
+                    "{} will be signed out everywhere and cannot sign in until enabled again.",
+                    u.username
+                )
+            } else {
+                format!("{} will be able to sign in again.", u.username)
+            },
+            button: if disabled { "Disable user" } else { "Enable user" },
+            fields: vec![("disabled", if disabled { "true" } else { "false" })],
+        })
+        .await;
+    }
     act_and_show(&state, &req, path.into_inner(), form.csrf, move |c, a, id, origin, now| {
         admin::set_disabled(c, a, id, disabled, origin, now)
     })
     .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    confirm: String,
 }
 
 /// A new temporary password for a user below, shown once; the user's authenticator
@@ -293,9 +359,23 @@ pub async fn post_reset_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<ResetForm>,
 ) -> HttpResponse {
     let (id, (origin, now)) = (path.into_inner(), (origin(&req, None), state.clock.now()));
+    let form = form.into_inner();
+    if form.confirm != "yes" {
+        return confirm_first(&state, &req, id, form.csrf, Action::ResetPassword, |u| Confirmation {
+            path: "password",
+            title: "Reset this user's password?",
+            message: format!(
+                "{} will be signed out everywhere and must sign in with a new temporary password, shown to you once. Their authenticator app stays.",
+                u.username
+            ),
+            button: "Reset password",
+            fields: vec![],
+        })
+        .await;
+    }
     with_admin(&state, &req, Some(form.csrf.as_deref()), async |me, admin| {
         // Allowed before hashing: a refused caller does not spend the hashing pool.
         admin.may(crate::tenancy::permissions::Action::ResetPassword, Some(&id))?;

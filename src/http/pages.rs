@@ -30,6 +30,7 @@ static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
         ("admin_revoke.html", include_str!("../../templates/admin_revoke.html")),
         ("admin_new.html", include_str!("../../templates/admin_new.html")),
         ("admin_password.html", include_str!("../../templates/admin_password.html")),
+        ("admin_confirm.html", include_str!("../../templates/admin_confirm.html")),
         ("admin_policy.html", include_str!("../../templates/admin_policy.html")),
         ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
     ])

@@ -74,8 +74,18 @@ async fn the_permission_matrix_through_the_pages() {
                 ("revoke", format!("/admin/users/{id}/revoke"), vec![("reason", "matrix")], "create"),
                 ("enforce on", format!("/admin/users/{id}/enforcement"), vec![("enforced", "on")], "create"),
                 ("enforce off", format!("/admin/users/{id}/enforcement"), vec![], "admin"),
-                ("disable", format!("/admin/users/{id}/disabled"), vec![("disabled", "true")], "admin"),
-                ("enable", format!("/admin/users/{id}/disabled"), vec![("disabled", "false")], "admin"),
+                (
+                    "disable",
+                    format!("/admin/users/{id}/disabled"),
+                    vec![("disabled", "true"), ("confirm", "yes")],
+                    "admin",
+                ),
+                (
+                    "enable",
+                    format!("/admin/users/{id}/disabled"),
+                    vec![("disabled", "false"), ("confirm", "yes")],
+                    "admin",
+                ),
                 (
                     "create child",
                     "/admin/users/new".into(),
@@ -210,14 +220,32 @@ async fn a_parent_resets_a_password_from_the_pages_and_sees_it_once() {
     let browser = admin_browser(&app, "boss").await;
     let detail = browser.get(&format!("/admin/users/{kid}")).await;
     assert!(detail.has("Reset password"), "{}", detail.body);
-    let forged = browser.post(&format!("/admin/users/{kid}/password"), &[("csrf", "forged")]).await;
+    let forged = browser
+        .post(&format!("/admin/users/{kid}/password"), &[("csrf", "forged"), ("confirm", "yes")])
+        .await;
     assert_eq!(forged.status, 403);
-    let done = browser.post(&format!("/admin/users/{kid}/password"), &[("csrf", &detail.csrf())]).await;
+    // Asked first: nothing happens until confirmed, and Cancel goes back.
+    let asked = browser.post(&format!("/admin/users/{kid}/password"), &[("csrf", &detail.csrf())]).await;
+    assert!(
+        asked.has("Reset this user&#x27;s password?") || asked.has("Reset this user's password?"),
+        "{}",
+        asked.body
+    );
+    assert!(
+        asked.has("name=\"confirm\" value=\"yes\"")
+            && asked.has(&format!("href=\"/admin/users/{kid}\">Cancel"))
+    );
+    assert!(!app.is_temporary(&kid), "not reset yet");
+    let done = browser
+        .post(&format!("/admin/users/{kid}/password"), &[("csrf", &detail.csrf()), ("confirm", "yes")])
+        .await;
     assert!(done.has("Password reset for kid") && done.has("shown only once"), "{}", done.body);
     let password = done.body.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
     assert!(password.len() >= 16);
     // Oneself: refused.
-    let own = browser.post(&format!("/admin/users/{boss}/password"), &[("csrf", &detail.csrf())]).await;
+    let own = browser
+        .post(&format!("/admin/users/{boss}/password"), &[("csrf", &detail.csrf()), ("confirm", "yes")])
+        .await;
     assert_eq!(own.status, 403, "{}", own.body);
     // The child signs in with it and must choose its own.
     let child = Browser::new(&app);
