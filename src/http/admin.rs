@@ -584,15 +584,18 @@ pub async fn get_audit(
     req: HttpRequest,
     query: web::Query<AuditQuery>,
 ) -> HttpResponse {
-    let AuditQuery { user, event, page } = query.into_inner();
+    let query = query.into_inner();
     with_admin(&state, &req, None, async |me, admin| {
+        let span = query.span()?;
+        let AuditQuery { user, event, page, from, to } = query;
+        let page = page.unwrap_or(1).max(1);
         let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
-        let ((events, names), _) = run(&state, admin, move |c, a| {
-            let events = tenant_policy::audit_log(c, a, u.as_deref(), e.as_deref(), page.unwrap_or(1))?;
+        let ((events, names, kinds), _) = run(&state, admin, move |c, a| {
+            let events = tenant_policy::audit_log(c, a, u.as_deref(), e.as_deref(), span, page)?;
             // Usernames for the ids, from one query of the tenant's users.
             let names: std::collections::HashMap<String, String> =
                 crate::store::users::list_by_tenant(c, &a.user.tenant_id)?.into_iter().map(|u| (u.id, u.username)).collect();
-            Ok((events, names))
+            Ok((events, names, crate::store::audit::event_names(c, &a.user.tenant_id)?))
         })
         .await?;
         let name = |id: &Option<String>, none: &str| match id {
@@ -611,8 +614,23 @@ pub async fn get_audit(
         ctx.insert("csrf", &me.csrf);
         ctx.insert("error", &None::<&str>);
         ctx.insert("events", &rows);
-        ctx.insert("user", &user.unwrap_or_default());
-        ctx.insert("event", &event.unwrap_or_default());
+        ctx.insert("kinds", &kinds);
+        ctx.insert("has_next", &(events.len() >= crate::tenancy::admin::PER_PAGE));
+        ctx.insert("page", &page);
+        let (user, event) = (user.unwrap_or_default(), event.unwrap_or_default());
+        let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
+        // The filters again, for the previous and next pages' links.
+        let filters: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("user", &user)
+            .append_pair("event", &event)
+            .append_pair("from", &from)
+            .append_pair("to", &to)
+            .finish();
+        ctx.insert("filters", &filters);
+        ctx.insert("user", &user);
+        ctx.insert("event", &event);
+        ctx.insert("from", &from);
+        ctx.insert("to", &to);
         Ok(pages::render(StatusCode::OK, "admin_audit.html", &ctx))
     })
     .await

@@ -358,6 +358,30 @@ pub struct AuditQuery {
     pub user: Option<String>,
     pub event: Option<String>,
     pub page: Option<usize>,
+    /// First day (YYYY-MM-DD, UTC), inclusive.
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD, UTC), inclusive.
+    pub to: Option<String>,
+}
+
+impl AuditQuery {
+    /// The days as a span of Unix seconds; a day that does not parse is refused.
+    pub fn span(&self) -> Result<crate::store::audit::Span, AdminError> {
+        let day = |raw: &Option<String>, name: &str| -> Result<Option<i64>, AdminError> {
+            match raw.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                None => Ok(None),
+                Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| Some(t.and_utc().timestamp()))
+                    .ok_or_else(|| AdminError::Invalid(format!("{name} must be a date like 2026-11-26"))),
+            }
+        };
+        Ok(crate::store::audit::Span {
+            from: day(&self.from, "from")?,
+            until: day(&self.to, "to")?.map(|t| t + 86_400),
+        })
+    }
 }
 
 pub async fn get_audit(
@@ -365,10 +389,18 @@ pub async fn get_audit(
     req: HttpRequest,
     query: web::Query<AuditQuery>,
 ) -> HttpResponse {
-    let AuditQuery { user, event, page } = query.into_inner();
+    let query = query.into_inner();
     as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
-        let events =
-            tenant_policy::audit_log(conn, admin, user.as_deref(), event.as_deref(), page.unwrap_or(1))?;
+        let span = query.span()?;
+        let AuditQuery { user, event, page, .. } = query;
+        let events = tenant_policy::audit_log(
+            conn,
+            admin,
+            user.as_deref(),
+            event.as_deref(),
+            span,
+            page.unwrap_or(1),
+        )?;
         Ok(events
             .into_iter()
             .map(|e| {

@@ -37,6 +37,16 @@ pub fn list_for_tenant(
         .load(c))?)
 }
 
+/// The kinds of event a tenant's log holds, for a filter's list.
+pub fn event_names(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<String>, StoreError> {
+    Ok(crate::native!(conn, |c| audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id))
+        .select(audit_events::event)
+        .distinct()
+        .order(audit_events::event)
+        .load(c))?)
+}
+
 /// Who did it, from where: the part of an event the request knows.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
@@ -70,11 +80,19 @@ pub fn record(
 }
 
 /// Events of a tenant, newest first, optionally about one user and of one kind.
+/// A time range of events: from `from` (inclusive) to `until` (exclusive), Unix seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+}
+
 pub fn search(
     conn: &mut DbConn,
     tenant_id: &str,
     target: Option<&str>,
     event: Option<&str>,
+    span: Span,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<AuditEvent>, StoreError> {
@@ -82,6 +100,12 @@ pub fn search(
         .filter(audit_events::tenant_id.eq(tenant_id))
         .select(AuditEvent::as_select())
         .into_boxed();
+    if let Some(from) = span.from {
+        query = query.filter(audit_events::created_at.ge(from));
+    }
+    if let Some(until) = span.until {
+        query = query.filter(audit_events::created_at.lt(until));
+    }
     if let Some(target) = target {
         query = query.filter(audit_events::target_user_id.eq(target.to_owned()));
     }

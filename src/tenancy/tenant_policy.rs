@@ -134,6 +134,7 @@ pub fn audit_log(
     admin: &Admin,
     user: Option<&str>,
     event: Option<&str>,
+    span: audit::Span,
     page: usize,
 ) -> Result<Vec<AuditEvent>, AdminError> {
     if admin.permission() < Permission::Read {
@@ -148,10 +149,10 @@ pub fn audit_log(
     let offset = i64::try_from((page - 1) * PER_PAGE).unwrap_or(0);
     let limit = i64::try_from(PER_PAGE).unwrap_or(50);
     if admin.is_root() || user.is_some() {
-        return Ok(audit::search(conn, &admin.user.tenant_id, user, event, limit, offset)?);
+        return Ok(audit::search(conn, &admin.user.tenant_id, user, event, span, limit, offset)?);
     }
     // Not a root: filter to events about descendants (fetch a generous window, then filter).
-    let all = audit::search(conn, &admin.user.tenant_id, None, event, limit * 20, 0)?;
+    let all = audit::search(conn, &admin.user.tenant_id, None, event, span, limit * 20, 0)?;
     Ok(all
         .into_iter()
         .filter(|e| e.target_user_id.as_deref().is_some_and(|t| admin.tree.is_below(t, &admin.user.id)))

@@ -141,6 +141,23 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
     assert!(audit.has("totp.revoked") && audit.has("reason: lost phone"), "{}", audit.body);
     assert!(!audit.has("{&quot;") && !audit.has("{\""), "no raw JSON: {}", audit.body);
     assert!(audit.has("<div class=\"table-scroll\">"), "a wide table scrolls inside the page");
+    // Filters: the event from a list of those the log holds, and a range of days.
+    let all = browser.get("/admin/audit").await;
+    assert!(all.has("<option>totp.revoked</option>") && all.has("type=\"date\""), "{}", all.body);
+    let only = browser.get("/admin/audit?event=totp.revoked").await;
+    assert!(
+        only.has("<option selected>totp.revoked</option>") && only.has("reason: lost phone"),
+        "{}",
+        only.body
+    );
+    assert!(!only.has("<td>totp.activated</td>"), "{}", only.body);
+    let day = watchword::http::pages::format_time(app.clock_now()).0[..10].to_owned();
+    let today = browser.get(&format!("/admin/audit?event=totp.revoked&from={day}&to={day}")).await;
+    assert!(today.has("reason: lost phone"), "{}", today.body);
+    let later = browser.get("/admin/audit?event=totp.revoked&from=2099-01-01").await;
+    assert!(!later.has("reason: lost phone"), "{}", later.body);
+    let bad = browser.get("/admin/audit?from=yesterday").await;
+    assert!(bad.status == 400 && bad.has("from must be a date"), "{} {}", bad.status, bad.body);
     assert!(audit.has("<td>boss</td><td>kid</td>"), "who and whom by name: {}", audit.body);
     // A user's own detail page offers no revocation of itself.
     let own = browser.get(&format!("/admin/users/{boss}")).await;
