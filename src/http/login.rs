@@ -58,6 +58,13 @@ async fn render_state(
 ) -> Result<HttpResponse, LoginError> {
     let mut ctx = Context::new();
     ctx.insert("csrf", &flow.csrf);
+    // "Sign in to Grafana": the application the sign-in came from (cached; none for the
+    // account and admin pages' own sign-ins).
+    let app_name = match &flow.request {
+        Some(request) => state.client(&request.client_id).await?.map(|c| c.name),
+        None => None,
+    };
+    ctx.insert("app_name", &app_name);
     match &view.message {
         Some(message) => ctx.insert("error", message),
         None => ctx.insert("error", &view.error),

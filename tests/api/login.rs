@@ -74,6 +74,11 @@ async fn first_login_enrols_then_codes_are_fresh_once_and_recovery_codes_work_on
     assert!(
         login.has(">Username</label>") && login.has(">Password</label>") && login.has(">Sign in</button>")
     );
+    assert!(
+        login.has("<h1>Sign in to Test RP</h1>") || login.has("Sign in to Test RP</h1>"),
+        "the application's name: {}",
+        login.body
+    );
     let enrol_page = browser.password(&login, "alice", "correct horse").await;
     assert!(
         enrol_page.has("<svg role=\"img\" aria-label=\"QR code to add alice at acme"),

@@ -63,7 +63,9 @@ impl Browser {
     pub async fn account_login(&self, tenant: &str) -> Page {
         let start = self.get(&format!("/account?tenant={tenant}")).await;
         assert_eq!(start.location.as_deref(), Some("/login"), "{}", start.body);
-        self.get("/login").await
+        let page = self.get("/login").await;
+        assert!(!page.has("Sign in to "), "no application named for the account's own sign-in");
+        page
     }
 
     /// Submits a new password (twice) on the choose-a-password page; follows to the next page.
