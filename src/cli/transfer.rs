@@ -107,13 +107,15 @@ pub(super) fn export_totp(
     if to_stdout && std::io::stdout().is_terminal() {
         return Err(Failure::refused("refusing to print secrets to a terminal; give --file PATH or a pipe"));
     }
+    let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
+    // The secrets first, then the file: a failure on the way never truncates an earlier
+    // export, and the audit line is written only once the file is.
+    let (yaml, count) = blocking(db, |c| transfer::export_totp(c, &keyring, &slug))?;
     let mut out: Box<dyn Write> =
         if to_stdout { Box::new(std::io::stdout()) } else { Box::new(private_file(file)?) };
-    let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
-    let yaml = blocking(db, |c| transfer::export_totp(c, &keyring, &slug, now))?;
     out.write_all(yaml.as_bytes()).and_then(|()| out.flush()).map_err(Failure::refused)?;
+    blocking(db, |c| transfer::record_export(c, &slug, count, now))?;
     if !to_stdout {
-        let count = yaml.matches("username:").count();
         print(json, json!({ "file": file.display().to_string(), "exported": count }), || {
             format!("{count} TOTP secrets written to {} (Authelia's import format)", file.display())
         });

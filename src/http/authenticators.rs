@@ -42,8 +42,11 @@ async fn proves_a_factor(
     recovery_allowed: bool,
 ) -> Result<bool, LoginError> {
     let (origin, now) = (origin(req, Some(&me.user.id)), state.clock.now());
-    let digits = code.chars().filter(char::is_ascii_digit).count();
-    if recovery_allowed && (code.contains('-') || digits != code.trim().len() || digits > 8) {
+    // A TOTP code is 6 to 8 digits (spaces allowed, as at sign-in); anything else is
+    // taken for a recovery code (`xxxx-xxxx-xxxx`).
+    let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let looks_like_totp = (6..=8).contains(&compact.len()) && compact.chars().all(|c| c.is_ascii_digit());
+    if recovery_allowed && !looks_like_totp {
         return credentials::use_recovery_code(state.guard(), &me.user.id, code, &origin, now).await;
     }
     Ok(credentials::verify_active(state.guard(), &me.user.id, code, &origin, now).await? == CodeCheck::Valid)

@@ -105,7 +105,7 @@ pub async fn post_end_session(
                 conn.write(|conn| {
                     if crate::store::sessions::revoke_for_user(conn, &user_id, &id, now)? {
                         crate::store::tokens::revoke_by_session(conn, &id, now)?;
-                        let detail = serde_json::json!({ "session": &id[..12] });
+                        let detail = serde_json::json!({ "session": id.get(..12).unwrap_or(&id) });
                         audit::record(
                             conn,
                             &tenant_id,

@@ -21,8 +21,8 @@ use crate::store::totp::{self as rows, Credential};
 use crate::store::users::{self, User};
 use crate::store::{DbConn, new_id};
 
-/// One line of `user import`.
-#[derive(Debug, Deserialize)]
+/// One line of `user import`. No Debug: it holds a password hash and maybe a secret.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportedUser {
     pub username: String,
@@ -41,8 +41,8 @@ pub struct ImportedUser {
     pub totp: Option<ImportedTotp>,
 }
 
-/// A TOTP secret as exports carry it.
-#[derive(Debug, Deserialize)]
+/// A TOTP secret as exports carry it. No Debug: it is the secret.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportedTotp {
     /// Base32.
@@ -204,7 +204,8 @@ pub fn import_users(
 }
 
 /// One entry of Authelia's importable TOTP export (`authelia storage user totp export`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// No Debug: it holds the secret.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct AutheliaTotp {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -234,7 +235,7 @@ fn thirty() -> u32 {
 }
 
 /// The whole export file.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct AutheliaExport {
     pub totp_configurations: Vec<AutheliaTotp>,
 }
@@ -357,13 +358,12 @@ fn rfc3339(unix: i64) -> String {
 }
 
 /// `user export-totp`: every active credential of the tenant, secrets decrypted, as
-/// Authelia's importable YAML; recorded as `totp.exported`.
+/// Authelia's importable YAML, and how many ([`record_export`] once it is written).
 pub fn export_totp(
     conn: &mut DbConn,
     keyring: &Keyring,
     tenant: &Slug,
-    now: i64,
-) -> Result<String, TenancyError> {
+) -> Result<(String, usize), TenancyError> {
     let tenant = find_tenant(conn, tenant)?;
     let mut configurations = Vec::new();
     for user in users::list_by_tenant(conn, &tenant.id)? {
@@ -386,9 +386,16 @@ pub fn export_totp(
             });
         }
     }
-    let yaml = serde_norway::to_string(&AutheliaExport { totp_configurations: configurations.clone() })
+    let count = configurations.len();
+    let yaml = serde_norway::to_string(&AutheliaExport { totp_configurations: configurations })
         .map_err(|e| TenancyError::Invalid(e.to_string()))?;
-    let detail = json!({ "credentials": configurations.len(), "via": "cli" });
+    Ok((yaml, count))
+}
+
+/// Records an export once its file is written (`totp.exported`).
+pub fn record_export(conn: &mut DbConn, tenant: &Slug, count: usize, now: i64) -> Result<(), TenancyError> {
+    let tenant = find_tenant(conn, tenant)?;
+    let detail = json!({ "credentials": count, "via": "cli" });
     audit::record(conn, &tenant.id, &Origin::default(), None, "totp.exported", detail, now)?;
-    Ok(yaml)
+    Ok(())
 }

@@ -253,6 +253,14 @@ async fn a_parent_resets_a_password_from_the_pages_and_sees_it_once() {
             && asked.has(&format!("href=\"/admin/users/{kid}\">Cancel"))
     );
     assert!(!app.is_temporary(&kid), "not reset yet");
+    let disable = browser
+        .post(&format!("/admin/users/{kid}/disabled"), &[("csrf", &detail.csrf()), ("disabled", "true")])
+        .await;
+    assert!(
+        disable.has("Disable this user?") && disable.has("name=\"disabled\" value=\"true\""),
+        "{}",
+        disable.body
+    );
     let done = browser
         .post(&format!("/admin/users/{kid}/password"), &[("csrf", &detail.csrf()), ("confirm", "yes")])
         .await;
