@@ -7,6 +7,7 @@ use crate::auth::credentials::Guard;
 use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState, PasswordCheck};
 use crate::auth::gate;
+use crate::auth::keyring::Keyring;
 use crate::auth::password::{Password, Verification};
 use crate::auth::random::secret_hash;
 use crate::auth::remembered;
@@ -70,7 +71,37 @@ pub struct Flow {
     /// What the client says about remembered devices ([`crate::auth::remembered`]).
     #[serde(default)]
     pub devices: crate::auth::remembered::Terms,
+    /// What the page says the next time it is shown (post/redirect/get: a POST that did
+    /// not advance leaves it, the GET that follows shows it once).
+    #[serde(default)]
+    pub notice: Option<Notice>,
+    /// The recovery codes issued in this sign-in, sealed, until the user has saved them
+    /// (so that a reload shows them again; gone with the flow).
+    #[serde(default)]
+    codes: Option<HeldCodes>,
     pub created_at: i64,
+}
+
+/// A message for the next showing of a sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The page's title, for a sign-in that has ended ("Too many attempts").
+    pub title: Option<String>,
+    pub text: String,
+    /// What was typed in the username field, typed again for the user.
+    pub username: Option<String>,
+}
+
+impl Notice {
+    pub fn error(text: impl Into<String>) -> Self {
+        Self { title: None, text: text.into(), username: None }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct HeldCodes {
+    key_id: String,
+    sealed: Vec<u8>,
 }
 
 impl Flow {
@@ -92,8 +123,34 @@ impl Flow {
             step_up: false,
             password_stamp: None,
             devices: crate::auth::remembered::Terms::default(),
+            notice: None,
+            codes: None,
             created_at: now,
         }
+    }
+
+    /// Keeps `codes` (sealed under the keyring, bound to the flow's store key) until
+    /// [`Flow::held_codes`] is no longer needed.
+    pub fn hold_codes(&mut self, keyring: &Keyring, key: &str, codes: &[String]) {
+        let sealed = keyring.seal(codes.join("\n").as_bytes(), &codes_aad(key));
+        self.codes = Some(HeldCodes { key_id: sealed.key_id, sealed: sealed.bytes });
+    }
+
+    /// The codes [`Flow::hold_codes`] kept (none when they cannot be opened).
+    pub fn held_codes(&self, keyring: &Keyring, key: &str) -> Vec<String> {
+        let Some(held) = &self.codes else { return Vec::new() };
+        let sealed = crate::auth::keyring::Sealed { key_id: held.key_id.clone(), bytes: held.sealed.clone() };
+        keyring
+            .open(&sealed, &codes_aad(key))
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(|text| text.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets the codes (the user has saved them).
+    pub fn drop_codes(&mut self) {
+        self.codes = None;
     }
 
     /// What this sign-in must satisfy: multi-factor when the client or its request asks
@@ -104,6 +161,10 @@ impl Flow {
             devices: self.devices,
         }
     }
+}
+
+fn codes_aad(key: &str) -> Vec<u8> {
+    format!("flow-codes:{key}").into_bytes()
 }
 
 fn flow_key(id: &str) -> String {

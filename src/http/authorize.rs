@@ -15,7 +15,7 @@ use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::{self, AuthRequest, Flow};
 use crate::http::state::AppState;
-use crate::http::{cookies, errors, pages};
+use crate::http::{cookies, errors, flows, pages, see_other};
 use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
 use crate::oidc::clients;
 use crate::store::StoreError;
@@ -183,15 +183,18 @@ fn login_hint(checked: &Checked, signed_in_as: Option<&str>) -> Option<String> {
 /// Stores a new flow (within the client address's budget), sets its cookie and
 /// sends the browser to `next`.
 async fn save_and_go(state: &AppState, req: &HttpRequest, flow: Flow, next: &str) -> HttpResponse {
-    let id = crate::auth::random::token(32);
+    let (at, binding) = flows::begin(state, req);
     let ip = crate::http::origin(req, None).ip;
-    if let Err(err) = login::create_flow(state.guard(), &id, &flow, ip.as_deref(), state.clock.now()).await {
+    if let Err(err) =
+        login::create_flow(state.guard(), &at.key, &flow, ip.as_deref(), state.clock.now()).await
+    {
         return errors::login_error(&err);
     }
-    HttpResponse::SeeOther()
-        .cookie(cookies::make(state, cookies::flow_name(state), id))
-        .insert_header((LOCATION, next.to_owned()))
-        .finish()
+    let mut response = see_other(&at.url(next));
+    if let Some(cookie) = binding {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
 }
 
 /// Starts a flow at the sign-in page (the account page uses it).
@@ -228,12 +231,13 @@ async fn finish(state: &AppState, request: &AuthRequest, user_id: &str, session_
     }
 }
 
-/// The flow of this browser, finished by a login, and its still-live session.
+/// The flow the request names, finished by a login, and its still-live session.
 async fn authenticated(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<Option<(String, Flow, AuthRequest, String, String)>, LoginError> {
-    let Some(id) = cookies::value(req, cookies::flow_name(state)) else { return Ok(None) };
+    let Some(at) = flows::named(state, req) else { return Ok(None) };
+    let id = at.key.clone();
     let Some(flow) = login::load_flow(&state.ephemeral, &id, state.clock.now()).await? else {
         return Ok(None);
     };
@@ -261,15 +265,14 @@ pub async fn get_resume(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
             let mut ctx = Context::new();
             ctx.insert("csrf", &flow.csrf);
             ctx.insert("error", &None::<&str>);
+            ctx.insert("flow", &flows::named(&state, &req).map(|at| at.handle));
             ctx.insert("client_name", &client.name);
             let scopes: Vec<&str> = request.scope.split(' ').filter(|s| *s != "openid").collect();
             ctx.insert("scopes", &scopes);
             return Ok(pages::render(StatusCode::OK, "consent.html", &ctx));
         }
         login::delete_flow(&state.ephemeral, &id).await?;
-        let mut response = finish(&state, &request, &user_id, &session_id).await;
-        let _ = response.add_cookie(&cookies::removal(&state, cookies::flow_name(&state)));
-        Ok(response)
+        Ok(finish(&state, &request, &user_id, &session_id).await)
     };
     result.await.unwrap_or_else(|e| errors::login_error(&e))
 }
@@ -294,7 +297,7 @@ pub async fn post_consent(
             return Ok(errors::csrf_refused());
         }
         login::delete_flow(&state.ephemeral, &id).await?;
-        let mut response = if form.decision == "allow" {
+        let response = if form.decision == "allow" {
             let (user, client, scope, now) =
                 (user_id.clone(), request.client_id.clone(), request.scope.clone(), state.clock.now());
             state.db.run(move |conn| authorize::save_consent(conn, &user, &client, &scope, now)).await?;
@@ -306,7 +309,6 @@ pub async fn post_consent(
                 RedirectError { error: "access_denied", description: "the user declined" },
             )
         };
-        let _ = response.add_cookie(&cookies::removal(&state, cookies::flow_name(&state)));
         Ok(response)
     };
     result.await.unwrap_or_else(|e| errors::login_error(&e))

@@ -14,9 +14,10 @@ use crate::auth::devices;
 use crate::auth::enrolment::{self, Confirmation};
 use crate::auth::errors::LoginError;
 use crate::auth::flow::{self, LoginInput, LoginState, Outcome, PasswordCheck};
-use crate::auth::login::{self, Flow};
+use crate::auth::login::{self, Flow, Notice};
 use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::auth::totp;
+use crate::http::flows::{self, FlowRef};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, errors, origin, pages, see_other};
 
@@ -25,24 +26,26 @@ const INVALID_CODE: &str = "Invalid code";
 /// A right code whose time step was already used (here, or by someone who saw it).
 const REUSED_CODE: &str = "That code was already used. Wait for the next one in your app and enter it.";
 
-/// The flow behind the request's cookie.
+/// The flow the request names (see [`flows`]).
+#[derive(Clone)]
 struct Current {
-    id: String,
+    at: FlowRef,
     flow: Flow,
 }
 
 async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
-    let Some(id) = cookies::value(req, cookies::flow_name(state)) else { return Ok(None) };
-    Ok(login::load_flow(&state.ephemeral, &id, state.clock.now()).await?.map(|flow| Current { id, flow }))
+    let Some(at) = flows::named(state, req) else { return Ok(None) };
+    Ok(login::load_flow(&state.ephemeral, &at.key, state.clock.now()).await?.map(|flow| Current { at, flow }))
 }
 
-/// How to show the current page again.
+/// How a POST that did not finish the sign-in wants the page shown next.
 #[derive(Debug, Clone, Default)]
 struct View {
     error: Option<&'static str>,
+    /// Back to the recovery-code page rather than the code page.
     recovery: bool,
     username: Option<String>,
-    /// Recovery codes to show once (right after activation).
+    /// Recovery codes to show (right after activation) until the user has saved them.
     codes: Option<Vec<String>>,
     /// A refusal to show as it is (password rules).
     message: Option<String>,
@@ -50,14 +53,23 @@ struct View {
     remember: bool,
 }
 
+/// The page of the flow's current state, saying `notice` when there is one.
 async fn render_state(
     state: &AppState,
     req: &HttpRequest,
-    flow: &Flow,
-    view: View,
+    cur: &Current,
+    notice: Option<Notice>,
+    recovery: bool,
 ) -> Result<HttpResponse, LoginError> {
+    let flow = &cur.flow;
+    if flow.state == LoginState::Denied {
+        let notice = notice.unwrap_or_else(|| Notice::error(STOPPED));
+        let title = notice.title.as_deref().unwrap_or("Too many attempts");
+        return Ok(pages::message(StatusCode::FORBIDDEN, title, &notice.text, None));
+    }
     let mut ctx = Context::new();
     ctx.insert("csrf", &flow.csrf);
+    ctx.insert("flow", &cur.at.handle);
     // "Sign in to Grafana": the application the sign-in came from (cached; none for the
     // account and admin pages' own sign-ins).
     let app_name = match &flow.request {
@@ -65,13 +77,11 @@ async fn render_state(
         None => None,
     };
     ctx.insert("app_name", &app_name);
-    match &view.message {
-        Some(message) => ctx.insert("error", message),
-        None => ctx.insert("error", &view.error),
-    }
+    ctx.insert("error", &notice.as_ref().map(|n| n.text.as_str()));
     let page = match &flow.state {
         LoginState::AwaitingPassword { .. } => {
-            ctx.insert("username", &view.username.or_else(|| flow.login_hint.clone()).unwrap_or_default());
+            let typed = notice.and_then(|n| n.username);
+            ctx.insert("username", &typed.or_else(|| flow.login_hint.clone()).unwrap_or_default());
             "login.html"
         }
         LoginState::AwaitingTotp { user_id, .. } => {
@@ -89,14 +99,14 @@ async fn render_state(
             // Not for a step-up (it must prove a code now) or a client that refuses devices.
             let offer = !flow.step_up && !flow.devices.refused;
             ctx.insert("remember_days", &prompt.remember_days.filter(|_| offer));
-            if view.recovery && recovery_allowed { "recovery.html" } else { "totp.html" }
+            if recovery && recovery_allowed { "recovery.html" } else { "totp.html" }
         }
         LoginState::Enrolling { user_id, required, .. } => {
             let now = state.clock.now();
             let enrolment =
                 enrolment::pending_enrolment(&state.db, &state.keyring, user_id, &origin(req, None), now)
                     .await?;
-            enrol_context(&mut ctx, &enrolment, "/login/enrol");
+            enrol_context(&mut ctx, &enrolment, &cur.at.url("/login/enrol"));
             ctx.insert("can_postpone", &!required);
             "enrol.html"
         }
@@ -106,13 +116,18 @@ async fn render_state(
             "choose_password.html"
         }
         LoginState::ShowingRecoveryCodes { .. } => {
-            let codes = view.codes.unwrap_or_default();
+            let codes = flow.held_codes(&state.keyring, &cur.at.key);
             ctx.insert("download", &pages::codes_download(&codes));
             ctx.insert("codes", &codes);
-            ctx.insert("action", "/login/codes");
+            ctx.insert("action", &cur.at.url("/login/codes"));
             "codes.html"
         }
-        LoginState::Authenticated { .. } | LoginState::Denied => return Ok(errors::flow_missing()),
+        LoginState::Authenticated { .. } => match &flow.request {
+            // Signed in, the authorization not yet answered (a reload on the way back).
+            Some(_) => return Ok(see_other(&cur.at.url("/authorize/resume"))),
+            None => return Ok(errors::flow_missing()),
+        },
+        LoginState::Denied => return Ok(errors::flow_missing()),
     };
     Ok(pages::render(StatusCode::OK, page, &ctx))
 }
@@ -145,42 +160,55 @@ pub async fn get_login(
     query: web::Query<LoginQuery>,
 ) -> HttpResponse {
     let result = async {
-        let Some(cur) = current(&state, &req).await? else { return Ok(errors::flow_missing()) };
-        let view = View { recovery: query.recovery.is_some(), ..View::default() };
-        render_state(&state, &req, &cur.flow, view).await
+        let Some(mut cur) = current(&state, &req).await? else { return Ok(errors::flow_missing()) };
+        // A notice is said once (a reload shows the page afresh) — but an ended sign-in
+        // says why on every reload.
+        let notice = if cur.flow.state == LoginState::Denied {
+            cur.flow.notice.clone()
+        } else {
+            let notice = cur.flow.notice.take();
+            if notice.is_some() {
+                login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, state.clock.now()).await?;
+            }
+            notice
+        };
+        render_state(&state, &req, &cur, notice, query.recovery.is_some()).await
     };
     result.await.unwrap_or_else(|e| errors::login_error(&e))
 }
 
-/// Applies `input` and answers: next page, same page with an error, or the end.
+/// Applies `input` and answers with a redirect: to the next page, to the same page
+/// with its notice (post/redirect/get: a reload never sends the form again), or to the
+/// end of the sign-in.
 async fn advance(
     state: &AppState,
     req: &HttpRequest,
     mut cur: Current,
     input: LoginInput,
-    mut view: View,
+    view: View,
 ) -> Result<HttpResponse, LoginError> {
     let now = state.clock.now();
     let (next, outcome) = flow::step(cur.flow.state.clone(), input, now);
     match outcome {
-        Outcome::Illegal => Ok(see_other("/login")),
-        Outcome::Continue if view.codes.is_some() => {
-            cur.flow.state = next;
-            login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
-            view.error = None;
-            render_state(state, req, &cur.flow, view).await
-        }
+        Outcome::Illegal => Ok(see_other(&cur.at.url("/login"))),
         Outcome::Continue => {
             cur.flow.state = next;
-            login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
-            Ok(see_other("/login"))
+            match &view.codes {
+                Some(codes) => cur.flow.hold_codes(&state.keyring, &cur.at.key, codes),
+                None => cur.flow.drop_codes(),
+            }
+            login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
+            Ok(see_other(&cur.at.url("/login")))
         }
         Outcome::Retry => {
             cur.flow.state = next;
-            login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
-            render_state(state, req, &cur.flow, view).await
+            let text = view.message.or_else(|| view.error.map(str::to_owned)).unwrap_or_default();
+            cur.flow.notice = Some(Notice { title: None, text, username: view.username });
+            login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
+            let page = cur.at.url("/login");
+            Ok(see_other(&if view.recovery { format!("{page}&recovery=1") } else { page }))
         }
-        Outcome::Denied => denied(state, &cur).await,
+        Outcome::Denied => denied(state, cur).await,
         Outcome::Done => {
             let LoginState::Authenticated { user_id, amr, auth_time } = &next else {
                 return Err(LoginError::Internal("a finished flow is not authenticated".into()));
@@ -201,24 +229,16 @@ async fn advance(
             };
             let Some(done) = login::complete(&state.db, finishing, state.totp_enabled, now).await? else {
                 // Disabled, locked or the password changed while this sign-in went on.
-                login::delete_flow(&state.ephemeral, &cur.id).await?;
-                let mut response = pages::message(
-                    StatusCode::FORBIDDEN,
-                    "This sign-in cannot finish",
-                    "Your account changed while you were signing in (or cannot be used now). Start again from the application.",
-                    None,
-                );
-                let _ = response.add_cookie(&cookies::removal(state, cookies::flow_name(state)));
-                return Ok(response);
+                let text = "Your account changed while you were signing in (or cannot be used now). Start again from the application.";
+                return end(state, cur, "This sign-in cannot finish", text.to_owned()).await;
             };
             let session_cookie = cookies::make(state, cookies::session_name(state), done.session_token);
             let remembered = done.remembered.map(|(token, days)| cookies::remembered(state, token, days));
             if cur.flow.request.is_none() {
-                login::delete_flow(&state.ephemeral, &cur.id).await?;
+                login::delete_flow(&state.ephemeral, &cur.at.key).await?;
                 // Only local paths: the flow was made by us, but never redirect off-site.
                 let to = cur.flow.return_to.clone().filter(|p| p.starts_with('/') && !p.starts_with("//"));
                 let mut response = HttpResponse::SeeOther()
-                    .cookie(cookies::removal(state, cookies::flow_name(state)))
                     .cookie(session_cookie)
                     .insert_header((LOCATION, to.unwrap_or_else(|| "/account".to_owned())))
                     .finish();
@@ -230,10 +250,10 @@ async fn advance(
             // The authorization goes on (consent, then the code) with the new session.
             cur.flow.state = next;
             cur.flow.session_id = Some(done.session_id);
-            login::save_flow(&state.ephemeral, &cur.id, &cur.flow, now).await?;
+            login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
             let mut response = HttpResponse::SeeOther()
                 .cookie(session_cookie)
-                .insert_header((LOCATION, "/authorize/resume"))
+                .insert_header((LOCATION, cur.at.url("/authorize/resume")))
                 .finish();
             if let Some(cookie) = remembered {
                 let _ = response.add_cookie(&cookie);
@@ -254,8 +274,7 @@ fn locked_text(until: i64, now: i64) -> String {
 
 /// Ends the flow after too many wrong attempts — saying so, and how long the code step
 /// stays locked when it does.
-async fn denied(state: &AppState, cur: &Current) -> Result<HttpResponse, LoginError> {
-    login::delete_flow(&state.ephemeral, &cur.id).await?;
+async fn denied(state: &AppState, cur: Current) -> Result<HttpResponse, LoginError> {
     let now = state.clock.now();
     let locked = match &cur.flow.state {
         LoginState::AwaitingTotp { user_id, .. } => {
@@ -263,17 +282,30 @@ async fn denied(state: &AppState, cur: &Current) -> Result<HttpResponse, LoginEr
         }
         _ => None,
     };
-    let message = match locked {
-        Some(until) => format!(
-            "This sign-in has been stopped after too many wrong attempts. {} Then start again from the application.",
-            locked_text(until, now)
-        ),
-        None => "This sign-in has been stopped after too many wrong attempts. Go back to the application and start again."
-            .to_owned(),
+    let text = match locked {
+        Some(until) => {
+            format!("{STOPPED} {} Then start again from the application.", locked_text(until, now))
+        }
+        None => format!("{STOPPED} Go back to the application and start again."),
     };
-    let mut response = pages::message(StatusCode::FORBIDDEN, "Too many attempts", &message, None);
-    let _ = response.add_cookie(&cookies::removal(state, cookies::flow_name(state)));
-    Ok(response)
+    end(state, cur, "Too many attempts", text).await
+}
+
+const STOPPED: &str = "This sign-in has been stopped after too many wrong attempts.";
+
+/// Ends the sign-in: it stays, stopped, until it expires, so that its page (reached by
+/// a redirect, like every answer to a form) says why on every reload.
+async fn end(
+    state: &AppState,
+    mut cur: Current,
+    title: &str,
+    text: String,
+) -> Result<HttpResponse, LoginError> {
+    cur.flow.state = LoginState::Denied;
+    cur.flow.drop_codes();
+    cur.flow.notice = Some(Notice { title: Some(title.to_owned()), text, username: None });
+    login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, state.clock.now()).await?;
+    Ok(see_other(&cur.at.url("/login")))
 }
 
 /// Counts a check in this flow's step before it is made; `Some(page)` when the step's
@@ -283,10 +315,10 @@ async fn over_budget(
     cur: &Current,
     step: &str,
 ) -> Result<Option<HttpResponse>, LoginError> {
-    if login::spend_flow_check(&state.ephemeral, &cur.id, step, state.clock.now()).await? {
+    if login::spend_flow_check(&state.ephemeral, &cur.at.key, step, state.clock.now()).await? {
         Ok(None)
     } else {
-        denied(state, cur).await.map(Some)
+        denied(state, cur.clone()).await.map(Some)
     }
 }
 
@@ -336,7 +368,7 @@ pub async fn post_password(
     let form = form.into_inner();
     with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         if !matches!(cur.flow.state, LoginState::AwaitingPassword { .. }) {
-            return Ok(see_other("/login"));
+            return Ok(see_other(&cur.at.url("/login")));
         }
         if let Some(refused) = over_budget(&state, &cur, "password").await? {
             return Ok(refused);
@@ -390,7 +422,7 @@ pub async fn post_totp(
 ) -> HttpResponse {
     with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
-            return Ok(see_other("/login"));
+            return Ok(see_other(&cur.at.url("/login")));
         };
         if let Some(refused) = over_budget(&state, &cur, "code").await? {
             return Ok(refused);
@@ -414,11 +446,11 @@ pub async fn post_recovery(
 ) -> HttpResponse {
     with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
-            return Ok(see_other("/login"));
+            return Ok(see_other(&cur.at.url("/login")));
         };
         if cur.flow.step_up {
             // Not offered on a step-up (see render_state): refused before any code is spent.
-            return Ok(see_other("/login"));
+            return Ok(see_other(&cur.at.url("/login")));
         }
         if let Some(refused) = over_budget(&state, &cur, "code").await? {
             return Ok(refused);
@@ -439,7 +471,9 @@ pub async fn post_enrol(
     form: web::Form<CodeForm>,
 ) -> HttpResponse {
     with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
-        let LoginState::Enrolling { user_id, .. } = &cur.flow.state else { return Ok(see_other("/login")) };
+        let LoginState::Enrolling { user_id, .. } = &cur.flow.state else {
+            return Ok(see_other(&cur.at.url("/login")));
+        };
         if let Some(refused) = over_budget(&state, &cur, "enrolment").await? {
             return Ok(refused);
         }
@@ -479,7 +513,7 @@ pub async fn post_new_password(
     let form = form.into_inner();
     with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         let LoginState::ChoosingPassword { user_id, .. } = &cur.flow.state else {
-            return Ok(see_other("/login"));
+            return Ok(see_other(&cur.at.url("/login")));
         };
         let now = state.clock.now();
         let stamp = cur.flow.password_stamp.clone().unwrap_or_default();
@@ -492,16 +526,13 @@ pub async fn post_new_password(
                 cur.flow.password_stamp = Some(stamp);
                 advance(&state, &req, cur, LoginInput::PasswordChosen, View::default()).await
             }
-            Err(Refused::Stale) => {
-                login::delete_flow(&state.ephemeral, &cur.id).await?;
-                let mut response =
-                    pages::message(StatusCode::CONFLICT, "Sign in again", &Refused::Stale.to_string(), None);
-                let _ = response.add_cookie(&cookies::removal(&state, cookies::flow_name(&state)));
-                Ok(response)
-            }
+            Err(Refused::Stale) => end(&state, cur, "Sign in again", Refused::Stale.to_string()).await,
             Err(refused) => {
-                let view = View { message: Some(refused.to_string()), ..View::default() };
-                render_state(&state, &req, &cur.flow, view).await
+                // The same page again, saying why (a refusal is not a failed attempt).
+                let mut cur = cur;
+                cur.flow.notice = Some(Notice::error(refused.to_string()));
+                login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
+                Ok(see_other(&cur.at.url("/login")))
             }
         }
     })
@@ -559,7 +590,7 @@ pub async fn post_not_me(
 ) -> HttpResponse {
     with_flow(&state, &req, form.csrf.as_deref(), async |cur| {
         if cur.flow.step_up {
-            return Ok(see_other("/login"));
+            return Ok(see_other(&cur.at.url("/login")));
         }
         advance(&state, &req, cur, LoginInput::NotMe, View::default()).await
     })

@@ -8,6 +8,7 @@ mod authorize;
 pub mod cookies;
 pub(crate) mod devices;
 pub(crate) mod errors;
+pub(crate) mod flows;
 pub(crate) mod health;
 pub mod input;
 pub mod logging;

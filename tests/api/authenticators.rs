@@ -12,7 +12,7 @@ async fn sign_in_with(app: &TestApp, otpauth: &str) -> Page {
     let browser = Browser::new(app);
     let login = browser.account_login("acme").await;
     let page = browser.password(&login, "lee", "pw-lee").await;
-    assert!(page.has("action=\"/login/totp\""), "{}", page.body);
+    assert!(page.has("action=\"/login/totp?flow="), "{}", page.body);
     browser.code(&page, "/login/totp", &oathtool(otpauth, app.clock_now())).await
 }
 

@@ -78,80 +78,115 @@ pub fn oathtool(otpauth: &str, at: i64) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// A browser: its cookies, and the sign-in it is on. A sign-in's pages carry its handle
+/// in the URL (`?flow=…`); like a browser following links, this one remembers the
+/// handle of the last redirect that had one and adds it to the sign-in paths a test
+/// names without it (`/login`, `/login/totp`, `/authorize/resume`…).
 pub struct Browser {
     client: reqwest::Client,
     base: String,
+    flow: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Browser {
     pub fn new(app: &TestApp) -> Self {
-        Self { client: http_client(), base: app.address.clone() }
+        Self { client: http_client(), base: app.address.clone(), flow: Default::default() }
     }
 
     /// A new browser for the server at `base` (a `watchword serve` of a test's own).
     pub fn for_base(base: &str) -> Self {
-        Self { client: http_client(), base: base.to_owned() }
+        Self { client: http_client(), base: base.to_owned(), flow: Default::default() }
     }
 
     /// The same browser (same cookies) talking to another instance.
     pub fn at(&self, base: &str) -> Self {
-        Self { client: self.client.clone(), base: base.to_owned() }
+        Self { client: self.client.clone(), base: base.to_owned(), flow: self.flow.clone() }
     }
 
-    async fn page(res: reqwest::Response) -> Page {
-        let status = res.status().as_u16();
-        let header = |name: &str| res.headers().get(name).map(|l| l.to_str().unwrap().to_owned());
-        let (location, retry_after) = (header("location"), header("retry-after"));
-        Page { status, location, body: res.text().await.unwrap(), retry_after }
+    /// The handle of the sign-in this browser is on.
+    pub fn flow(&self) -> Option<String> {
+        self.flow.lock().unwrap().clone()
+    }
+
+    /// Switches to the sign-in `handle` (another tab).
+    pub fn switch_to(&self, handle: &str) {
+        *self.flow.lock().unwrap() = Some(handle.to_owned());
+    }
+
+    /// `path` with the current sign-in's handle when it is a sign-in path without one.
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            return path.to_owned();
+        }
+        let in_flow =
+            ["/login", "/authorize/resume", "/authorize/consent"].iter().any(|p| path.starts_with(p));
+        let path = match (in_flow && !path.contains("flow="), self.flow()) {
+            (true, Some(handle)) => {
+                let (bare, query) = path.split_once('?').unwrap_or((path, ""));
+                let rest = if query.is_empty() { String::new() } else { format!("&{query}") };
+                format!("{bare}?flow={handle}{rest}")
+            }
+            _ => path.to_owned(),
+        };
+        format!("{}{path}", self.base)
+    }
+
+    /// Reads a response; a `Location` with a sign-in handle is remembered, and reported
+    /// without it.
+    async fn page(&self, res: reqwest::Response) -> Page {
+        self.page_or_none(res).await.expect("a readable response")
     }
 
     /// As [`Browser::get`], `None` when the server is gone.
     pub async fn try_get(&self, path: &str) -> Option<Page> {
-        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
-        Self::page_or_none(self.client.get(url).send().await.ok()?).await
+        self.page_or_none(self.client.get(self.url(path)).send().await.ok()?).await
     }
 
     /// POSTs a form, `None` when the server is gone.
     pub async fn try_post(&self, path: &str, form: &[(&str, &str)]) -> Option<Page> {
-        Self::page_or_none(self.client.post(format!("{}{path}", self.base)).form(form).send().await.ok()?)
-            .await
+        self.page_or_none(self.client.post(self.url(path)).form(form).send().await.ok()?).await
     }
 
-    async fn page_or_none(res: reqwest::Response) -> Option<Page> {
+    async fn page_or_none(&self, res: reqwest::Response) -> Option<Page> {
         let status = res.status().as_u16();
         let header = |name: &str| res.headers().get(name).map(|l| l.to_str().unwrap().to_owned());
-        let (location, retry_after) = (header("location"), header("retry-after"));
+        let (mut location, retry_after) = (header("location"), header("retry-after"));
+        if let Some(to) = location.clone().filter(|l| l.starts_with('/'))
+            && let Some((bare, query)) = to.split_once('?')
+        {
+            let mut rest = Vec::new();
+            for pair in query.split('&') {
+                match pair.strip_prefix("flow=") {
+                    Some(handle) => *self.flow.lock().unwrap() = Some(handle.to_owned()),
+                    None => rest.push(pair),
+                }
+            }
+            location =
+                Some(if rest.is_empty() { bare.to_owned() } else { format!("{bare}?{}", rest.join("&")) });
+        }
         Some(Page { status, location, body: res.text().await.ok()?, retry_after })
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
-        Self::page(self.client.get(url).send().await.unwrap()).await
+        self.page(self.client.get(self.url(path)).send().await.unwrap()).await
     }
 
-    /// POSTs a form; a redirect to `/authorize/resume` (the end of a login) is followed,
-    /// as a browser would, to the client's redirect or the consent page.
+    /// POSTs a form and follows, as a browser would, a redirect back to the sign-in
+    /// page (a form that did not advance, post/redirect/get) or to `/authorize/resume`
+    /// (the end of a login: on to the client's redirect or the consent page).
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let page =
-            Self::page(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap())
-                .await;
-        if page.location.as_deref() == Some("/authorize/resume") {
-            self.get("/authorize/resume").await
-        } else {
-            page
+        let page = self.page(self.client.post(self.url(path)).form(form).send().await.unwrap()).await;
+        match page.location.as_deref() {
+            Some(to @ "/authorize/resume") => self.get(to).await,
+            Some(to) if path.starts_with("/login/") && to.starts_with("/login") => self.get(to).await,
+            _ => page,
         }
     }
 
     /// POSTs a form with an extra header (and follows nothing).
     pub async fn post_with(&self, path: &str, form: &[(&str, &str)], header: (&str, &str)) -> Page {
-        Self::page(
-            self.client
-                .post(format!("{}{path}", self.base))
-                .header(header.0, header.1)
-                .form(form)
-                .send()
-                .await
-                .unwrap(),
+        self.page(
+            self.client.post(self.url(path)).header(header.0, header.1).form(form).send().await.unwrap(),
         )
         .await
     }
@@ -172,14 +207,7 @@ impl Browser {
     /// Username and password on the sign-in page; returns the page that follows.
     pub async fn password(&self, login: &Page, username: &str, password: &str) -> Page {
         let csrf = login.csrf();
-        let res = self
-            .post("/login/password", &[("csrf", &csrf), ("username", username), ("password", password)])
-            .await;
-        if res.status == 303 && res.location.as_deref() == Some("/login") {
-            self.get("/login").await
-        } else {
-            res
-        }
+        self.post("/login/password", &[("csrf", &csrf), ("username", username), ("password", password)]).await
     }
 
     /// Submits `code` to `path` with the CSRF token of `page`.

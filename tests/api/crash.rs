@@ -116,7 +116,8 @@ async fn login(rp: &Rp, username: &str, secrets: &Secrets) -> Option<String> {
         let last = secrets.lock().unwrap().get(username).map_or(i64::MIN, |(_, last)| *last);
         let (code, step) = fresh_code(&otpauth, last).await;
         secrets.lock().unwrap().insert(username.to_owned(), (otpauth, step));
-        let codes = browser.try_post("/login/enrol", &[("csrf", &page.csrf()), ("code", &code)]).await?;
+        browser.try_post("/login/enrol", &[("csrf", &page.csrf()), ("code", &code)]).await?;
+        let codes = browser.try_get("/login").await?;
         page = browser.try_post("/login/codes", &[("csrf", &codes.csrf())]).await?;
     } else if page.has("Authentication code") {
         let (otpauth, last) =

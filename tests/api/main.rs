@@ -23,6 +23,7 @@ mod oidc;
 mod passwords;
 mod remembered;
 mod serve;
+mod tabs;
 mod transfer;
 
 /// The server's current time.

@@ -54,7 +54,7 @@ fn code_of(page: &Page) -> String {
 }
 
 fn is_code_page(page: &Page) -> bool {
-    page.status == 200 && page.has("autocomplete=\"one-time-code\"") && page.has("action=\"/login/totp\"")
+    page.status == 200 && page.has("autocomplete=\"one-time-code\"") && page.has("action=\"/login/totp?flow=")
 }
 
 /// A tenant that remembers devices for 30 days and alice, enrolled; returns her id, the

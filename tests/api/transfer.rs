@@ -60,7 +60,7 @@ async fn signs_in(app: &TestApp, username: &str, password: &str, secret: Option<
     let login = browser.account_login("acme").await;
     let mut page = browser.password(&login, username, password).await;
     if let Some(secret) = secret {
-        if !page.has("action=\"/login/totp\"") {
+        if !page.has("action=\"/login/totp?flow=") {
             return false;
         }
         let uri = format!("otpauth://totp/x?secret={secret}&algorithm=SHA1&digits=6&period=30");
