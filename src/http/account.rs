@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use tera::Context;
 
 use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::enrolment::{self, Confirmation};
@@ -15,9 +14,12 @@ use crate::auth::login::Flow;
 use crate::auth::passwords::{self, NewPassword};
 use crate::http::cookies::{self, SignedIn, with_session};
 use crate::http::login::enrol_context;
+use crate::http::notes::{self, Note};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
 use crate::store::{remembered, sessions, tenants, users};
+
+const INVALID_CODE: &str = "Invalid code";
 
 /// A code entered this long ago still counts as fresh for a password change.
 const FRESH_CODE_SECONDS: i64 = 300;
@@ -47,15 +49,19 @@ pub struct CodeForm {
     code: String,
 }
 
-pub(crate) async fn account_page(
-    state: &AppState,
-    me: &SignedIn,
-    error: Option<&str>,
-) -> Result<HttpResponse, LoginError> {
+/// Back to the account page, saying `text` there as an error.
+pub(crate) async fn refused(state: &AppState, me: &SignedIn, text: &str) -> Result<HttpResponse, LoginError> {
+    notes::redirect(state, &me.session.id, "/account", Note::error(text), &[]).await
+}
+
+/// Back to the account page, saying `text` there as done.
+pub(crate) async fn done(state: &AppState, me: &SignedIn, text: &str) -> Result<HttpResponse, LoginError> {
+    notes::redirect(state, &me.session.id, "/account", Note::success(text), &[]).await
+}
+
+async fn account_page(state: &AppState, me: &SignedIn) -> Result<HttpResponse, LoginError> {
     let status = credentials::status(&state.db, &me.user.id).await?;
-    let mut ctx = Context::new();
-    ctx.insert("csrf", &me.csrf);
-    ctx.insert("error", &error);
+    let mut ctx = me.context();
     ctx.insert("username", &me.user.username);
     ctx.insert("display_name", &me.user.display_name);
     if let Some(at) = status.activated_at {
@@ -91,7 +97,7 @@ pub async fn get_account(
 ) -> HttpResponse {
     let result = async {
         if let Some(me) = cookies::signed_in(&state, &req).await? {
-            return account_page(&state, &me, None).await;
+            return account_page(&state, &me.with_note(&state, &req).await?).await;
         }
         let slug = query.into_inner().tenant.unwrap_or_else(|| "default".to_owned());
         let tenant = state.db.run(move |conn| tenants::find_by_slug(conn, &slug)).await?;
@@ -146,7 +152,7 @@ pub async fn post_replace(
         let origin = origin(&req, Some(&me.user.id));
         let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
         if check != CodeCheck::Valid {
-            return account_page(&state, &me, Some("Invalid code")).await;
+            return refused(&state, &me, INVALID_CODE).await;
         }
         enrolment::start_replacement(&state.db, &state.keyring, &me.user.id, &origin, now).await?;
         Ok(see_other("/account/totp"))
@@ -161,17 +167,12 @@ pub async fn get_totp(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         if !multi_factor(&me) {
             return Ok(see_other("/account"));
         }
-        enrol_page(&state, &req, &me, None).await
+        enrol_page(&state, &req, &me.with_note(&state, &req).await?).await
     };
     result.await.unwrap_or_else(|e| errors::login_error(&e))
 }
 
-async fn enrol_page(
-    state: &AppState,
-    req: &HttpRequest,
-    me: &SignedIn,
-    error: Option<&str>,
-) -> Result<HttpResponse, LoginError> {
+async fn enrol_page(state: &AppState, req: &HttpRequest, me: &SignedIn) -> Result<HttpResponse, LoginError> {
     let status = credentials::status(&state.db, &me.user.id).await?;
     if !status.has_pending {
         return Ok(see_other("/account"));
@@ -185,9 +186,7 @@ async fn enrol_page(
         now,
     )
     .await?;
-    let mut ctx = Context::new();
-    ctx.insert("csrf", &me.csrf);
-    ctx.insert("error", &error);
+    let mut ctx = me.context();
     ctx.insert("can_postpone", &false);
     enrol_context(&mut ctx, &enrolment, "/account/totp/confirm");
     Ok(pages::render(StatusCode::OK, "enrol.html", &ctx))
@@ -206,22 +205,41 @@ pub async fn post_confirm(
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
         match enrolment::confirm_pending(state.guard(), &me.user.id, &code, &origin, now).await? {
-            Confirmation::Invalid => enrol_page(&state, &req, &me, Some("Invalid code")).await,
-            Confirmation::Activated { recovery_codes: Some(codes) } => Ok(codes_page(&me, &codes)),
-            Confirmation::Activated { recovery_codes: None } => Ok(see_other("/account")),
+            Confirmation::Invalid => {
+                notes::redirect(&state, &me.session.id, "/account/totp", Note::error(INVALID_CODE), &[]).await
+            }
+            Confirmation::Activated { recovery_codes: Some(codes) } => show_codes(&state, &me, &codes).await,
+            Confirmation::Activated { recovery_codes: None } => {
+                done(&state, &me, "Your authenticator app is set up.").await
+            }
         }
     })
     .await
 }
 
-fn codes_page(me: &SignedIn, codes: &[String]) -> HttpResponse {
-    let mut ctx = Context::new();
-    ctx.insert("csrf", &me.csrf);
-    ctx.insert("error", &None::<&str>);
-    ctx.insert("codes", codes);
-    ctx.insert("download", &pages::codes_download(codes));
-    ctx.insert("action", "/account/codes-saved");
-    pages::render(StatusCode::OK, "codes.html", &ctx)
+/// Sends the browser to the page of the recovery codes just issued.
+async fn show_codes(state: &AppState, me: &SignedIn, codes: &[String]) -> Result<HttpResponse, LoginError> {
+    let note = Note::success("Your authenticator app is set up. Save these recovery codes.");
+    notes::redirect(state, &me.session.id, "/account/codes", note, codes).await
+}
+
+/// `GET /account/codes?note=…`: the recovery codes just issued, until saved.
+pub async fn get_codes(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let result = async {
+        let Some(me) = cookies::signed_in(&state, &req).await? else { return Ok(see_other("/account")) };
+        let Some(found) =
+            notes::read(&state, &me.session.id, &req, true).await?.filter(|f| !f.secrets.is_empty())
+        else {
+            return Ok(see_other("/account"));
+        };
+        let mut ctx = me.context();
+        ctx.insert("success", &found.note.text);
+        ctx.insert("codes", &found.secrets);
+        ctx.insert("download", &pages::codes_download(&found.secrets));
+        ctx.insert("action", &format!("/account/codes-saved?note={}", found.id));
+        Ok(pages::render(StatusCode::OK, "codes.html", &ctx))
+    };
+    result.await.unwrap_or_else(|e| errors::login_error(&e))
 }
 
 /// New recovery codes need a current code, from a session signed in with a second factor.
@@ -239,10 +257,13 @@ pub async fn post_recovery_codes(
         let origin = origin(&req, Some(&me.user.id));
         let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
         if check != CodeCheck::Valid {
-            return account_page(&state, &me, Some("Invalid code")).await;
+            return refused(&state, &me, INVALID_CODE).await;
         }
         match credentials::regenerate_recovery_codes(&state.db, &me.user.id, &origin, now).await? {
-            Some(codes) => Ok(codes_page(&me, &codes)),
+            Some(codes) => {
+                let note = Note::success("New recovery codes: the old ones no longer work. Save these.");
+                notes::redirect(&state, &me.session.id, "/account/codes", note, &codes).await
+            }
             None => Ok(see_other("/account")),
         }
     })
@@ -279,7 +300,7 @@ pub async fn post_password(
         if status.status == "active" && !code_is_fresh(&me, now) {
             let check = credentials::verify_active(state.guard(), &me.user.id, &form.code, &origin, now).await?;
             if check != CodeCheck::Valid {
-                return account_page(&state, &me, Some("Invalid code")).await;
+                return refused(&state, &me, INVALID_CODE).await;
             }
         }
         let typed = NewPassword { new: form.new_password, confirm: form.confirm };
@@ -294,24 +315,34 @@ pub async fn post_password(
         )
         .await?;
         match changed {
-            Ok(()) => Ok(pages::message(
-                StatusCode::OK,
-                "Password changed",
-                "Your password has been changed. Every other device signed in to your account has been signed out.",
-                Some(("/account", "Back to your account")),
-            )),
-            Err(refused) => account_page(&state, &me, Some(&refused.to_string())).await,
+            Ok(()) => {
+                let text = "Your password has been changed. Every other browser signed in to your account has been signed out.";
+                done(&state, &me, text).await
+            }
+            Err(why) => refused(&state, &me, &why.to_string()).await,
         }
     })
     .await
 }
 
+#[derive(Debug, Deserialize)]
+pub struct SavedQuery {
+    #[serde(default)]
+    note: String,
+}
+
+/// "I have saved these codes": they are not shown again.
 pub async fn post_codes_saved(
     state: web::Data<AppState>,
     req: HttpRequest,
+    query: web::Query<SavedQuery>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    with_session(&state, &req, form.csrf.as_deref(), async |_| Ok(see_other("/account"))).await
+    with_session(&state, &req, form.csrf.as_deref(), async |me| {
+        notes::forget(&state, &me.session.id, &query.note).await?;
+        done(&state, &me, "Recovery codes saved.").await
+    })
+    .await
 }
 
 pub async fn post_logout(
@@ -329,14 +360,19 @@ pub async fn post_logout(
                 Ok(())
             })
             .await?;
-        let mut response = pages::message(
-            StatusCode::OK,
-            "Signed out",
-            "You are signed out of Watchword.",
-            Some(("/account", "Sign in again")),
-        );
+        let mut response = see_other("/account/signed-out");
         let _ = response.add_cookie(&cookies::removal(&state, cookies::session_name(&state)));
         Ok(response)
     })
     .await
+}
+
+/// Where signing out from the account page lands.
+pub async fn get_signed_out() -> HttpResponse {
+    pages::message(
+        StatusCode::OK,
+        "Signed out",
+        "You are signed out of Watchword.",
+        Some(("/account", "Sign in again")),
+    )
 }

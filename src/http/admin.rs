@@ -5,13 +5,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use tera::Context;
 
 use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::Flow;
 use crate::http::api::{AuditQuery, ListQuery};
 use crate::http::cookies::{self, SignedIn};
+use crate::http::notes::{self, Note};
 use crate::http::state::AppState;
 use crate::http::{authorize, errors, origin, pages, see_other};
 use crate::store::audit::Origin;
@@ -114,12 +114,58 @@ where
         Ok(Err(response)) => return response,
         Err(err) => return errors::login_error(&err),
     };
-    if let Some(submitted) = csrf
-        && !cookies::csrf_matches(&me.csrf, submitted)
-    {
+    let Some(submitted) = csrf else {
+        // A page: with the note a form sent it (post/redirect/get).
+        return match me.with_note(state, req).await {
+            Ok(me) => f(me, admin).await.unwrap_or_else(|e| admin_error(&e)),
+            Err(err) => errors::login_error(&err),
+        };
+    };
+    if !cookies::csrf_matches(&me.csrf, submitted) {
         return errors::csrf_refused();
     }
-    f(me, admin).await.unwrap_or_else(|e| admin_error(&e))
+    let session_id = me.session.id.clone();
+    match f(me, admin).await {
+        Ok(response) => response,
+        // A refused form: back to its page, saying why.
+        Err(
+            err @ (AdminError::Denied(_)
+            | AdminError::NotFound
+            | AdminError::Invalid(_)
+            | AdminError::Duplicate(_)),
+        ) => {
+            let back =
+                if matches!(err, AdminError::NotFound) { "/admin".to_owned() } else { back_of(req.path()) };
+            notes::redirect(state, &session_id, &back, Note::error(err.to_string()), &[])
+                .await
+                .unwrap_or_else(|e| errors::login_error(&e))
+        }
+        Err(err) => admin_error(&err),
+    }
+}
+
+/// Redirects to `to`, which says `note` (and shows `secrets`).
+async fn noted(
+    state: &AppState,
+    me: &SignedIn,
+    to: &str,
+    note: Note,
+    secrets: &[String],
+) -> Result<HttpResponse, AdminError> {
+    notes::redirect(state, &me.session.id, to, note, secrets)
+        .await
+        .map_err(|e| AdminError::Store(StoreError::Unavailable(e.to_string())))
+}
+
+/// The page a form under `path` belongs to: a user's page for the acts on that user,
+/// else the form's own page.
+fn back_of(path: &str) -> String {
+    match path.strip_prefix("/admin/users/").and_then(|rest| rest.split('/').next()) {
+        Some(id) if id != "new" && path.len() > "/admin/users/".len() + id.len() => {
+            format!("/admin/users/{id}")
+        }
+        _ => path.to_owned(),
+    }
 }
 
 /// Runs a domain function on the blocking pool with the administrator.
@@ -142,9 +188,7 @@ pub async fn get_users(
         let (list, admin) =
             run(&state, admin, move |c, a| admin::list_users(c, a, search.as_deref(), page.unwrap_or(1)))
                 .await?;
-        let mut ctx = Context::new();
-        ctx.insert("csrf", &me.csrf);
-        ctx.insert("error", &None::<&str>);
+        let mut ctx = me.context();
         ctx.insert("q", &q.unwrap_or_default());
         ctx.insert("users", &list.users);
         ctx.insert("total", &list.total);
@@ -168,10 +212,8 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
             ))
         })
         .await?;
-        let mut ctx = Context::new();
+        let mut ctx = me.context();
         ctx.insert("policy", &explained);
-        ctx.insert("csrf", &me.csrf);
-        ctx.insert("error", &None::<&str>);
         ctx.insert(
             "activated",
             &user.totp_activated_at.map(|t| format!("since {}", pages::format_time(t).1)).unwrap_or_default(),
@@ -195,9 +237,7 @@ pub async fn get_revoke(
         let (user, admin) = run(&state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
         // Show the confirmation only to someone allowed to confirm it.
         admin.may(crate::tenancy::permissions::Action::RevokeTotp, Some(&id))?;
-        let mut ctx = Context::new();
-        ctx.insert("csrf", &me.csrf);
-        ctx.insert("error", &None::<&str>);
+        let mut ctx = me.context();
         ctx.insert("id", &user.id);
         ctx.insert("username", &user.username);
         Ok(pages::render(StatusCode::OK, "admin_revoke.html", &ctx))
@@ -219,9 +259,14 @@ pub async fn post_revoke(
     form: web::Form<RevokeForm>,
 ) -> HttpResponse {
     let form = form.into_inner();
-    act_and_show(&state, &req, path.into_inner(), form.csrf, move |c, a, id, origin, now| {
-        admin::revoke_totp(c, a, id, &form.reason, origin, now)
-    })
+    act_and_show(
+        &state,
+        &req,
+        path.into_inner(),
+        form.csrf,
+        "TOTP revoked: a new authenticator will be set up at the next sign-in.",
+        move |c, a, id, origin, now| admin::revoke_totp(c, a, id, &form.reason, origin, now),
+    )
     .await
 }
 
@@ -231,6 +276,7 @@ pub(crate) async fn act_and_show<F>(
     req: &HttpRequest,
     id: String,
     csrf: Option<String>,
+    done: &str,
     act: F,
 ) -> HttpResponse
 where
@@ -239,10 +285,10 @@ where
         + 'static,
 {
     let (origin, now) = (origin(req, None), state.clock.now());
-    with_admin(state, req, Some(csrf.as_deref()), async |_, admin| {
+    with_admin(state, req, Some(csrf.as_deref()), async |me, admin| {
         let target = id.clone();
         run(state, admin, move |c, a| act(c, a, &target, &origin, now)).await?;
-        Ok(see_other(&format!("/admin/users/{id}")))
+        noted(state, &me, &format!("/admin/users/{id}"), Note::success(done), &[]).await
     })
     .await
 }
@@ -261,7 +307,12 @@ pub async fn post_enforcement(
 ) -> HttpResponse {
     let form = form.into_inner();
     let on = form.enforced.as_deref() == Some("on");
-    act_and_show(&state, &req, path.into_inner(), form.csrf, move |c, a, id, origin, now| {
+    let done = if on {
+        "TOTP is now required for this user."
+    } else {
+        "TOTP follows the organisation's policy for this user."
+    };
+    act_and_show(&state, &req, path.into_inner(), form.csrf, done, move |c, a, id, origin, now| {
         admin::set_enforcement(c, a, id, on, origin, now)
     })
     .await
@@ -300,9 +351,7 @@ async fn confirm_first(
         let target = id.clone();
         let (user, _) = run(state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
         let asked = ask(&user);
-        let mut ctx = Context::new();
-        ctx.insert("csrf", &me.csrf);
-        ctx.insert("error", &None::<&str>);
+        let mut ctx = me.context();
         ctx.insert("title", asked.title);
         ctx.insert("message", &asked.message);
         ctx.insert("button", asked.button);
@@ -340,7 +389,8 @@ pub async fn post_disabled(
         })
         .await;
     }
-    act_and_show(&state, &req, path.into_inner(), form.csrf, move |c, a, id, origin, now| {
+    let done = if disabled { "User disabled and signed out everywhere." } else { "User enabled." };
+    act_and_show(&state, &req, path.into_inner(), form.csrf, done, move |c, a, id, origin, now| {
         admin::set_disabled(c, a, id, disabled, origin, now)
     })
     .await
@@ -381,14 +431,30 @@ pub async fn post_reset_password(
         admin.may(crate::tenancy::permissions::Action::ResetPassword, Some(&id))?;
         let one_time = admin::new_one_time_password(&state.hasher).await?;
         let target = id.clone();
-        let ((password, user), _) = run(&state, admin, move |c, a| {
-            let password = crate::tenancy::passwords::reset_password(c, a, &target, one_time, &origin, now)?;
-            Ok((password, admin::get_user(c, a, &target)?))
+        let (password, _) = run(&state, admin, move |c, a| {
+            crate::tenancy::passwords::reset_password(c, a, &target, one_time, &origin, now)
         })
         .await?;
-        let mut ctx = Context::new();
-        ctx.insert("csrf", &me.csrf);
-        ctx.insert("error", &None::<&str>);
+        let note = Note::success("Password reset.");
+        noted(&state, &me, &format!("/admin/users/{id}/password"), note, &[password]).await
+    })
+    .await
+}
+
+/// `GET /admin/users/{id}/password?note=…`: the temporary password just set, shown once.
+pub async fn get_reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let Some(password) = me.note.as_ref().and_then(|f| f.secrets.first().cloned()) else {
+            return Ok(see_other(&format!("/admin/users/{id}")));
+        };
+        let target = id.clone();
+        let (user, _) = run(&state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
+        let mut ctx = me.context();
         ctx.insert("u", &user);
         ctx.insert("password", &password);
         Ok(pages::render(StatusCode::OK, "admin_password.html", &ctx))
@@ -401,27 +467,31 @@ pub struct NewQuery {
     parent: Option<String>,
 }
 
-fn new_user_page(me: &SignedIn, parent: &str, created: Option<(&str, &str)>) -> HttpResponse {
-    new_user_form(me, parent, created, None, None)
+/// The create-a-user page; after a refusal, with its message and what was typed.
+fn new_user_page(me: &SignedIn, parent: &str) -> HttpResponse {
+    let mut ctx = me.context();
+    ctx.insert("parent", parent);
+    ctx.insert("typed", &me.note.as_ref().map(|f| &f.note.typed));
+    pages::render(StatusCode::OK, "admin_new.html", &ctx)
 }
 
-/// The create-a-user page; after a refusal, with its message and what was typed.
-fn new_user_form(
-    me: &SignedIn,
-    parent: &str,
-    created: Option<(&str, &str)>,
-    error: Option<&str>,
-    typed: Option<&NewChild>,
-) -> HttpResponse {
-    let mut ctx = Context::new();
-    ctx.insert("csrf", &me.csrf);
-    ctx.insert("error", &error);
-    ctx.insert("parent", parent);
-    ctx.insert("created", &created.map(|c| c.0));
-    ctx.insert("password", &created.map(|c| c.1));
-    ctx.insert("typed", &typed);
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    pages::render(status, "admin_new.html", &ctx)
+/// `GET /admin/users/created?note=…`: the user just created and its one-time password,
+/// shown once.
+pub async fn get_created(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    with_admin(&state, &req, None, async |me, _| {
+        let Some(found) = me.note.as_ref().filter(|f| !f.secrets.is_empty()) else {
+            return Ok(see_other("/admin"));
+        };
+        let mut ctx = me.context();
+        ctx.insert("created", &found.note.typed.get("username"));
+        ctx.insert("password", &found.secrets[0]);
+        Ok(pages::render(StatusCode::OK, "admin_new.html", &ctx))
+    })
+    .await
+}
+
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 pub async fn get_new(
@@ -431,9 +501,9 @@ pub async fn get_new(
 ) -> HttpResponse {
     let parent = query.into_inner().parent;
     with_admin(&state, &req, None, async |me, admin| {
-        let parent = parent.unwrap_or_else(|| admin.user.id.clone());
+        let parent = parent.filter(|p| !p.is_empty()).unwrap_or_else(|| admin.user.id.clone());
         admin.may(crate::tenancy::permissions::Action::CreateChild, Some(&parent))?;
-        Ok(new_user_page(&me, &parent, None))
+        Ok(new_user_page(&me, &parent))
     })
     .await
 }
@@ -482,10 +552,23 @@ pub async fn post_new(
         )
         .await;
         match created {
-            Ok((user, password)) => Ok(new_user_page(&me, "", Some((&user.username, &password)))),
+            Ok((user, password)) => {
+                let note =
+                    Note::success(format!("Created {}.", user.username)).typed("username", &user.username);
+                noted(&state, &me, "/admin/users/created", note, &[password]).await
+            }
             // The form again, with what was typed and what to change.
             Err(err @ (AdminError::Invalid(_) | AdminError::Duplicate(_))) => {
-                Ok(new_user_form(&me, &parent, None, Some(&err.to_string()), Some(&typed)))
+                let mut note = Note::error(err.to_string())
+                    .typed("username", &typed.username)
+                    .typed("kind", &typed.kind)
+                    .typed("permission", &typed.permission)
+                    .typed("email", typed.email.as_deref().unwrap_or_default());
+                if typed.totp_required {
+                    note = note.typed("totp_required", "on");
+                }
+                let to = format!("/admin/users/new?parent={}", urlencoding(&parent));
+                noted(&state, &me, &to, note, &[]).await
             }
             Err(other) => Err(other),
         }
@@ -493,11 +576,8 @@ pub async fn post_new(
     .await
 }
 
-fn policy_page(me: &SignedIn, policy: &PolicyView, saved: bool) -> HttpResponse {
-    let mut ctx = Context::new();
-    ctx.insert("csrf", &me.csrf);
-    ctx.insert("error", &None::<&str>);
-    ctx.insert("saved", &saved);
+fn policy_page(me: &SignedIn, policy: &PolicyView) -> HttpResponse {
+    let mut ctx = me.context();
     ctx.insert("p", policy);
     let checkboxes = vec![
         ("enabled", "TOTP enabled in this organisation", policy.enabled),
@@ -514,7 +594,7 @@ pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
     with_admin(&state, &req, None, async |me, admin| {
         admin.may(crate::tenancy::permissions::Action::EditPolicy, None)?;
         let (policy, _) = run(&state, admin, tenant_policy::get_policy).await?;
-        Ok(policy_page(&me, &policy, false))
+        Ok(policy_page(&me, &policy))
     })
     .await
 }
@@ -572,9 +652,8 @@ pub async fn post_policy(
                 raw => Some(number(raw, "the days a device is remembered")?),
             },
         };
-        let (saved, _) =
-            run(&state, admin, move |c, a| tenant_policy::update_policy(c, a, &policy, &origin, now)).await?;
-        Ok(policy_page(&me, &saved, true))
+        run(&state, admin, move |c, a| tenant_policy::update_policy(c, a, &policy, &origin, now)).await?;
+        noted(&state, &me, "/admin/policy", Note::success("Policy saved."), &[]).await
     })
     .await
 }
@@ -610,9 +689,7 @@ pub async fn get_audit(
                                     "target": name(&e.target_user_id, ""), "detail": pages::readable_detail(&e.detail), "ip": e.ip.clone().unwrap_or_default() })
             })
             .collect();
-        let mut ctx = Context::new();
-        ctx.insert("csrf", &me.csrf);
-        ctx.insert("error", &None::<&str>);
+        let mut ctx = me.context();
         ctx.insert("events", &rows);
         ctx.insert("kinds", &kinds);
         ctx.insert("has_next", &(events.len() >= crate::tenancy::admin::PER_PAGE));

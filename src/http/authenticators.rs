@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::enrolment::{self, Removal};
 use crate::auth::errors::LoginError;
-use crate::http::account::{account_page, multi_factor};
+use crate::http::account::{done, multi_factor, refused};
 use crate::http::cookies::SignedIn;
 use crate::http::cookies::with_session;
 use crate::http::state::AppState;
@@ -66,19 +66,14 @@ pub async fn post_add(
         }
         let label = match enrolment::label(&form.label) {
             Ok(label) => label,
-            Err(message) => return account_page(&state, &me, Some(message)).await,
+            Err(message) => return refused(&state, &me, message).await,
         };
         let status = credentials::status(&state.db, &me.user.id).await?;
         if !status.can_add {
-            return account_page(
-                &state,
-                &me,
-                Some("You have the most authenticators allowed; remove one first."),
-            )
-            .await;
+            return refused(&state, &me, "You have the most authenticators allowed; remove one first.").await;
         }
         if !proves_a_factor(&state, &req, &me, &form.code, true).await? {
-            return account_page(&state, &me, Some("Invalid code")).await;
+            return refused(&state, &me, "Invalid code").await;
         }
         let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
         enrolment::start_addition(&state.db, &state.keyring, &me.user.id, label, &origin, now).await?;
@@ -100,24 +95,17 @@ pub async fn post_remove(
             return Ok(see_other("/account"));
         }
         if !proves_a_factor(&state, &req, &me, &form.code, false).await? {
-            return account_page(&state, &me, Some("Invalid code")).await;
+            return refused(&state, &me, "Invalid code").await;
         }
         let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
         match enrolment::remove(&state.db, &me.user.tenant_id, &me.user.id, &credential_id, &origin, now)
             .await?
         {
-            Removal::Removed => Ok(see_other("/account")),
+            Removal::Removed => done(&state, &me, "Authenticator removed.").await,
             Removal::LastOne => {
-                account_page(
-                    &state,
-                    &me,
-                    Some("This is your only authenticator: add another before removing it."),
-                )
-                .await
+                refused(&state, &me, "This is your only authenticator: add another before removing it.").await
             }
-            Removal::Unknown => {
-                account_page(&state, &me, Some("That authenticator is not yours, or is gone.")).await
-            }
+            Removal::Unknown => refused(&state, &me, "That authenticator is not yours, or is gone.").await,
         }
     })
     .await

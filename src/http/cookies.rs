@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use crate::auth::errors::LoginError;
 use crate::auth::flow::Amr;
 use crate::auth::gate;
+use crate::http::notes::{Found, Note};
 use crate::http::state::AppState;
 use crate::store::sessions::{self, Session};
 use crate::store::users::User;
@@ -92,11 +93,31 @@ pub fn csrf_matches(expected: &str, submitted: Option<&str>) -> bool {
     submitted.is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())))
 }
 
-/// The signed-in browser: its session, user, and the CSRF token of its forms.
+/// The signed-in browser: its session, user, the CSRF token of its forms, and the note
+/// the page was sent with ([`crate::http::notes`]; read by the pages that show one).
 pub struct SignedIn {
     pub session: Session,
     pub user: User,
     pub csrf: String,
+    pub note: Option<Found>,
+}
+
+impl SignedIn {
+    /// A page's context: the CSRF token, and the note's message as error or success.
+    pub fn context(&self) -> tera::Context {
+        let note = self.note.as_ref().map(|f| &f.note);
+        let mut ctx = tera::Context::new();
+        ctx.insert("csrf", &self.csrf);
+        ctx.insert("error", &Note::error_text(note));
+        ctx.insert("success", &Note::success_text(note));
+        ctx
+    }
+
+    /// Reads the note the request names (once).
+    pub async fn with_note(mut self, state: &AppState, req: &HttpRequest) -> Result<Self, LoginError> {
+        self.note = crate::http::notes::read(state, &self.session.id, req, false).await?;
+        Ok(self)
+    }
 }
 
 /// The live session behind the request's cookie, if any.
@@ -125,7 +146,7 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
     // The token is a secret only this browser holds, so a hash of it makes a CSRF
     // token an attacker's page cannot know.
     let csrf = crate::auth::random::secret_hash(&format!("csrf:{token}"));
-    Ok(found.map(|(session, user)| SignedIn { session, user, csrf }))
+    Ok(found.map(|(session, user)| SignedIn { session, user, csrf, note: None }))
 }
 
 /// Runs `f` for a signed-in browser whose form carried its CSRF token.

@@ -8,10 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::errors::LoginError;
 use crate::auth::remembered;
+use crate::http::account::done;
 use crate::http::admin::act_and_show;
 use crate::http::cookies::with_session;
 use crate::http::state::AppState;
-use crate::http::{CsrfForm, cookies, origin, see_other};
+use crate::http::{CsrfForm, cookies, origin};
 use crate::store::audit;
 use crate::tenancy::devices;
 
@@ -32,7 +33,7 @@ pub async fn post_forget(
                 Ok(remembered::forget(conn, &tenant_id, &user_id, &device_id, &origin, now)?)
             })
             .await?;
-        Ok(see_other("/account"))
+        done(&state, &me, "Device forgotten: it will be asked for a code at its next sign-in.").await
     })
     .await
 }
@@ -53,7 +54,7 @@ pub async fn post_forget_all(
                     .write(|conn| remembered::forget_all(conn, &tenant_id, &user_id, &origin, "user", now))?)
             })
             .await?;
-        let mut response = see_other("/account");
+        let mut response = done(&state, &me, "Every remembered device is forgotten.").await?;
         let _ = response.add_cookie(&cookies::removal(&state, cookies::remembered_name(&state)));
         Ok(response)
     })
@@ -67,7 +68,8 @@ pub async fn post_admin_forget_all(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    act_and_show(&state, &req, path.into_inner(), form.into_inner().csrf, |c, a, id, origin, now| {
+    let done = "Every remembered device of this user is forgotten.";
+    act_and_show(&state, &req, path.into_inner(), form.into_inner().csrf, done, |c, a, id, origin, now| {
         devices::forget(c, a, id, None, origin, now).map(|_| ())
     })
     .await
@@ -81,7 +83,8 @@ pub async fn post_admin_forget(
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
     let (id, device) = path.into_inner();
-    act_and_show(&state, &req, id, form.into_inner().csrf, move |c, a, id, origin, now| {
+    let done = "Device forgotten.";
+    act_and_show(&state, &req, id, form.into_inner().csrf, done, move |c, a, id, origin, now| {
         devices::forget(c, a, id, Some(&device), origin, now).map(|_| ())
     })
     .await
@@ -120,7 +123,7 @@ pub async fn post_end_session(
                 })
             })
             .await?;
-        Ok(see_other("/account"))
+        done(&state, &me, "That browser is signed out.").await
     })
     .await
 }
@@ -157,7 +160,7 @@ pub async fn post_end_other_sessions(
                 })
             })
             .await?;
-        Ok(see_other("/account"))
+        done(&state, &me, "Every other browser is signed out.").await
     })
     .await
 }

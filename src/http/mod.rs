@@ -14,6 +14,7 @@ pub mod input;
 pub mod logging;
 pub(crate) mod login;
 mod logout;
+pub(crate) mod notes;
 mod oauth;
 pub(crate) mod oidc;
 pub mod pages;
@@ -89,7 +90,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/totp/{id}/remove", web::post().to(authenticators::post_remove))
         .route("/account/recovery-codes", web::post().to(account::post_recovery_codes))
         .route("/account/password", web::post().to(account::post_password))
+        .route("/account/codes", web::get().to(account::get_codes))
         .route("/account/codes-saved", web::post().to(account::post_codes_saved))
+        .route("/account/signed-out", web::get().to(account::get_signed_out))
         .route("/account/logout", web::post().to(account::post_logout))
         .route("/account/devices/forget", web::post().to(devices::post_forget_all))
         .route("/account/sessions/end-others", web::post().to(devices::post_end_other_sessions))
@@ -97,12 +100,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/devices/{id}/forget", web::post().to(devices::post_forget))
         .route("/admin", web::get().to(admin::get_users))
         .route("/admin/users/new", web::get().to(admin::get_new))
+        .route("/admin/users/created", web::get().to(admin::get_created))
         .route("/admin/users/new", web::post().to(admin::post_new))
         .route("/admin/users/{id}", web::get().to(admin::get_user))
         .route("/admin/users/{id}/revoke", web::get().to(admin::get_revoke))
         .route("/admin/users/{id}/revoke", web::post().to(admin::post_revoke))
         .route("/admin/users/{id}/enforcement", web::post().to(admin::post_enforcement))
         .route("/admin/users/{id}/disabled", web::post().to(admin::post_disabled))
+        .route("/admin/users/{id}/password", web::get().to(admin::get_reset_password))
         .route("/admin/users/{id}/password", web::post().to(admin::post_reset_password))
         .route("/admin/users/{id}/devices/forget", web::post().to(devices::post_admin_forget_all))
         .route("/admin/users/{id}/devices/{device}/forget", web::post().to(devices::post_admin_forget))

@@ -5,7 +5,7 @@ use crate::browser::{Browser, oathtool};
 use crate::helpers::{TestApp, spawn_app};
 
 /// Signs `username` in at the account page, then steps up at `/admin` (enrolling TOTP).
-async fn admin_browser(app: &TestApp, username: &str) -> Browser {
+pub async fn admin_browser(app: &TestApp, username: &str) -> Browser {
     let browser = Browser::new(app);
     browser.get("/account?tenant=acme").await;
     let login = browser.get("/login").await;
@@ -103,10 +103,12 @@ async fn the_permission_matrix_through_the_pages() {
                     form.extend(fields);
                     browser.post(&path, &form).await
                 };
-                let ok = matches!(page.status, 200 | 303);
+                // A refused form goes back to its page, saying so; a refused page is a 403.
+                let ok = matches!(page.status, 200 | 303) && !page.has("class=\"error\"");
                 assert_eq!(ok, allowed, "{permission} {action} on {name}: {} {}", page.status, page.body);
                 if !allowed {
-                    assert!(page.status == 403, "{permission} {action} on {name}: {}", page.status);
+                    let said = page.status == 403 || page.has("does not allow") || page.has("not below you");
+                    assert!(said, "{permission} {action} on {name}: {} {}", page.status, page.body);
                 }
             }
         }
@@ -128,15 +130,16 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
     let missing = browser
         .post(&format!("/admin/users/{kid}/revoke"), &[("csrf", &confirm.csrf()), ("reason", "")])
         .await;
-    assert_eq!(missing.status, 400);
+    assert!(missing.has("class=\"error\"") && missing.has("Revoke TOTP secret"), "{}", missing.body);
     let forged =
         browser.post(&format!("/admin/users/{kid}/revoke"), &[("csrf", "forged"), ("reason", "x")]).await;
     assert_eq!(forged.status, 403);
     let done = browser
         .post(&format!("/admin/users/{kid}/revoke"), &[("csrf", &confirm.csrf()), ("reason", "lost phone")])
         .await;
-    assert_eq!(done.status, 303);
-    assert!(browser.get(&format!("/admin/users/{kid}")).await.has("Not enrolled"));
+    assert!(done.has("TOTP revoked") && done.has("Not enrolled"), "{}", done.body);
+    let reloaded = browser.get(&format!("/admin/users/{kid}")).await;
+    assert!(reloaded.has("Not enrolled") && !reloaded.has("TOTP revoked"), "said once");
     let audit = browser.get(&format!("/admin/audit?user={kid}")).await;
     assert!(audit.has("totp.revoked") && audit.has("reason: lost phone"), "{}", audit.body);
     assert!(!audit.has("{&quot;") && !audit.has("{\""), "no raw JSON: {}", audit.body);
@@ -186,7 +189,7 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
             ],
         )
         .await;
-    assert_eq!(again.status, 400);
+    assert_eq!(again.status, 200, "the form again, through a redirect");
     assert!(
         again.has("username &#x27;fresh&#x27; is already taken")
             || again.has("username 'fresh' is already taken"),
@@ -206,7 +209,7 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
     let bad = browser
         .post("/admin/users/new", &[("csrf", &new.csrf()), ("username", "has space"), ("kind", "internal")])
         .await;
-    assert!(bad.status == 400 && bad.has("value=\"has space\"") && bad.has("form-error"), "{}", bad.body);
+    assert!(bad.status == 200 && bad.has("value=\"has space\"") && bad.has("form-error"), "{}", bad.body);
     let policy = browser.get("/admin/policy").await;
     assert!(policy.has("Enforce for internal users"), "{}", policy.body);
     let saved = browser
@@ -223,7 +226,7 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
             ],
         )
         .await;
-    assert!(saved.has("Saved."), "{}", saved.body);
+    assert!(saved.has("Policy saved."), "{}", saved.body);
     assert_eq!(app.tenant("acme").totp_algorithm, "SHA256");
     assert!(app.tenant("acme").enforce_external && !app.tenant("acme").enforce_internal);
 }

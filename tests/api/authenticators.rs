@@ -26,9 +26,8 @@ async fn add(app: &TestApp, browser: &Browser, label: &str, proof: &str) -> Stri
     let enrol = browser.get("/account/totp").await;
     let otpauth = enrol.otpauth();
     let done = browser.code(&enrol, "/account/totp/confirm", &oathtool(&otpauth, app.clock_now())).await;
-    assert_eq!(
-        done.location.as_deref(),
-        Some("/account"),
+    assert!(
+        done.has("Your authenticator app is set up.") && done.has("<h1>Your account</h1>"),
         "no new recovery codes for an addition: {}",
         done.body
     );
@@ -95,7 +94,7 @@ async fn each_authenticator_signs_in_and_adding_or_removing_one_needs_a_fresh_co
             &[("csrf", &account.csrf()), ("code", &oathtool(&second, app.clock_now()))],
         )
         .await;
-    assert_eq!(removed.location.as_deref(), Some("/account"), "{}", removed.body);
+    assert!(removed.has("Authenticator removed."), "{}", removed.body);
     assert!(app.events_of(&lee).contains(&"totp.removed".to_owned()));
     let stale = sign_in_with(&app, &first).await;
     assert!(stale.has("Invalid code") || stale.status == 200, "{}", stale.body);

@@ -171,14 +171,16 @@ impl Browser {
         self.page(self.client.get(self.url(path)).send().await.unwrap()).await
     }
 
-    /// POSTs a form and follows, as a browser would, a redirect back to the sign-in
-    /// page (a form that did not advance, post/redirect/get) or to `/authorize/resume`
-    /// (the end of a login: on to the client's redirect or the consent page).
+    /// POSTs a form and follows, as a browser would, the redirect to the page that
+    /// shows its outcome (post/redirect/get): back to the sign-in page, on to
+    /// `/authorize/resume` (the end of a login: the client's redirect or the consent
+    /// page), or to a page that says what the form did (`?note=…`, signed out).
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         let page = self.page(self.client.post(self.url(path)).form(form).send().await.unwrap()).await;
         match page.location.as_deref() {
             Some(to @ "/authorize/resume") => self.get(to).await,
             Some(to) if path.starts_with("/login/") && to.starts_with("/login") => self.get(to).await,
+            Some(to) if to.contains("note=") || to == "/account/signed-out" => self.get(to).await,
             _ => page,
         }
     }

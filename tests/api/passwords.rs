@@ -248,7 +248,7 @@ async fn changing_the_password_ends_every_other_session_and_refresh_token_but_ke
     let same = post(form("danas-old-password", "danas-old-password")).await;
     assert!(same.has("too easy to guess") || same.has("must differ"), "{}", same.body);
     let changed = post(form("danas-old-password", STRONG)).await;
-    assert!(changed.has("Password changed"), "{}", changed.body);
+    assert!(changed.has("Your password has been changed"), "{}", changed.body);
 
     // The refresh token and the other browser's session are gone; this one stays.
     let (status, body, _) =
@@ -293,7 +293,7 @@ async fn a_password_change_after_five_minutes_needs_a_current_code() {
     let mut with = base.to_vec();
     let code = oathtool(&otpauth, app.clock_now());
     with.push(("code", &code));
-    assert!(browser.post("/account/password", &with).await.has("Password changed"));
+    assert!(browser.post("/account/password", &with).await.has("Your password has been changed"));
 }
 
 /// Enrols `username` (password `pw-{username}`) at the account page; returns the browser and its otpauth URI.

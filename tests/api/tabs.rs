@@ -107,3 +107,73 @@ async fn recovery_codes_shown_after_enrolment_survive_a_reload_until_saved() {
     let done = browser.post("/login/codes", &[("csrf", &reloaded.csrf())]).await;
     assert_redirected(&app, &done);
 }
+
+#[tokio::test]
+async fn admin_forms_answer_with_a_redirect_and_a_secret_is_shown_once_to_its_session() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.child("acme", "boss", None, "admin");
+    let boss = crate::admin_pages::admin_browser(&app, "boss").await;
+    let new = boss.get("/admin/users/new").await;
+    let form = [("csrf", new.csrf()), ("username", "newbie".to_owned()), ("kind", "internal".to_owned())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = boss.post_with("/admin/users/new", &form, ("accept", "text/html")).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let to = answer.location.clone().unwrap();
+    assert!(to.starts_with("/admin/users/created?note="), "{to}");
+    // The same session sees the one-time password once; a reload has nothing to show.
+    let shown = boss.get(&to).await;
+    assert!(shown.has("Created <strong>newbie</strong>") && shown.has("class=\"secret\""), "{}", shown.body);
+    assert_eq!(boss.get(&to).await.location.as_deref(), Some("/admin"), "shown once");
+
+    // Another session (another administrator's) cannot read a note it did not write.
+    let again = boss.post_with("/admin/users/new", &form, ("accept", "text/html")).await;
+    let duplicate = again.location.clone().unwrap();
+    assert!(duplicate.contains("note="), "{duplicate}");
+    app.child("acme", "boss2", None, "admin");
+    let other = crate::admin_pages::admin_browser(&app, "boss2").await;
+    let elsewhere = other.get(&duplicate).await;
+    assert!(!elsewhere.has("already taken") && !elsewhere.has("value=\"newbie\""), "{}", elsewhere.body);
+    let here = boss.get(&duplicate).await;
+    assert!(here.has("already taken") && here.has("value=\"newbie\""), "{}", here.body);
+}
+
+#[tokio::test]
+async fn account_codes_survive_a_reload_until_saved_and_a_wrong_code_is_checked_once() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let client = app.client("acme", false, false);
+    let eve = app.user("acme", "eve", "pw-eve", true);
+    let (otpauth, _) = enrol_for(&app, &client.client.id, "eve", "pw-eve").await;
+    let browser = Browser::new(&app);
+    let login = browser.account_login("acme").await;
+    app.clock.advance(30);
+    let code_page = browser.password(&login, "eve", "pw-eve").await;
+    browser.code(&code_page, "/login/totp", &oathtool(&otpauth, app.clock_now())).await;
+    let account = browser.get("/account").await;
+
+    let form = [("csrf", account.csrf()), ("code", "000000".to_owned())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let wrong = browser.post_with("/account/recovery-codes", &form, ("accept", "text/html")).await;
+    assert_eq!(wrong.status, 303);
+    let to = wrong.location.unwrap();
+    assert!(browser.get(&to).await.has("Invalid code"));
+    assert!(!browser.get(&to).await.has("Invalid code"), "said once");
+    let failed = app.events_of(&eve).iter().filter(|e| *e == "totp.failed").count();
+    assert_eq!(failed, 1);
+
+    app.clock.advance(30);
+    let code = oathtool(&otpauth, app.clock_now());
+    let issued = browser.post("/account/recovery-codes", &[("csrf", &account.csrf()), ("code", &code)]).await;
+    let codes = issued.codes();
+    assert_eq!(codes.len(), 10, "{}", issued.body);
+    let saved_action =
+        issued.body.split("action=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#x2F;", "/");
+    assert!(saved_action.starts_with("/account/codes-saved?note="), "{saved_action}");
+    let note = saved_action.split("note=").nth(1).unwrap().to_owned();
+    let page = format!("/account/codes?note={note}");
+    assert_eq!(browser.get(&page).await.codes(), codes, "a reload shows them again");
+    let done = browser.post(&saved_action, &[("csrf", &account.csrf())]).await;
+    assert!(done.has("Recovery codes saved."), "{}", done.body);
+    assert_eq!(browser.get(&page).await.location.as_deref(), Some("/account"), "not shown after saving");
+}
