@@ -74,7 +74,10 @@ pub fn prepare(
     now: i64,
 ) -> Result<Option<FirstRun>, StartupError> {
     db.migrate()?;
-    let first_run = bootstrap(db, now)?;
+    // The first tenant is named after the issuer's host: the issuer authenticator apps
+    // show ("id.example.com"), not a placeholder ("Default"); `tenant update` renames it.
+    let name = settings.issuer.as_ref().and_then(|u| u.host_str().map(str::to_owned));
+    let first_run = bootstrap(db, name.as_deref().unwrap_or("Watchword"), now)?;
     prepare_keys(settings, db, keyring, now).map_err(|e| StartupError::Keys(e.to_string()))?;
     Ok(first_run)
 }
@@ -87,9 +90,9 @@ pub struct FirstRun {
     pub password: String,
 }
 
-/// On an empty database: tenant `default` and user `admin` (permission admin, TOTP
-/// required) with a random password. Does nothing when any tenant exists.
-pub fn bootstrap(db: &Db, now: i64) -> Result<Option<FirstRun>, TenancyError> {
+/// On an empty database: tenant `default` named `name`, and user `admin` (permission
+/// admin, TOTP required) with a random password. Does nothing when any tenant exists.
+pub fn bootstrap(db: &Db, name: &str, now: i64) -> Result<Option<FirstRun>, TenancyError> {
     let invalid = |e: String| TenancyError::Invalid(e);
     let password = crate::auth::random::password();
     let new = NewUser {
@@ -112,7 +115,7 @@ pub fn bootstrap(db: &Db, now: i64) -> Result<Option<FirstRun>, TenancyError> {
             if crate::store::tenants::count(conn)? > 0 {
                 return Ok(None);
             }
-            tenancy::create_tenant(conn, &new.tenant, Some("Default"), now)?;
+            tenancy::create_tenant(conn, &new.tenant, Some(name), now)?;
             tenancy::create_user(conn, &new, now)?;
             Ok(Some(FirstRun {
                 tenant: "default".to_owned(),

@@ -188,6 +188,8 @@ mod tests {
                 updated_at: 0,
                 password_min_length: 12,
                 remember_device_days: None,
+                logo_url: None,
+                primary_colour: None,
             },
             totp_locked_until: None,
             has_active_totp: false,

@@ -1,4 +1,4 @@
-//! `watchword tenant …`: create, list, and show or change a tenant's policy.
+//! `watchword tenant …`: create, list, rename or rebrand, and show or change a tenant's policy.
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::{Failure, blocking, print, print_list};
 use crate::store::Db;
 use crate::store::tenants::Tenant;
+use crate::tenancy::branding::BrandingChange;
 use crate::tenancy::{self, Slug, tenant_policy};
 
 #[derive(Debug, Subcommand)]
@@ -23,6 +24,19 @@ pub(super) enum TenantCommand {
         slug: String,
         #[arg(long)]
         name: String,
+    },
+    /// Change a tenant's branding: display name, logo, primary colour.
+    Update {
+        slug: String,
+        /// The display name: on every page, and the issuer authenticator apps show.
+        #[arg(long)]
+        name: Option<String>,
+        /// An https URL of the logo shown on the tenant's pages ("" removes it).
+        #[arg(long)]
+        logo_url: Option<String>,
+        /// The colour of buttons and links, #rrggbb, dark enough for white text ("" removes it).
+        #[arg(long)]
+        primary_colour: Option<String>,
     },
     /// Show or change a tenant's TOTP policy.
     Policy(PolicyArgs),
@@ -76,14 +90,34 @@ pub(super) fn run(db: &Db, command: TenantCommand, json: bool, now: i64) -> Resu
         }
         TenantCommand::Policy(args) => tenant_policy(db, args, json, now),
         TenantCommand::Rename { slug, name } => {
-            let slug = Slug::parse(&slug).map_err(Failure::refused)?;
-            let tenant = blocking(db, |c| tenancy::service::rename_tenant(c, &slug, &name, now))?;
+            let change = BrandingChange { name: Some(name), ..BrandingChange::default() };
+            let tenant = update_branding(db, &slug, &change, now)?;
             print(json, tenant_json(&tenant), || {
                 format!("renamed tenant {} to {}", tenant.slug, tenant.name)
             });
             Ok(())
         }
+        TenantCommand::Update { slug, name, logo_url, primary_colour } => {
+            let change = BrandingChange { name, logo_url, primary_colour };
+            let tenant = update_branding(db, &slug, &change, now)?;
+            print(json, tenant_json(&tenant), || {
+                let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
+                format!(
+                    "updated tenant {}: name {}, logo {}, colour {}",
+                    tenant.slug,
+                    tenant.name,
+                    or_none(&tenant.logo_url),
+                    or_none(&tenant.primary_colour)
+                )
+            });
+            Ok(())
+        }
     }
+}
+
+fn update_branding(db: &Db, slug: &str, change: &BrandingChange, now: i64) -> Result<Tenant, Failure> {
+    let slug = Slug::parse(slug).map_err(Failure::refused)?;
+    blocking(db, |c| tenancy::service::update_branding(c, &slug, change, now))
 }
 
 fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), Failure> {
@@ -133,6 +167,7 @@ fn tenant_policy(db: &Db, args: PolicyArgs, json: bool, now: i64) -> Result<(), 
 fn tenant_json(t: &Tenant) -> Value {
     json!({
         "id": t.id, "slug": t.slug, "name": t.name,
+        "logo_url": t.logo_url, "primary_colour": t.primary_colour,
         "totp_policy": {
             "enabled": t.totp_enabled, "enforce_internal": t.enforce_internal,
             "enforce_external": t.enforce_external, "prompt_new_users": t.prompt_new_users,

@@ -11,9 +11,11 @@ use crate::auth::errors::LoginError;
 use crate::auth::flow::Amr;
 use crate::auth::gate;
 use crate::http::notes::{Found, Note};
+use crate::http::pages;
 use crate::http::state::AppState;
 use crate::store::sessions::{self, Session};
 use crate::store::users::User;
+use crate::tenancy::branding::Brand;
 
 fn secure(state: &AppState) -> bool {
     state.issuer.scheme() == "https"
@@ -100,6 +102,8 @@ pub struct SignedIn {
     pub user: User,
     pub csrf: String,
     pub note: Option<Found>,
+    /// The user's tenant's branding, for its pages.
+    pub brand: Brand,
 }
 
 impl SignedIn {
@@ -110,6 +114,7 @@ impl SignedIn {
         ctx.insert("csrf", &self.csrf);
         ctx.insert("error", &Note::error_text(note));
         ctx.insert("success", &Note::success_text(note));
+        pages::brand(&mut ctx, &self.user.tenant_id, &self.brand);
         ctx
     }
 
@@ -127,7 +132,7 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
     let (now, totp_enabled) = (state.clock.now(), state.totp_enabled);
     let found = state
         .db
-        .run(move |conn| -> Result<Option<(Session, User)>, crate::store::StoreError> {
+        .run(move |conn| -> Result<Option<(Session, User, Brand)>, crate::store::StoreError> {
             let Some(session) = sessions::find_live(conn, &id, now)? else { return Ok(None) };
             // The gate: the user as it is now must still be allowed this session.
             let amr = Amr::from_stored(&session.amr).unwrap_or(Amr::Pwd);
@@ -140,13 +145,13 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
             if session.last_seen_at.is_none_or(|at| now - at >= sessions::SEEN_EVERY) {
                 sessions::seen(conn, &session.id, now)?;
             }
-            Ok(Some((session, standing.user)))
+            Ok(Some((session, standing.user, Brand::of(&standing.tenant))))
         })
         .await?;
     // The token is a secret only this browser holds, so a hash of it makes a CSRF
     // token an attacker's page cannot know.
     let csrf = crate::auth::random::secret_hash(&format!("csrf:{token}"));
-    Ok(found.map(|(session, user)| SignedIn { session, user, csrf, note: None }))
+    Ok(found.map(|(session, user, brand)| SignedIn { session, user, csrf, note: None, brand }))
 }
 
 /// Runs `f` for a signed-in browser whose form carried its CSRF token.

@@ -70,6 +70,10 @@ async fn render_state(
     let mut ctx = Context::new();
     ctx.insert("csrf", &flow.csrf);
     ctx.insert("flow", &cur.at.handle);
+    let tenant_id = flow.tenant_id.clone();
+    if let Some(tenant) = state.db.run(move |conn| crate::store::tenants::find(conn, &tenant_id)).await? {
+        pages::brand(&mut ctx, &flow.tenant_id, &crate::tenancy::branding::Brand::of(&tenant));
+    }
     // "Sign in to Grafana": the application the sign-in came from (cached; none for the
     // account and admin pages' own sign-ins).
     let app_name = match &flow.request {

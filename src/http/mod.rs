@@ -57,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::get_healthz))
         .route("/readyz", web::get().to(health::get_readyz))
         .route("/static/style.css", web::get().to(pages::get_style))
+        .route("/brand/{tenant}", web::get().to(pages::get_brand_css))
         .route("/.well-known/openid-configuration", web::get().to(oidc::get_discovery))
         .route("/jwks", web::get().to(oidc::get_jwks))
         .route("/authorize", web::get().to(authorize::get_authorize))
@@ -189,7 +190,7 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
     headers
         .add((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'",
         ))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -3,9 +3,12 @@
 
 use std::sync::LazyLock;
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
 use tera::{Context, Tera};
+
+use crate::http::state::AppState;
+use crate::tenancy::branding::Brand;
 
 static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
     let mut tera = Tera::default();
@@ -64,6 +67,29 @@ pub fn message(status: StatusCode, title: &str, message: &str, link: Option<(&st
     context.insert("link", href);
     context.insert("link_text", text);
     render(status, "message.html", &context)
+}
+
+/// The tenant's branding on a page: its name and logo in the header, and its colour's
+/// stylesheet (see [`get_brand_css`]).
+pub fn brand(ctx: &mut Context, tenant_id: &str, brand: &Brand) {
+    ctx.insert("brand", brand);
+    ctx.insert("brand_css", &brand.primary_colour.as_ref().map(|_| format!("/brand/{tenant_id}.css")));
+}
+
+/// `GET /brand/{tenant}.css`: the tenant's colour (the CSP allows no inline style).
+pub async fn get_brand_css(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let id = path.into_inner();
+    let Some(id) = id.strip_suffix(".css").map(str::to_owned) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let found = state.db.run(move |conn| crate::store::tenants::find(conn, &id)).await;
+    match found {
+        Ok(Some(tenant)) => HttpResponse::Ok()
+            .content_type("text/css; charset=utf-8")
+            .body(Brand::of(&tenant).css().unwrap_or_default()),
+        Ok(None) => HttpResponse::NotFound().content_type("text/css; charset=utf-8").body(""),
+        Err(err) => crate::http::errors::login_error(&err.into()),
+    }
 }
 
 pub async fn get_style() -> HttpResponse {

@@ -19,6 +19,8 @@ diesel::table! {
         updated_at -> BigInt,
         password_min_length -> Integer,
         remember_device_days -> Nullable<Integer>,
+        logo_url -> Nullable<Text>,
+        primary_colour -> Nullable<Text>,
     }
 }
 

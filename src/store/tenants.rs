@@ -27,6 +27,10 @@ pub struct Tenant {
     pub password_min_length: i32,
     /// Days a browser may skip the code after "don't ask again" (1–90); `None`: off.
     pub remember_device_days: Option<i32>,
+    /// The logo shown on the tenant's pages (an https URL).
+    pub logo_url: Option<String>,
+    /// The colour of buttons and links on the tenant's pages in the light theme (`#rrggbb`).
+    pub primary_colour: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, tenant: &Tenant) -> Result<(), StoreError> {
@@ -57,10 +61,15 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Tenant>, StoreError> {
         .next())
 }
 
-/// Sets the tenant's display name (the issuer authenticator apps show).
-pub fn rename(conn: &mut DbConn, id: &str, name: &str, now: i64) -> Result<(), StoreError> {
-    crate::native!(conn, |c| diesel::update(tenants::table.find(id))
-        .set((tenants::name.eq(name), tenants::updated_at.eq(now)))
+/// Saves the branding columns of `tenant` (name, logo, colour).
+pub fn save_branding(conn: &mut DbConn, tenant: &Tenant, now: i64) -> Result<(), StoreError> {
+    crate::native!(conn, |c| diesel::update(tenants::table.find(&tenant.id))
+        .set((
+            tenants::name.eq(&tenant.name),
+            tenants::logo_url.eq(&tenant.logo_url),
+            tenants::primary_colour.eq(&tenant.primary_colour),
+            tenants::updated_at.eq(now),
+        ))
         .execute(c))?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! resolution of TOTP policy. Inputs are parsed into types at the edge.
 
 pub mod admin;
+pub mod branding;
 pub mod creation;
 pub mod devices;
 pub mod explain;

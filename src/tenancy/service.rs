@@ -66,6 +66,8 @@ pub fn create_tenant(
         updated_at: now,
         password_min_length: crate::auth::password_rules::DEFAULT_MIN_LENGTH,
         remember_device_days: None,
+        logo_url: None,
+        primary_colour: None,
     };
     conn.write(|conn| {
         tenants::insert(conn, &tenant).map_err(|e| match e {
@@ -183,21 +185,19 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
     })
 }
 
-/// Renames the tenant: its display name, which authenticator apps show as the issuer of
-/// codes enrolled from now on (1 to 100 characters, no control characters).
-pub fn rename_tenant(conn: &mut DbConn, slug: &Slug, name: &str, now: i64) -> Result<Tenant, TenancyError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(TenancyError::Invalid("a tenant's name is 1 to 100 characters".to_owned()));
-    }
-    conn.write(|conn| {
-        let mut tenant = tenant_by_slug(conn, slug)?;
-        let before = std::mem::replace(&mut tenant.name, name.to_owned());
-        tenants::rename(conn, &tenant.id, name, now)?;
-        let mut event = system_event(&tenant.id, None, "tenant.renamed", now);
-        event.detail = serde_json::json!({ "via": "cli", "before": before, "after": name }).to_string();
-        audit::insert(conn, &event)?;
-        Ok(tenant)
+/// Changes the tenant's branding (its display name — the issuer authenticator apps
+/// show for codes enrolled from now on —, logo and colour) from the command line.
+pub fn update_branding(
+    conn: &mut DbConn,
+    slug: &Slug,
+    change: &crate::tenancy::branding::BrandingChange,
+    now: i64,
+) -> Result<Tenant, TenancyError> {
+    use crate::tenancy::branding::{self, BrandingError};
+    let tenant = tenant_by_slug(conn, slug)?;
+    branding::update(conn, &tenant.id, change, "cli", &audit::Origin::default(), now).map_err(|e| match e {
+        BrandingError::Invalid(message) => TenancyError::Invalid(message),
+        BrandingError::Store(store) => store.into(),
     })
 }
 

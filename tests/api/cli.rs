@@ -64,6 +64,27 @@ fn migrate_then_tenants() {
     );
     assert_refused(&cli.run(&["tenant", "rename", "globex", "--name", "  "]), "1 to 100 characters");
     assert_refused(&cli.run(&["tenant", "rename", "nope", "--name", "X"]), "unknown tenant 'nope'");
+    // Branding: a logo (https only) and a colour dark enough for white button text.
+    let branded = cli.json(&[
+        "tenant",
+        "update",
+        "globex",
+        "--logo-url",
+        "https://cdn.globex.example/logo.svg",
+        "--primary-colour",
+        "#0B5394",
+    ]);
+    assert_eq!(branded["logo_url"], "https://cdn.globex.example/logo.svg");
+    assert_eq!(branded["primary_colour"], "#0b5394");
+    assert_eq!(branded["name"], "Globex Corporation", "untouched");
+    let light = cli.run(&["tenant", "update", "globex", "--primary-colour", "#ffcc00"]);
+    assert_refused(&light, "too light for white button text");
+    assert_refused(
+        &cli.run(&["tenant", "update", "globex", "--logo-url", "http://x.example/l.png"]),
+        "https URL",
+    );
+    let cleared = cli.json(&["tenant", "update", "globex", "--logo-url", "", "--primary-colour", ""]);
+    assert!(cleared["logo_url"].is_null() && cleared["primary_colour"].is_null(), "{cleared}");
     assert_refused(&cli.run(&["tenant", "create", "Not A Slug"]), "invalid tenant slug");
     assert_eq!(cli.json(&["tenant", "list"]).as_array().unwrap().len(), 2);
 }

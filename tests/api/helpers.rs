@@ -130,7 +130,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     adjust(&mut settings);
     let keyring = startup::load_keyring(&settings).expect("keyring");
     let store = startup::open_database(&settings).expect("database");
-    let first_run = startup::bootstrap(&store, T0).expect("bootstrap");
+    let first_run = startup::bootstrap(&store, "Watchword", T0).expect("bootstrap");
     let clock = FixedClock::at(T0);
     let ephemeral = startup::ephemeral_store(&settings).expect("ephemeral store");
     let app = Application::build_with(

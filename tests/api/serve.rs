@@ -158,7 +158,7 @@ async fn the_first_run_admin_can_be_verified_with_its_printed_password() {
         watchword::auth::password::Verification::Match { rehash: false }
     ));
     // A second bootstrap on the same database does nothing.
-    assert!(watchword::startup::bootstrap(&db, 0).unwrap().is_none());
+    assert!(watchword::startup::bootstrap(&db, "Watchword", 0).unwrap().is_none());
     // The printed password was seen by a terminal or a log: the first sign-in replaces it
     // before anything else (then enrols, as policy requires for the admin).
     assert!(user.password_temporary);

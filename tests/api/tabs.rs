@@ -177,3 +177,40 @@ async fn account_codes_survive_a_reload_until_saved_and_a_wrong_code_is_checked_
     assert!(done.has("Recovery codes saved."), "{}", done.body);
     assert_eq!(browser.get(&page).await.location.as_deref(), Some("/account"), "not shown after saving");
 }
+
+#[tokio::test]
+async fn the_tenants_name_logo_and_colour_are_on_its_pages() {
+    use watchword::tenancy::branding::{self, BrandingChange};
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let client = app.client("acme", false, false);
+    app.user("acme", "finn", "pw-finn", false);
+    let tenant = app.tenant("acme");
+    let change = BrandingChange {
+        name: Some("Acme Corporation".into()),
+        logo_url: Some("https://cdn.acme.example/logo.svg".into()),
+        primary_colour: Some("#7a1f5c".into()),
+    };
+    app.store
+        .run_blocking(|c| branding::update(c, &tenant.id, &change, "cli", &Default::default(), 0))
+        .unwrap();
+
+    let browser = Browser::new(&app);
+    let login = browser.start(&client.client.id).await;
+    assert!(login.has("<span>Acme Corporation</span>"), "{}", login.body);
+    assert!(login.has("cdn.acme.example"), "the logo: {}", login.body);
+    let css_link = format!("/brand/{}.css", tenant.id);
+    assert!(login.has(&css_link.replace('/', "&#x2F;")) || login.has(&css_link), "{}", login.body);
+    let css = browser.get(&css_link).await;
+    assert!(css.status == 200 && css.body.contains("--accent: #7a1f5c"), "{}", css.body);
+
+    let account = Browser::new(&app);
+    let login = account.account_login("acme").await;
+    account.password(&login, "finn", "pw-finn").await;
+    let page = account.get("/account").await;
+    assert!(page.has("<span>Acme Corporation</span>") && page.has("Your account"), "{}", page.body);
+    // The CSP lets the logo load (https images) and still no inline style.
+    let csp = crate::helpers::http_client().get(format!("{}/account", app.address)).send().await.unwrap();
+    let csp = csp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("img-src 'self' data: https:") && csp.contains("style-src 'self';"), "{csp}");
+}
