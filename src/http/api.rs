@@ -10,11 +10,13 @@ use serde_json::json;
 
 use crate::http::oidc::check_access_token;
 use crate::http::origin;
+use crate::http::queries::{AuditQuery, ListQuery};
 use crate::http::state::AppState;
 use crate::oidc::tokens::has_scope;
 use crate::store::StoreError;
 use crate::store::audit::Origin;
 use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
+use crate::tenancy::branding::{self, BrandingChange};
 use crate::tenancy::creation;
 use crate::tenancy::tenant_policy::{self, PolicyView};
 
@@ -112,13 +114,6 @@ where
 
 fn bad_body(err: &actix_web::Error) -> HttpResponse {
     error(StatusCode::BAD_REQUEST, "invalid_request", &format!("the JSON body could not be read: {err}"))
-}
-
-/// `?q=&page=` of a user listing (API and pages).
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    pub q: Option<String>,
-    pub page: Option<usize>,
 }
 
 pub async fn get_users(
@@ -332,6 +327,27 @@ pub async fn post_reset_password(
     }
 }
 
+pub async fn get_branding(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    as_admin(&state, &req, StatusCode::OK, branding::get_for).await
+}
+
+/// Changes the tenant's display name, logo and colour; fields left out stay, `""` clears.
+pub async fn put_branding(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Result<web::Json<BrandingChange>, actix_web::Error>,
+) -> HttpResponse {
+    let change = match body {
+        Ok(body) => body.into_inner(),
+        Err(err) => return bad_body(&err),
+    };
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
+        branding::update_for(conn, admin, &change, "api", &origin, now)
+    })
+    .await
+}
+
 pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     as_admin(&state, &req, StatusCode::OK, tenant_policy::get_policy).await
 }
@@ -350,38 +366,6 @@ pub async fn put_policy(
         tenant_policy::update_policy(conn, admin, &policy, &origin, now)
     })
     .await
-}
-
-/// `?user=&event=&page=` of an audit listing (API and pages).
-#[derive(Debug, Deserialize)]
-pub struct AuditQuery {
-    pub user: Option<String>,
-    pub event: Option<String>,
-    pub page: Option<usize>,
-    /// First day (YYYY-MM-DD, UTC), inclusive.
-    pub from: Option<String>,
-    /// Last day (YYYY-MM-DD, UTC), inclusive.
-    pub to: Option<String>,
-}
-
-impl AuditQuery {
-    /// The days as a span of Unix seconds; a day that does not parse is refused.
-    pub fn span(&self) -> Result<crate::store::audit::Span, AdminError> {
-        let day = |raw: &Option<String>, name: &str| -> Result<Option<i64>, AdminError> {
-            match raw.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                None => Ok(None),
-                Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map(|t| Some(t.and_utc().timestamp()))
-                    .ok_or_else(|| AdminError::Invalid(format!("{name} must be a date like 2026-11-26"))),
-            }
-        };
-        Ok(crate::store::audit::Span {
-            from: day(&self.from, "from")?,
-            until: day(&self.to, "to")?.map(|t| t + 86_400),
-        })
-    }
 }
 
 pub async fn get_audit(

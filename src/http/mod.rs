@@ -2,6 +2,9 @@
 
 pub(crate) mod account;
 mod admin;
+mod admin_acts;
+mod admin_settings;
+mod admin_users;
 mod api;
 pub(crate) mod authenticators;
 mod authorize;
@@ -18,6 +21,7 @@ pub(crate) mod notes;
 mod oauth;
 pub(crate) mod oidc;
 pub mod pages;
+mod queries;
 pub mod state;
 
 use actix_web::http::header;
@@ -99,22 +103,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/sessions/end-others", web::post().to(devices::post_end_other_sessions))
         .route("/account/sessions/{id}/end", web::post().to(devices::post_end_session))
         .route("/account/devices/{id}/forget", web::post().to(devices::post_forget))
-        .route("/admin", web::get().to(admin::get_users))
-        .route("/admin/users/new", web::get().to(admin::get_new))
-        .route("/admin/users/created", web::get().to(admin::get_created))
-        .route("/admin/users/new", web::post().to(admin::post_new))
-        .route("/admin/users/{id}", web::get().to(admin::get_user))
-        .route("/admin/users/{id}/revoke", web::get().to(admin::get_revoke))
-        .route("/admin/users/{id}/revoke", web::post().to(admin::post_revoke))
-        .route("/admin/users/{id}/enforcement", web::post().to(admin::post_enforcement))
-        .route("/admin/users/{id}/disabled", web::post().to(admin::post_disabled))
-        .route("/admin/users/{id}/password", web::get().to(admin::get_reset_password))
-        .route("/admin/users/{id}/password", web::post().to(admin::post_reset_password))
+        .route("/admin", web::get().to(admin_users::get_users))
+        .route("/admin/users/new", web::get().to(admin_users::get_new))
+        .route("/admin/users/created", web::get().to(admin_users::get_created))
+        .route("/admin/users/new", web::post().to(admin_users::post_new))
+        .route("/admin/users/{id}", web::get().to(admin_users::get_user))
+        .route("/admin/users/{id}/revoke", web::get().to(admin_acts::get_revoke))
+        .route("/admin/users/{id}/revoke", web::post().to(admin_acts::post_revoke))
+        .route("/admin/users/{id}/enforcement", web::post().to(admin_acts::post_enforcement))
+        .route("/admin/users/{id}/disabled", web::post().to(admin_acts::post_disabled))
+        .route("/admin/users/{id}/password", web::get().to(admin_acts::get_reset_password))
+        .route("/admin/users/{id}/password", web::post().to(admin_acts::post_reset_password))
         .route("/admin/users/{id}/devices/forget", web::post().to(devices::post_admin_forget_all))
         .route("/admin/users/{id}/devices/{device}/forget", web::post().to(devices::post_admin_forget))
-        .route("/admin/policy", web::get().to(admin::get_policy))
-        .route("/admin/policy", web::post().to(admin::post_policy))
-        .route("/admin/audit", web::get().to(admin::get_audit))
+        .route("/admin/policy", web::get().to(admin_settings::get_policy))
+        .route("/admin/policy", web::post().to(admin_settings::post_policy))
+        .route("/admin/branding", web::post().to(admin_settings::post_branding))
+        .route("/admin/audit", web::get().to(admin_settings::get_audit))
         .route("/api/v1/openapi.json", web::get().to(api::get_openapi))
         .route("/api/v1/users", web::get().to(api::get_users))
         .route("/api/v1/users", web::post().to(api::post_users))
@@ -126,6 +131,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/users/{id}/devices", web::get().to(api::get_devices))
         .route("/api/v1/users/{id}/devices", web::delete().to(api::delete_devices))
         .route("/api/v1/users/{id}/devices/{device}", web::delete().to(api::delete_device))
+        .route("/api/v1/tenant/branding", web::get().to(api::get_branding))
+        .route("/api/v1/tenant/branding", web::put().to(api::put_branding))
         .route("/api/v1/tenant/policy", web::get().to(api::get_policy))
         .route("/api/v1/tenant/policy", web::put().to(api::put_policy))
         .route("/api/v1/audit", web::get().to(api::get_audit));

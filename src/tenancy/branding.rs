@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::tenants::{self, Tenant};
 use crate::store::{DbConn, audit};
+use crate::tenancy::Permission;
+use crate::tenancy::admin::{Admin, AdminError};
+use crate::tenancy::permissions::{Action, Denied};
 use crate::tenancy::service::system_event;
 
 /// Text on buttons in the brand colour is white; it needs this contrast.
@@ -16,6 +19,7 @@ const MAX_LOGO_URL: usize = 512;
 /// A change to a tenant's branding: each field left `None` stays; `Some("")` clears
 /// the logo or the colour.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BrandingChange {
     pub name: Option<String>,
     pub logo_url: Option<String>,
@@ -150,6 +154,34 @@ pub fn update(
         Ok(tenant)
     })?;
     Ok(tenant)
+}
+
+/// The branding of the administrator's tenant (read permission, as the policy).
+pub fn get_for(conn: &mut DbConn, admin: &Admin) -> Result<Brand, AdminError> {
+    if admin.permission() < Permission::Read {
+        return Err(Denied::Permission.into());
+    }
+    let tenant = tenants::find(conn, &admin.user.tenant_id)?.ok_or(AdminError::NotFound)?;
+    Ok(Brand::of(&tenant))
+}
+
+/// Changes the administrator's tenant's branding (the right to edit the policy), via
+/// the admin pages or the API.
+pub fn update_for(
+    conn: &mut DbConn,
+    admin: &Admin,
+    change: &BrandingChange,
+    via: &str,
+    origin: &audit::Origin,
+    now: i64,
+) -> Result<Brand, AdminError> {
+    admin.may(Action::EditPolicy, None)?;
+    let origin = audit::Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
+    match update(conn, &admin.user.tenant_id, change, via, &origin, now) {
+        Ok(tenant) => Ok(Brand::of(&tenant)),
+        Err(BrandingError::Invalid(message)) => Err(AdminError::Invalid(message)),
+        Err(BrandingError::Store(store)) => Err(store.into()),
+    }
 }
 
 #[cfg(test)]

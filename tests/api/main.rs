@@ -20,10 +20,10 @@ mod limits;
 mod load;
 mod login;
 mod oidc;
+mod pages;
 mod passwords;
 mod remembered;
 mod serve;
-mod tabs;
 mod transfer;
 
 /// The server's current time.

@@ -1,6 +1,7 @@
-//! Sign-ins side by side in one browser (tabs), and post/redirect/get: every form of a
-//! sign-in is answered with a redirect to a page of that sign-in, so a reload never
-//! sends a form again.
+//! The pages as a product: sign-ins side by side in tabs of one browser; post/redirect/
+//! get — every form answered with a redirect to the page that shows its outcome, so a
+//! reload never sends a form again, and a note or secret is said once to the session
+//! that wrote it; the tenant's branding on its pages, set from the CLI, /admin or the API.
 
 use crate::browser::{Browser, oathtool};
 use crate::helpers::spawn_app;
@@ -213,4 +214,65 @@ async fn the_tenants_name_logo_and_colour_are_on_its_pages() {
     let csp = crate::helpers::http_client().get(format!("{}/account", app.address)).send().await.unwrap();
     let csp = csp.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.contains("img-src 'self' data: https:") && csp.contains("style-src 'self';"), "{csp}");
+}
+
+#[tokio::test]
+async fn administrators_rebrand_through_the_pages_and_the_api() {
+    use serde_json::json;
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let root = app.child("acme", "root", None, "admin");
+    app.child("acme", "sub", Some(&root), "admin");
+    app.child("acme", "boss", None, "admin");
+
+    // The page: a refused colour keeps what was typed; a good one is saved and shown.
+    let browser = crate::admin_pages::admin_browser(&app, "root").await;
+    let page = browser.get("/admin/policy").await;
+    let form = |colour: &'static str| {
+        vec![
+            ("csrf", page.csrf()),
+            ("name", "Acme Ltd".to_owned()),
+            ("logo_url", String::new()),
+            ("primary_colour", colour.to_owned()),
+        ]
+    };
+    let post = async |fields: Vec<(&str, String)>| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        browser.post("/admin/branding", &fields).await
+    };
+    let refused = post(form("#eeeeee")).await;
+    assert!(
+        refused.has("too light for white button text") && refused.has("value=\"Acme Ltd\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.has("value=\"#eeeeee\""), "{}", refused.body);
+    let saved = post(form("#14532d")).await;
+    assert!(saved.has("Branding saved.") && saved.has("<span>Acme Ltd</span>"), "{}", saved.body);
+    assert_eq!(app.tenant("acme").primary_colour.as_deref(), Some("#14532d"));
+
+    // The API: the same rules, and only the tenant's root administrators change it.
+    let (token, _) = app.admin_token("boss").await;
+    let (status, body) = app.api(&token, "GET", "/tenant/branding", None).await;
+    assert_eq!((status, body["name"].as_str()), (200, Some("Acme Ltd")));
+    let (status, body) = app
+        .api(&token, "PUT", "/tenant/branding", Some(json!({ "logo_url": "http://x.example/l.png" })))
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")), "{body}");
+    let (status, _) = app.api(&token, "PUT", "/tenant/branding", Some(json!({ "colour": "#000000" }))).await;
+    assert_eq!(status, 400, "unknown fields are refused");
+    let change = json!({ "name": "Acme Group", "logo_url": "https://cdn.acme.example/l.svg" });
+    let (status, body) = app.api(&token, "PUT", "/tenant/branding", Some(change)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "name": "Acme Group", "logo_url": "https://cdn.acme.example/l.svg", "primary_colour": "#14532d" })
+    );
+    let (sub_token, _) = app.admin_token("sub").await;
+    let (status, _) = app.api(&sub_token, "PUT", "/tenant/branding", Some(json!({ "name": "Mine" }))).await;
+    assert_eq!(status, 403);
+    assert_eq!(app.tenant("acme").name, "Acme Group");
+    let events =
+        app.store.run_blocking(|c| watchword::store::audit::event_names(c, &app.tenant("acme").id)).unwrap();
+    assert!(events.contains(&"tenant.branding_changed".to_owned()), "{events:?}");
 }

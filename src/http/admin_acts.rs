@@ -1,0 +1,190 @@
+//! The admin acts on one user: revoke its TOTP, require TOTP, disable or enable it,
+//! reset its password — the disruptive ones asked first.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::http::admin::{Confirmation, act_and_show, confirm_first, noted, run, with_admin};
+use crate::http::notes::Note;
+use crate::http::state::AppState;
+use crate::http::{origin, pages, see_other};
+use crate::tenancy::admin;
+use crate::tenancy::permissions::Action;
+
+pub async fn get_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let target = id.clone();
+        let (user, admin) = run(&state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
+        // Show the confirmation only to someone allowed to confirm it.
+        admin.may(crate::tenancy::permissions::Action::RevokeTotp, Some(&id))?;
+        let mut ctx = me.context();
+        ctx.insert("id", &user.id);
+        ctx.insert("username", &user.username);
+        Ok(pages::render(StatusCode::OK, "admin_revoke.html", &ctx))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn post_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<RevokeForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    act_and_show(
+        &state,
+        &req,
+        path.into_inner(),
+        form.csrf,
+        "TOTP revoked: a new authenticator will be set up at the next sign-in.",
+        move |c, a, id, origin, now| admin::revoke_totp(c, a, id, &form.reason, origin, now),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnforcementForm {
+    csrf: Option<String>,
+    enforced: Option<String>,
+}
+
+pub async fn post_enforcement(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<EnforcementForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let on = form.enforced.as_deref() == Some("on");
+    let done = if on {
+        "TOTP is now required for this user."
+    } else {
+        "TOTP follows the organisation's policy for this user."
+    };
+    act_and_show(&state, &req, path.into_inner(), form.csrf, done, move |c, a, id, origin, now| {
+        admin::set_enforcement(c, a, id, on, origin, now)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DisabledForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    disabled: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn post_disabled(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<DisabledForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let disabled = form.disabled == "true";
+    if form.confirm != "yes" {
+        let action = if disabled { Action::Disable } else { Action::Enable };
+        return confirm_first(&state, &req, path.into_inner(), form.csrf, action, |u| Confirmation {
+            path: "disabled",
+            title: if disabled { "Disable this user?" } else { "Enable this user?" },
+            message: if disabled {
+                format!(
+                    "{} will be signed out everywhere and cannot sign in until enabled again.",
+                    u.username
+                )
+            } else {
+                format!("{} will be able to sign in again.", u.username)
+            },
+            button: if disabled { "Disable user" } else { "Enable user" },
+            fields: vec![("disabled", if disabled { "true" } else { "false" })],
+        })
+        .await;
+    }
+    let done = if disabled { "User disabled and signed out everywhere." } else { "User enabled." };
+    act_and_show(&state, &req, path.into_inner(), form.csrf, done, move |c, a, id, origin, now| {
+        admin::set_disabled(c, a, id, disabled, origin, now)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// A new temporary password for a user below, shown once; the user's authenticator
+/// is untouched (the code is still needed at the next sign-in).
+pub async fn post_reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<ResetForm>,
+) -> HttpResponse {
+    let (id, (origin, now)) = (path.into_inner(), (origin(&req, None), state.clock.now()));
+    let form = form.into_inner();
+    if form.confirm != "yes" {
+        return confirm_first(&state, &req, id, form.csrf, Action::ResetPassword, |u| Confirmation {
+            path: "password",
+            title: "Reset this user's password?",
+            message: format!(
+                "{} will be signed out everywhere and must sign in with a new temporary password, shown to you once. Their authenticator app stays.",
+                u.username
+            ),
+            button: "Reset password",
+            fields: vec![],
+        })
+        .await;
+    }
+    with_admin(&state, &req, Some(form.csrf.as_deref()), async |me, admin| {
+        // Allowed before hashing: a refused caller does not spend the hashing pool.
+        admin.may(crate::tenancy::permissions::Action::ResetPassword, Some(&id))?;
+        let one_time = admin::new_one_time_password(&state.hasher).await?;
+        let target = id.clone();
+        let (password, _) = run(&state, admin, move |c, a| {
+            crate::tenancy::passwords::reset_password(c, a, &target, one_time, &origin, now)
+        })
+        .await?;
+        let note = Note::success("Password reset.");
+        noted(&state, &me, &format!("/admin/users/{id}/password"), note, &[password]).await
+    })
+    .await
+}
+
+/// `GET /admin/users/{id}/password?note=…`: the temporary password just set, shown once.
+pub async fn get_reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let Some(password) = me.note.as_ref().and_then(|f| f.secrets.first().cloned()) else {
+            return Ok(see_other(&format!("/admin/users/{id}")));
+        };
+        let target = id.clone();
+        let (user, _) = run(&state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
+        let mut ctx = me.context();
+        ctx.insert("u", &user);
+        ctx.insert("password", &password);
+        Ok(pages::render(StatusCode::OK, "admin_password.html", &ctx))
+    })
+    .await
+}

@@ -1,0 +1,197 @@
+//! The admin pages of the tenant: its TOTP and password policy, its branding, and the
+//! audit log.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::http::admin::{noted, run, with_admin};
+use crate::http::cookies::SignedIn;
+use crate::http::notes::Note;
+use crate::http::queries::AuditQuery;
+use crate::http::state::AppState;
+use crate::http::{origin, pages};
+use crate::tenancy::admin::AdminError;
+use crate::tenancy::branding::{self, BrandingChange};
+use crate::tenancy::tenant_policy::{self, PolicyView};
+
+fn policy_page(me: &SignedIn, policy: &PolicyView) -> HttpResponse {
+    let mut ctx = me.context();
+    ctx.insert("p", policy);
+    ctx.insert("typed", &me.note.as_ref().map(|f| &f.note.typed).filter(|t| !t.is_empty()));
+    let checkboxes = vec![
+        ("enabled", "TOTP enabled in this organisation", policy.enabled),
+        ("enforce_internal", "Enforce for internal users", policy.enforce_internal),
+        ("enforce_external", "Enforce for external users", policy.enforce_external),
+        ("prompt_new_users", "Prompt new users to set up TOTP", policy.prompt_new_users),
+        ("recovery_codes_allowed", "Allow recovery codes", policy.recovery_codes_allowed),
+    ];
+    ctx.insert("checkboxes", &checkboxes);
+    pages::render(StatusCode::OK, "admin_policy.html", &ctx)
+}
+
+pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    with_admin(&state, &req, None, async |me, admin| {
+        admin.may(crate::tenancy::permissions::Action::EditPolicy, None)?;
+        let (policy, _) = run(&state, admin, tenant_policy::get_policy).await?;
+        Ok(policy_page(&me, &policy))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PolicyForm {
+    csrf: Option<String>,
+    enabled: Option<String>,
+    enforce_internal: Option<String>,
+    enforce_external: Option<String>,
+    prompt_new_users: Option<String>,
+    recovery_codes_allowed: Option<String>,
+    #[serde(default)]
+    algorithm: String,
+    #[serde(default)]
+    digits: String,
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    skew: String,
+    #[serde(default)]
+    password_min_length: String,
+    #[serde(default)]
+    remember_device_days: String,
+}
+
+pub async fn post_policy(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<PolicyForm>,
+) -> HttpResponse {
+    let f = form.into_inner();
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    with_admin(&state, &req, Some(f.csrf.as_deref()), async |me, admin| {
+        let number = |raw: &str, name: &str| {
+            raw.trim().parse::<i32>().map_err(|_| AdminError::Invalid(format!("{name} must be a number")))
+        };
+        let on = |v: &Option<String>| v.as_deref() == Some("on");
+        let policy = PolicyView {
+            enabled: on(&f.enabled),
+            enforce_internal: on(&f.enforce_internal),
+            enforce_external: on(&f.enforce_external),
+            prompt_new_users: on(&f.prompt_new_users),
+            recovery_codes_allowed: on(&f.recovery_codes_allowed),
+            algorithm: f.algorithm.clone(),
+            digits: number(&f.digits, "digits")?,
+            period: number(&f.period, "period")?,
+            skew: number(&f.skew, "skew")?,
+            password_min_length: match f.password_min_length.trim() {
+                "" => None,
+                raw => Some(number(raw, "the minimum password length")?),
+            },
+            remember_device_days: match f.remember_device_days.trim() {
+                "" => None,
+                raw => Some(number(raw, "the days a device is remembered")?),
+            },
+        };
+        run(&state, admin, move |c, a| tenant_policy::update_policy(c, a, &policy, &origin, now)).await?;
+        noted(&state, &me, "/admin/policy", Note::success("Policy saved."), &[]).await
+    })
+    .await
+}
+
+pub async fn get_audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<AuditQuery>,
+) -> HttpResponse {
+    let query = query.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let span = query.span()?;
+        let AuditQuery { user, event, page, from, to } = query;
+        let page = page.unwrap_or(1).max(1);
+        let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
+        let ((events, names, kinds), _) = run(&state, admin, move |c, a| {
+            let events = tenant_policy::audit_log(c, a, u.as_deref(), e.as_deref(), span, page)?;
+            // Usernames for the ids, from one query of the tenant's users.
+            let names: std::collections::HashMap<String, String> =
+                crate::store::users::list_by_tenant(c, &a.user.tenant_id)?.into_iter().map(|u| (u.id, u.username)).collect();
+            Ok((events, names, crate::store::audit::event_names(c, &a.user.tenant_id)?))
+        })
+        .await?;
+        let name = |id: &Option<String>, none: &str| match id {
+            Some(id) => names.get(id).cloned().unwrap_or_else(|| id.clone()),
+            None => none.to_owned(),
+        };
+        let rows: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| {
+                let (at, _) = pages::format_time(e.created_at);
+                serde_json::json!({ "at": at, "event": e.event, "actor": name(&e.actor_user_id, "system"),
+                                    "target": name(&e.target_user_id, ""), "detail": pages::readable_detail(&e.detail), "ip": e.ip.clone().unwrap_or_default() })
+            })
+            .collect();
+        let mut ctx = me.context();
+        ctx.insert("events", &rows);
+        ctx.insert("kinds", &kinds);
+        ctx.insert("has_next", &(events.len() >= crate::tenancy::admin::PER_PAGE));
+        ctx.insert("page", &page);
+        let (user, event) = (user.unwrap_or_default(), event.unwrap_or_default());
+        let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
+        // The filters again, for the previous and next pages' links.
+        let filters: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("user", &user)
+            .append_pair("event", &event)
+            .append_pair("from", &from)
+            .append_pair("to", &to)
+            .finish();
+        ctx.insert("filters", &filters);
+        ctx.insert("user", &user);
+        ctx.insert("event", &event);
+        ctx.insert("from", &from);
+        ctx.insert("to", &to);
+        Ok(pages::render(StatusCode::OK, "admin_audit.html", &ctx))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BrandingForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    logo_url: String,
+    #[serde(default)]
+    primary_colour: String,
+}
+
+/// `POST /admin/branding`: the tenant's name, logo and colour (the right to edit the
+/// policy); a refusal goes back to the form with what was typed.
+pub async fn post_branding(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<BrandingForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    with_admin(&state, &req, Some(form.csrf.as_deref()), async |me, admin| {
+        let change = BrandingChange {
+            name: Some(form.name.clone()),
+            logo_url: Some(form.logo_url.clone()),
+            primary_colour: Some(form.primary_colour.clone()),
+        };
+        let saved =
+            run(&state, admin, move |c, a| branding::update_for(c, a, &change, "admin", &origin, now)).await;
+        match saved {
+            Ok(_) => noted(&state, &me, "/admin/policy", Note::success("Branding saved."), &[]).await,
+            Err(AdminError::Invalid(message)) => {
+                let note = Note::error(message)
+                    .typed("name", &form.name)
+                    .typed("logo_url", &form.logo_url)
+                    .typed("primary_colour", &form.primary_colour);
+                noted(&state, &me, "/admin/policy", note, &[]).await
+            }
+            Err(other) => Err(other),
+        }
+    })
+    .await
+}

@@ -1,0 +1,177 @@
+//! The admin pages of users: the list, one user, and creating one.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::http::admin::{noted, run, with_admin};
+use crate::http::cookies::SignedIn;
+use crate::http::notes::Note;
+use crate::http::queries::ListQuery;
+use crate::http::state::AppState;
+use crate::http::{origin, pages, see_other};
+use crate::tenancy::Permission;
+use crate::tenancy::admin::{self, AdminError, NewChild};
+
+pub async fn get_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> HttpResponse {
+    let ListQuery { q, page } = query.into_inner();
+    with_admin(&state, &req, None, async |me, admin| {
+        let search = q.clone();
+        let (list, admin) =
+            run(&state, admin, move |c, a| admin::list_users(c, a, search.as_deref(), page.unwrap_or(1)))
+                .await?;
+        let mut ctx = me.context();
+        ctx.insert("q", &q.unwrap_or_default());
+        ctx.insert("users", &list.users);
+        ctx.insert("total", &list.total);
+        ctx.insert("page", &list.page);
+        ctx.insert("has_next", &(list.page * list.per_page < list.total));
+        ctx.insert("can_create", &(admin.permission() >= Permission::Create));
+        ctx.insert("is_root_admin", &(admin.is_root() && admin.permission() == Permission::Admin));
+        Ok(pages::render(StatusCode::OK, "admin_users.html", &ctx))
+    })
+    .await
+}
+
+pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let (id, now, globally) = (path.into_inner(), state.clock.now(), state.totp_enabled);
+    with_admin(&state, &req, None, async |me, admin| {
+        let ((user, devices, explained), _) = run(&state, admin, move |c, a| {
+            Ok((
+                admin::get_user(c, a, &id)?,
+                crate::tenancy::devices::list(c, a, &id, now)?,
+                crate::tenancy::explain::explain_user(c, a, &id, globally)?,
+            ))
+        })
+        .await?;
+        let mut ctx = me.context();
+        ctx.insert("policy", &explained);
+        ctx.insert(
+            "activated",
+            &user.totp_activated_at.map(|t| format!("since {}", pages::format_time(t).1)).unwrap_or_default(),
+        );
+        ctx.insert("u", &user);
+        ctx.insert("devices", &pages::listed(&devices));
+        ctx.insert("forget_base", &format!("/admin/users/{}/devices", user.id));
+        Ok(pages::render(StatusCode::OK, "admin_user.html", &ctx))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewQuery {
+    parent: Option<String>,
+}
+
+/// The create-a-user page; after a refusal, with its message and what was typed.
+fn new_user_page(me: &SignedIn, parent: &str) -> HttpResponse {
+    let mut ctx = me.context();
+    ctx.insert("parent", parent);
+    ctx.insert("typed", &me.note.as_ref().map(|f| &f.note.typed));
+    pages::render(StatusCode::OK, "admin_new.html", &ctx)
+}
+
+/// `GET /admin/users/created?note=…`: the user just created and its one-time password,
+/// shown once.
+pub async fn get_created(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    with_admin(&state, &req, None, async |me, _| {
+        let Some(found) = me.note.as_ref().filter(|f| !f.secrets.is_empty()) else {
+            return Ok(see_other("/admin"));
+        };
+        let mut ctx = me.context();
+        ctx.insert("created", &found.note.typed.get("username"));
+        ctx.insert("password", &found.secrets[0]);
+        Ok(pages::render(StatusCode::OK, "admin_new.html", &ctx))
+    })
+    .await
+}
+
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub async fn get_new(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<NewQuery>,
+) -> HttpResponse {
+    let parent = query.into_inner().parent;
+    with_admin(&state, &req, None, async |me, admin| {
+        let parent = parent.filter(|p| !p.is_empty()).unwrap_or_else(|| admin.user.id.clone());
+        admin.may(crate::tenancy::permissions::Action::CreateChild, Some(&parent))?;
+        Ok(new_user_page(&me, &parent))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    username: String,
+    parent_id: Option<String>,
+    #[serde(default)]
+    kind: String,
+    email: Option<String>,
+    #[serde(default)]
+    permission: String,
+    totp_required: Option<String>,
+}
+
+pub async fn post_new(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<NewForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let (origin, now) = (origin(&req, None), state.clock.now());
+    with_admin(&state, &req, Some(form.csrf.as_deref()), async |me, admin| {
+        let new = NewChild {
+            username: form.username,
+            parent_id: form.parent_id.filter(|p| !p.is_empty()),
+            kind: if form.kind.is_empty() { "internal".into() } else { form.kind },
+            email: form.email,
+            display_name: None,
+            totp_required: form.totp_required.as_deref() == Some("on"),
+            permission: if form.permission.is_empty() { "none".into() } else { form.permission },
+        };
+        let parent = new.parent_id.clone().unwrap_or_default();
+        let typed = new.clone();
+        let created = crate::tenancy::creation::create_child(
+            &state.db,
+            &state.ephemeral,
+            &state.hasher,
+            admin,
+            new,
+            origin,
+            now,
+        )
+        .await;
+        match created {
+            Ok((user, password)) => {
+                let note =
+                    Note::success(format!("Created {}.", user.username)).typed("username", &user.username);
+                noted(&state, &me, "/admin/users/created", note, &[password]).await
+            }
+            // The form again, with what was typed and what to change.
+            Err(err @ (AdminError::Invalid(_) | AdminError::Duplicate(_))) => {
+                let mut note = Note::error(err.to_string())
+                    .typed("username", &typed.username)
+                    .typed("kind", &typed.kind)
+                    .typed("permission", &typed.permission)
+                    .typed("email", typed.email.as_deref().unwrap_or_default());
+                if typed.totp_required {
+                    note = note.typed("totp_required", "on");
+                }
+                let to = format!("/admin/users/new?parent={}", urlencoding(&parent));
+                noted(&state, &me, &to, note, &[]).await
+            }
+            Err(other) => Err(other),
+        }
+    })
+    .await
+}
