@@ -5,7 +5,7 @@
 //! goes back to its page with the reason (post/redirect/get, [`crate::http::notes`]).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
@@ -13,7 +13,7 @@ use crate::auth::login::Flow;
 use crate::http::cookies::{self, SignedIn};
 use crate::http::notes::{self, Note};
 use crate::http::state::AppState;
-use crate::http::{authorize, errors, origin, pages, see_other};
+use crate::http::{authorize, errors, origin, pages};
 use crate::store::audit::Origin;
 use crate::store::{StoreError, tenants, totp};
 use crate::tenancy::Permission;
@@ -50,6 +50,11 @@ fn admin_error(err: &AdminError) -> HttpResponse {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct TenantQuery {
+    tenant: Option<String>,
+}
+
 /// The administrator of this request, or where to send the browser instead.
 async fn admin_session(
     state: &AppState,
@@ -59,9 +64,22 @@ async fn admin_session(
     let Some(me) = cookies::signed_in(state, req).await? else {
         // Not signed in: an ordinary sign-in, then back here — where a user who is no
         // administrator is told so before anything is asked of it (no step-up, no
-        // enrolment it does not need), and an administrator steps up if need be.
-        let tenant = state.db.run(|conn| tenants::find_by_slug(conn, "default")).await?;
-        let Some(tenant) = tenant else { return Ok(Err(see_other("/account"))) };
+        // enrolment it does not need), and an administrator steps up if need be. The
+        // tenant is `?tenant=` (as on the account page), else `default`.
+        let slug = web::Query::<TenantQuery>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.into_inner().tenant)
+            .filter(|s| !s.is_empty() && s.len() <= 64)
+            .unwrap_or_else(|| "default".to_owned());
+        let tenant = state.db.run(move |conn| tenants::find_by_slug(conn, &slug)).await?;
+        let Some(tenant) = tenant else {
+            return Ok(Err(pages::message(
+                StatusCode::NOT_FOUND,
+                "Unknown organisation",
+                "There is no such organisation here.",
+                None,
+            )));
+        };
         let mut flow = Flow::new(tenant.id, None, None, now);
         flow.return_to = Some("/admin".into());
         return Ok(Err(authorize::start_flow(state, req, flow).await));

@@ -1,0 +1,249 @@
+// Watchword in a real browser (Debian's Chromium, driven by playwright-core): the flows
+// a person goes through, end to end, and on every page they see axe-core (WCAG 2.2 A/AA)
+// in the light and dark themes, at 1280, 375 and 320 px (320 px is 200 % zoom of 640),
+// failing on any violation or any horizontal scroll. The authenticator app is played by
+// decoding the QR code from the screen (jsQR) and computing codes with oathtool.
+//
+// Run by scripts/browser-tests, which starts the server and seeds it. Environment:
+// WATCHWORD_BASE, WATCHWORD_CLIENT_ID, WATCHWORD_CLIENT_REDIRECT, CHROMIUM (default
+// /usr/bin/chromium), SCREENSHOTS (a directory: every page is saved there, light, dark
+// and phone, for docs/screenshots).
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+import jsQR from 'jsqr';
+import { chromium } from 'playwright-core';
+import { PNG } from 'pngjs';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+const BASE = need('WATCHWORD_BASE');
+const CLIENT_ID = need('WATCHWORD_CLIENT_ID');
+const REDIRECT = need('WATCHWORD_CLIENT_REDIRECT');
+const SHOTS = process.env.SCREENSHOTS;
+const PASSWORD = 'correct horse battery staple';
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run scripts/browser-tests)`);
+  return value;
+}
+
+const failures = [];
+let pagesChecked = 0;
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** A code for `otpauth` at `offset` seconds from now, by oathtool (not our code). */
+function code(otpauth, offset = 0) {
+  const q = new URL(otpauth).searchParams;
+  const at = Math.floor(Date.now() / 1000) + offset;
+  return execFileSync('oathtool', [
+    `--totp=${(q.get('algorithm') || 'SHA1').toLowerCase()}`, '--base32',
+    `--digits=${q.get('digits') || 6}`, `--time-step-size=${q.get('period') || 30}s`,
+    `--now=@${at}`, q.get('secret'),
+  ]).toString().trim();
+}
+
+/** The otpauth URI of the QR code on the page, decoded from its pixels. */
+async function scanQr(page) {
+  const png = PNG.sync.read(await page.locator('.qr svg').screenshot());
+  const found = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  expect(found, 'the QR code could not be decoded from the screen');
+  return found.data;
+}
+
+/**
+ * The checks every page gets: axe-core in light and dark, at 1280, 375 and 320 px, and
+ * no horizontal scroll; saved as screenshots when asked.
+ */
+async function check(page, name) {
+  pagesChecked += 1;
+  const views = [['light', 1280], ['dark', 1280], ['light', 375], ['dark', 375], ['light', 320]];
+  for (const [theme, width] of views) {
+    await page.emulateMedia({ colorScheme: theme });
+    await page.setViewportSize({ width, height: 900 });
+    if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(() => window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    }));
+    for (const v of result.violations) {
+      const where = v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} (${(n.failureSummary || '').split('\n').slice(1).join(' ').trim()})`).join('; ');
+      failures.push(`${name} (${theme}, ${width}px): ${v.id}: ${v.help} — ${where}`);
+    }
+    const scroll = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (scroll > 0) failures.push(`${name} (${theme}, ${width}px): scrolls sideways by ${scroll}px`);
+    if (SHOTS && (width === 1280 || (width === 375 && theme === 'light'))) {
+      const kind = width === 375 ? 'phone' : theme;
+      await page.screenshot({ path: `${SHOTS}/${name}-${kind}.png`, fullPage: true });
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+async function submit(page, formAction) {
+  await Promise.all([page.waitForNavigation(), page.locator(`form[action^="${formAction}"] button[type=submit]`).first().click()]);
+}
+
+async function signIn(page, username) {
+  await page.fill('#username', username);
+  await page.fill('#password', PASSWORD);
+  await submit(page, '/login/password');
+}
+
+/** Enrolment inside a sign-in: scan, confirm, keep the codes; returns the URI and codes. */
+async function enrol(page, name) {
+  expect(await page.isVisible('text=Set up your authenticator app'), `${name}: no enrolment page`);
+  await check(page, `${name}-enrol`);
+  const otpauth = await scanQr(page);
+  const link = await page.getAttribute('a[href^="otpauth:"]', 'href');
+  expect(otpauth === link, 'the QR code and the link carry the same secret');
+  await page.fill('#code', code(otpauth));
+  await submit(page, '/login/enrol');
+  const codes = await page.locator('.codes code').allTextContents();
+  expect(codes.length === 10, `ten recovery codes, got ${codes.length}`);
+  await check(page, `${name}-recovery-codes`);
+  await submit(page, '/login/codes');
+  return { otpauth, codes };
+}
+
+async function flow(browser, name, run) {
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  try {
+    await run(page);
+    console.log(`ok    ${name}`);
+  } catch (err) {
+    failures.push(`${name}: ${err.message}`);
+    console.log(`FAIL  ${name}: ${err.message}`);
+  } finally {
+    await context.close();
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox'],
+});
+if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+
+await flow(browser, 'first sign-in with enrolment, recovery codes and the account page', async (page) => {
+  await page.goto(`${BASE}/account?tenant=acme`);
+  expect(page.url().includes('/login?flow='), `a sign-in: ${page.url()}`);
+  await check(page, 'sign-in');
+  await signIn(page, 'alice');
+  await enrol(page, 'first');
+  expect(new URL(page.url()).pathname === '/account', `the account page: ${page.url()}`);
+  await check(page, 'account');
+});
+
+// The same user again, now enrolled: code page, recovery page, new codes, sign-out.
+await flow(browser, 'a code, a recovery code, new recovery codes and signing out', async (page) => {
+  await page.goto(`${BASE}/account?tenant=acme`);
+  await signIn(page, 'bob');
+  const { otpauth } = await enrol(page, 'second');
+  // New recovery codes need a current code: the next time step's (this one is spent).
+  await page.fill('#recovery-code', code(otpauth, 30));
+  await submit(page, '/account/recovery-codes');
+  const codes = await page.locator('.codes code').allTextContents();
+  expect(codes.length === 10, 'new codes shown');
+  await page.reload();
+  const again = await page.locator('.codes code').allTextContents();
+  expect(again.join() === codes.join(), 'a reload shows the same codes (post/redirect/get)');
+  await submit(page, '/account/codes-saved');
+  expect(await page.isVisible('text=Recovery codes saved.'), 'said so');
+  await submit(page, '/account/logout');
+  await check(page, 'signed-out');
+  await page.goto(`${BASE}/account?tenant=acme`);
+  await signIn(page, 'bob');
+  await check(page, 'code');
+  await Promise.all([page.waitForNavigation(), page.click('text=Use a recovery code instead')]);
+  await check(page, 'recovery');
+  await page.fill('#code', codes[0]);
+  await submit(page, '/login/recovery');
+  expect(new URL(page.url()).pathname === '/account', `signed in with a recovery code: ${page.url()}`);
+});
+
+await flow(browser, 'administration: create, revoke, policy, audit', async (page) => {
+  await page.goto(`${BASE}/admin?tenant=acme`);
+  await signIn(page, 'boss');
+  await enrol(page, 'admin');
+  expect(new URL(page.url()).pathname === '/admin', `back at /admin: ${page.url()}`);
+  await check(page, 'admin-users');
+  await Promise.all([page.waitForNavigation(), page.click('a[href="/admin/users/new"]')]);
+  await check(page, 'admin-new');
+  await page.fill('#username', 'alice');
+  await submit(page, '/admin/users/new');
+  expect(await page.isVisible('#form-error'), 'a duplicate is refused inline');
+  expect((await page.inputValue('#username')) === 'alice', 'what was typed stays');
+  await check(page, 'admin-new-refused');
+  await page.fill('#username', 'newbie');
+  await submit(page, '/admin/users/new');
+  expect(await page.isVisible('text=Created'), 'created, with its one-time password');
+  await check(page, 'admin-created');
+  await page.goto(`${BASE}/admin?q=alice`);
+  await Promise.all([page.waitForNavigation(), page.click('table a:text-is("alice")')]);
+  await check(page, 'admin-user');
+  await Promise.all([page.waitForNavigation(), page.click('text=Revoke TOTP secret')]);
+  await check(page, 'admin-revoke');
+  await page.fill('#reason', 'lost phone');
+  await submit(page, '/admin/users/');
+  expect(await page.isVisible('text=TOTP revoked'), 'revoked, and said so');
+  await page.goto(`${BASE}/admin/policy`);
+  await check(page, 'admin-policy');
+  await submit(page, '/admin/policy');
+  expect(await page.isVisible('text=Policy saved.'), 'policy saved');
+  await page.goto(`${BASE}/admin/audit`);
+  await check(page, 'admin-audit');
+  expect(await page.isVisible('text=lost phone'), 'the revocation is in the audit log');
+});
+
+await flow(browser, 'an OpenID Connect sign-in with consent', async (page) => {
+  const query = new URLSearchParams({
+    client_id: CLIENT_ID, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid profile email',
+    state: 'st4te', nonce: 'n0nce',
+  });
+  await page.goto(`${BASE}/authorize?${query}`);
+  expect(await page.isVisible('text=Sign in to Grafana'), 'the application is named');
+  await signIn(page, 'carol');
+  await check(page, 'consent');
+  // The answer sends the browser to the application (which does not exist here).
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith(`${BASE}/authorize/consent`)),
+    page.click('button[value=allow]'),
+  ]);
+  const returned = answer.headers().location || '';
+  expect(returned.startsWith(REDIRECT) && new URL(returned).searchParams.get('code'), `a code for the client: ${returned}`);
+  expect(new URL(returned).searchParams.get('state') === 'st4te', 'state returned');
+});
+
+await flow(browser, 'a lockout after five wrong codes', async (page) => {
+  await page.goto(`${BASE}/account?tenant=acme`);
+  await signIn(page, 'dave');
+  for (let i = 0; i < 5; i += 1) {
+    await page.fill('#code', '000000');
+    await submit(page, '/login/totp');
+  }
+  expect(await page.isVisible('text=Too many attempts'), 'stopped');
+  expect(await page.isVisible('text=refused for 15 minutes more'), 'the lock and its length are stated');
+  await check(page, 'locked');
+});
+
+await flow(browser, 'an expired sign-in link', async (page) => {
+  await page.goto(`${BASE}/login?flow=gone`);
+  expect(await page.isVisible('text=Your sign-in has expired'), 'said so');
+  await check(page, 'expired');
+});
+
+await browser.close();
+console.log(`${pagesChecked} pages checked`);
+if (failures.length > 0) {
+  console.error(`\n${failures.length} failure(s):\n${failures.map((f) => `  - ${f}`).join('\n')}`);
+  process.exit(1);
+}
+console.log('browser suite: all green');
