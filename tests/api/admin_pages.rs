@@ -143,7 +143,10 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
     let audit = browser.get(&format!("/admin/audit?user={kid}")).await;
     assert!(audit.has("totp.revoked") && audit.has("reason: lost phone"), "{}", audit.body);
     assert!(!audit.has("{&quot;") && !audit.has("{\""), "no raw JSON: {}", audit.body);
-    assert!(audit.has("<div class=\"table-scroll\">"), "a wide table scrolls inside the page");
+    assert!(
+        audit.has("<div class=\"table-scroll\" tabindex=\"0\" role=\"region\""),
+        "a wide table scrolls inside the page, reachable by keyboard"
+    );
     // Filters: the event from a list of those the log holds, and a range of days.
     let all = browser.get("/admin/audit").await;
     assert!(all.has("<option>totp.revoked</option>") && all.has("type=\"date\""), "{}", all.body);
