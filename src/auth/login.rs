@@ -75,6 +75,9 @@ pub struct Flow {
     /// not advance leaves it, the GET that follows shows it once).
     #[serde(default)]
     pub notice: Option<Notice>,
+    /// The client's `ui_locales`: the languages its user prefers for these pages.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     /// The recovery codes issued in this sign-in, sealed, until the user has saved them
     /// (so that a reload shows them again; gone with the flow).
     #[serde(default)]
@@ -124,6 +127,7 @@ impl Flow {
             password_stamp: None,
             devices: crate::auth::remembered::Terms::default(),
             notice: None,
+            ui_locales: None,
             codes: None,
             created_at: now,
         }

@@ -15,7 +15,7 @@ use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::{self, AuthRequest, Flow};
 use crate::http::state::AppState;
-use crate::http::{cookies, errors, flows, pages, see_other};
+use crate::http::{cookies, errors, flows, i18n, pages, see_other};
 use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
 use crate::oidc::clients;
 use crate::store::StoreError;
@@ -95,6 +95,8 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
         return bad_request("The application sent you here with a return address it has not registered.");
     };
     let oauth_state = params.state.clone();
+    // A bounded hint, never an error (the pages fall back to other signals).
+    let ui_locales = params.ui_locales.clone().filter(|u| u.len() <= 128);
     let checked = match authorize::check(
         params,
         &client.id,
@@ -157,6 +159,7 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
     }
     let mut flow = Flow::new(client.tenant_id.clone(), Some(checked.request.clone()), None, now);
     flow.consent_asked = checked.prompt.consent;
+    flow.ui_locales = ui_locales;
     flow.devices = devices;
     match usable {
         Some(me) => {
@@ -266,6 +269,8 @@ pub async fn get_resume(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
             ctx.insert("csrf", &flow.csrf);
             ctx.insert("error", &None::<&str>);
             ctx.insert("flow", &flows::named(&state, &req).map(|at| at.handle));
+            let lang = i18n::negotiate(&req, flow.ui_locales.as_deref());
+            ctx.insert("lang", lang.code());
             ctx.insert("client_name", &client.name);
             let scopes: Vec<&str> = request.scope.split(' ').filter(|s| *s != "openid").collect();
             ctx.insert("scopes", &scopes);

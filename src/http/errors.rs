@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 
 use crate::auth::errors::LoginError;
+use crate::http::i18n::Lang;
 use crate::http::pages;
 
 /// A failed login or account operation, as the browser sees it.
@@ -47,13 +48,12 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
     }
 }
 
-/// A readable page that tells the client when to come back (`Retry-After`, at least 1 s).
 /// "1 second", "45 seconds", "1 minute", "15 minutes": how long to wait, in words.
 pub fn wait_text(seconds: i64) -> String {
-    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
-    if seconds < 60 { plural(seconds.max(1), "second") } else { plural((seconds + 59) / 60, "minute") }
+    Lang::EN.wait(seconds)
 }
 
+/// A readable page that tells the client when to come back (`Retry-After`, at least 1 s).
 pub fn retry_later(status: StatusCode, title: &str, message: &str, seconds: i64) -> HttpResponse {
     let mut response = pages::message(status, title, message, None);
     if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
@@ -64,22 +64,22 @@ pub fn retry_later(status: StatusCode, title: &str, message: &str, seconds: i64)
 
 /// A form that did not carry this flow's or session's CSRF token.
 pub fn csrf_refused() -> HttpResponse {
-    pages::message(
-        StatusCode::FORBIDDEN,
-        "This form has expired",
-        "The form was not sent by this sign-in page, or it has expired. Go back, reload the page and try again.",
-        None,
-    )
+    csrf_refused_in(Lang::EN)
+}
+
+pub fn csrf_refused_in(lang: Lang) -> HttpResponse {
+    let (title, text) = (lang.t("form-expired-title"), lang.t("form-expired-text"));
+    pages::message_in(lang, StatusCode::FORBIDDEN, &title, &text, None)
 }
 
 /// No login flow (or an expired one) behind the request.
 pub fn flow_missing() -> HttpResponse {
-    pages::message(
-        StatusCode::BAD_REQUEST,
-        "Your sign-in has expired",
-        "Sign-in pages are valid for ten minutes. Go back to the application you came from and start again.",
-        None,
-    )
+    flow_missing_in(Lang::EN)
+}
+
+pub fn flow_missing_in(lang: Lang) -> HttpResponse {
+    let (title, text) = (lang.t("expired-title"), lang.t("expired-text"));
+    pages::message_in(lang, StatusCode::BAD_REQUEST, &title, &text, None)
 }
 
 /// The readable page for a form body that could not be parsed.

@@ -6,6 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
+use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
 use tera::Context;
 
@@ -18,29 +19,42 @@ use crate::auth::login::{self, Flow, Notice};
 use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::auth::totp;
 use crate::http::flows::{self, FlowRef};
+use crate::http::i18n::{self, Lang};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, errors, origin, pages, see_other};
 
-const INVALID_PASSWORD: &str = "Invalid username or password";
-const INVALID_CODE: &str = "Invalid code";
+// Message keys (locales/*/signin.ftl).
+const INVALID_PASSWORD: &str = "invalid-password";
+const INVALID_CODE: &str = "invalid-code";
 /// A right code whose time step was already used (here, or by someone who saw it).
-const REUSED_CODE: &str = "That code was already used. Wait for the next one in your app and enter it.";
+const REUSED_CODE: &str = "reused-code";
 
-/// The flow the request names (see [`flows`]).
+/// The flow the request names (see [`flows`]), and the language of its pages.
 #[derive(Clone)]
 struct Current {
     at: FlowRef,
     flow: Flow,
+    lang: Lang,
 }
 
 async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
     let Some(at) = flows::named(state, req) else { return Ok(None) };
-    Ok(login::load_flow(&state.ephemeral, &at.key, state.clock.now()).await?.map(|flow| Current { at, flow }))
+    let found = login::load_flow(&state.ephemeral, &at.key, state.clock.now()).await?;
+    Ok(found.map(|flow| {
+        let lang = i18n::negotiate(req, flow.ui_locales.as_deref());
+        Current { at, flow, lang }
+    }))
+}
+
+/// The page for a request that names no live flow, in the browser's language.
+fn missing(req: &HttpRequest) -> HttpResponse {
+    errors::flow_missing_in(i18n::negotiate(req, None))
 }
 
 /// How a POST that did not finish the sign-in wants the page shown next.
 #[derive(Debug, Clone, Default)]
 struct View {
+    /// The key of the message to show.
     error: Option<&'static str>,
     /// Back to the recovery-code page rather than the code page.
     recovery: bool,
@@ -61,15 +75,18 @@ async fn render_state(
     notice: Option<Notice>,
     recovery: bool,
 ) -> Result<HttpResponse, LoginError> {
-    let flow = &cur.flow;
+    let (flow, lang) = (&cur.flow, cur.lang);
     if flow.state == LoginState::Denied {
-        let notice = notice.unwrap_or_else(|| Notice::error(STOPPED));
-        let title = notice.title.as_deref().unwrap_or("Too many attempts");
-        return Ok(pages::message(StatusCode::FORBIDDEN, title, &notice.text, None));
+        let notice = notice.unwrap_or_else(|| Notice::error(lang.t(STOPPED)));
+        let title = notice.title.unwrap_or_else(|| lang.t("too-many-attempts"));
+        return Ok(pages::message_in(lang, StatusCode::FORBIDDEN, &title, &notice.text, None));
     }
     let mut ctx = Context::new();
     ctx.insert("csrf", &flow.csrf);
     ctx.insert("flow", &cur.at.handle);
+    ctx.insert("lang", lang.code());
+    let here = req.uri().path_and_query().map_or("/login", |p| p.as_str());
+    ctx.insert("switch_url", &i18n::switch_url(lang, here));
     let tenant_id = flow.tenant_id.clone();
     if let Some(tenant) = state.db.run(move |conn| crate::store::tenants::find(conn, &tenant_id)).await? {
         pages::brand(&mut ctx, &flow.tenant_id, &crate::tenancy::branding::Brand::of(&tenant));
@@ -91,7 +108,7 @@ async fn render_state(
         LoginState::AwaitingTotp { user_id, .. } => {
             let now = state.clock.now();
             let prompt = credentials::code_prompt(&state.db, user_id, now).await?;
-            ctx.insert("locked_text", &prompt.locked_until.map(|until| locked_text(until, now)));
+            ctx.insert("locked_text", &prompt.locked_until.map(|until| locked_text(lang, until, now)));
             // "Signed in as …, not you?" — not on a step-up, whose session fixes who it is.
             ctx.insert("account", &(!flow.step_up).then_some(&prompt.account));
             ctx.insert("issuer", &prompt.issuer);
@@ -129,9 +146,9 @@ async fn render_state(
         LoginState::Authenticated { .. } => match &flow.request {
             // Signed in, the authorization not yet answered (a reload on the way back).
             Some(_) => return Ok(see_other(&cur.at.url("/authorize/resume"))),
-            None => return Ok(errors::flow_missing()),
+            None => return Ok(missing(req)),
         },
-        LoginState::Denied => return Ok(errors::flow_missing()),
+        LoginState::Denied => return Ok(missing(req)),
     };
     Ok(pages::render(StatusCode::OK, page, &ctx))
 }
@@ -164,7 +181,7 @@ pub async fn get_login(
     query: web::Query<LoginQuery>,
 ) -> HttpResponse {
     let result = async {
-        let Some(mut cur) = current(&state, &req).await? else { return Ok(errors::flow_missing()) };
+        let Some(mut cur) = current(&state, &req).await? else { return Ok(missing(&req)) };
         // A notice is said once (a reload shows the page afresh) — but an ended sign-in
         // says why on every reload.
         let notice = if cur.flow.state == LoginState::Denied {
@@ -176,7 +193,12 @@ pub async fn get_login(
             }
             notice
         };
-        render_state(&state, &req, &cur, notice, query.recovery.is_some()).await
+        let mut response = render_state(&state, &req, &cur, notice, query.recovery.is_some()).await?;
+        // The switcher's choice is remembered for the pages that follow.
+        if let Some(lang) = i18n::chosen(&req) {
+            let _ = response.add_cookie(&i18n::remember(lang, state.issuer.scheme() == "https"));
+        }
+        Ok(response)
     };
     result.await.unwrap_or_else(|e| errors::login_error(&e))
 }
@@ -206,7 +228,7 @@ async fn advance(
         }
         Outcome::Retry => {
             cur.flow.state = next;
-            let text = view.message.or_else(|| view.error.map(str::to_owned)).unwrap_or_default();
+            let text = view.message.or_else(|| view.error.map(|key| cur.lang.t(key))).unwrap_or_default();
             cur.flow.notice = Some(Notice { title: None, text, username: view.username });
             login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
             let page = cur.at.url("/login");
@@ -233,8 +255,8 @@ async fn advance(
             };
             let Some(done) = login::complete(&state.db, finishing, state.totp_enabled, now).await? else {
                 // Disabled, locked or the password changed while this sign-in went on.
-                let text = "Your account changed while you were signing in (or cannot be used now). Start again from the application.";
-                return end(state, cur, "This sign-in cannot finish", text.to_owned()).await;
+                let (title, text) = (cur.lang.t("cannot-finish"), cur.lang.t("account-changed"));
+                return end(state, cur, &title, text).await;
             };
             let session_cookie = cookies::make(state, cookies::session_name(state), done.session_token);
             let remembered = done.remembered.map(|(token, days)| cookies::remembered(state, token, days));
@@ -268,11 +290,13 @@ async fn advance(
 }
 
 /// What the code pages say while the code step is locked.
-fn locked_text(until: i64, now: i64) -> String {
-    format!(
-        "Too many wrong codes: codes for this account (recovery codes too) are refused for {} more, until {}.",
-        errors::wait_text(until - now),
-        pages::format_time(until).1
+fn locked_text(lang: Lang, until: i64, now: i64) -> String {
+    lang.t_with(
+        "locked",
+        &[
+            ("wait", FluentValue::from(lang.wait(until - now))),
+            ("until", FluentValue::from(lang.date_time(until))),
+        ],
     )
 }
 
@@ -286,16 +310,17 @@ async fn denied(state: &AppState, cur: Current) -> Result<HttpResponse, LoginErr
         }
         _ => None,
     };
+    let lang = cur.lang;
     let text = match locked {
         Some(until) => {
-            format!("{STOPPED} {} Then start again from the application.", locked_text(until, now))
+            lang.t_with("stopped-locked", &[("locked", FluentValue::from(locked_text(lang, until, now)))])
         }
-        None => format!("{STOPPED} Go back to the application and start again."),
+        None => lang.t("stopped-plain"),
     };
-    end(state, cur, "Too many attempts", text).await
+    end(state, cur, &lang.t("too-many-attempts"), text).await
 }
 
-const STOPPED: &str = "This sign-in has been stopped after too many wrong attempts.";
+const STOPPED: &str = "stopped";
 
 /// Ends the sign-in: it stays, stopped, until it expires, so that its page (reached by
 /// a redirect, like every answer to a form) says why on every reload.
@@ -347,9 +372,9 @@ async fn guarded(
     req: &HttpRequest,
     csrf: Option<&str>,
 ) -> Result<Result<Current, HttpResponse>, LoginError> {
-    let Some(cur) = current(state, req).await? else { return Ok(Err(errors::flow_missing())) };
+    let Some(cur) = current(state, req).await? else { return Ok(Err(missing(req))) };
     if !cookies::csrf_matches(&cur.flow.csrf, csrf) {
-        return Ok(Err(errors::csrf_refused()));
+        return Ok(Err(errors::csrf_refused_in(cur.lang)));
     }
     Ok(Ok(cur))
 }
@@ -530,7 +555,10 @@ pub async fn post_new_password(
                 cur.flow.password_stamp = Some(stamp);
                 advance(&state, &req, cur, LoginInput::PasswordChosen, View::default()).await
             }
-            Err(Refused::Stale) => end(&state, cur, "Sign in again", Refused::Stale.to_string()).await,
+            Err(Refused::Stale) => {
+                let title = cur.lang.t("sign-in-again");
+                end(&state, cur, &title, Refused::Stale.to_string()).await
+            }
             Err(refused) => {
                 // The same page again, saying why (a refusal is not a failed attempt).
                 let mut cur = cur;

@@ -13,6 +13,7 @@ pub(crate) mod devices;
 pub(crate) mod errors;
 pub(crate) mod flows;
 pub(crate) mod health;
+pub(crate) mod i18n;
 pub mod input;
 pub mod logging;
 pub(crate) mod login;

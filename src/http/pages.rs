@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use tera::{Context, Tera};
 
+use crate::http::i18n::Lang;
 use crate::http::state::AppState;
 use crate::tenancy::branding::Brand;
 
@@ -38,14 +39,24 @@ static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
         ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
     ])
     .expect("templates parse");
+    // `{{ fluent(key="…", lang=lang, arg=value) }}`: a message of the page's language.
+    tera.register_function("fluent", fluent_templates::FluentLoader::new(&*crate::http::i18n::LOCALES));
     tera
 });
 
 pub const STYLE_CSS: &str = include_str!("../../templates/style.css");
 
-/// Renders `template` with `context` as an HTML response.
+/// Renders `template` with `context` as an HTML response (in English unless the context
+/// names its `lang`).
 pub fn render(status: StatusCode, template: &str, context: &Context) -> HttpResponse {
-    match TEMPLATES.render(template, context) {
+    let rendered = if context.contains_key("lang") {
+        TEMPLATES.render(template, context)
+    } else {
+        let mut context = context.clone();
+        context.insert("lang", Lang::EN.code());
+        TEMPLATES.render(template, &context)
+    };
+    match rendered {
         Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
         Err(err) => {
             tracing::error!(error = ?err, template, "template failed to render");
@@ -58,12 +69,25 @@ pub fn render(status: StatusCode, template: &str, context: &Context) -> HttpResp
 
 /// A page with a title, one paragraph and an optional link.
 pub fn message(status: StatusCode, title: &str, message: &str, link: Option<(&str, &str)>) -> HttpResponse {
+    message_in(Lang::EN, status, title, message, link)
+}
+
+/// [`message`] in `lang` (the title and text are given in it already).
+pub fn message_in(
+    lang: Lang,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    link: Option<(&str, &str)>,
+) -> HttpResponse {
     let mut context = Context::new();
+    context.insert("lang", lang.code());
     context.insert("title", title);
     context.insert("message", message);
     // Every page offers a way onward: the one given, else the account page (where a
     // person can always sign in and see where they stand).
-    let (href, text) = link.unwrap_or(("/account", "Go to your account"));
+    let account = lang.t("go-to-account");
+    let (href, text) = link.unwrap_or(("/account", &account));
     context.insert("link", href);
     context.insert("link_text", text);
     render(status, "message.html", &context)

@@ -35,6 +35,8 @@ pub struct AuthorizeParams {
     pub claims: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// The end user's preferred languages for the pages (OIDC Core §3.1.2.1).
+    pub ui_locales: Option<String>,
 }
 
 /// An error to send back to the client's redirect URI (RFC 6749 §4.1.2.1).

@@ -185,6 +185,11 @@ impl Browser {
         }
     }
 
+    /// GETs `path` with an extra header.
+    pub async fn get_with(&self, path: &str, header: (&str, &str)) -> Page {
+        self.page(self.client.get(self.url(path)).header(header.0, header.1).send().await.unwrap()).await
+    }
+
     /// POSTs a form with an extra header (and follows nothing).
     pub async fn post_with(&self, path: &str, form: &[(&str, &str)], header: (&str, &str)) -> Page {
         self.page(

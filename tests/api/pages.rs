@@ -276,3 +276,46 @@ async fn administrators_rebrand_through_the_pages_and_the_api() {
         app.store.run_blocking(|c| watchword::store::audit::event_names(c, &app.tenant("acme").id)).unwrap();
     assert!(events.contains(&"tenant.branding_changed".to_owned()), "{events:?}");
 }
+
+#[tokio::test]
+async fn the_sign_in_pages_speak_the_language_asked_for_and_the_switcher_sticks() {
+    use crate::browser::{REDIRECT, urlencode};
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let client = app.client("acme", false, false);
+    app.user("acme", "hans", "pw-hans", false);
+    let authorize = |extra: &str| {
+        format!(
+            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s&nonce=n{extra}",
+            client.client.id,
+            urlencode(REDIRECT)
+        )
+    };
+
+    // ui_locales from the client: German, with a way back to English.
+    let browser = Browser::new(&app);
+    browser.get(&authorize("&ui_locales=de-CH%20en")).await;
+    let login = browser.get("/login").await;
+    assert!(login.has("<html lang=\"de\">") && login.has("Bei Test RP anmelden"), "{}", login.body);
+    assert!(login.has(">Benutzername</label>") && login.has("hreflang=\"en\""), "{}", login.body);
+    let wrong = browser.password(&login, "hans", "nope").await;
+    assert!(wrong.has("Benutzername oder Passwort ungültig"), "{}", wrong.body);
+
+    // Accept-Language alone: German; the switcher's English then sticks (a cookie).
+    let other = Browser::new(&app);
+    other.get_with(&authorize(""), ("accept-language", "fr;q=0.9, de;q=0.8, en;q=0.5")).await;
+    let german = other.get_with("/login", ("accept-language", "de")).await;
+    assert!(german.has("Bei Test RP anmelden"), "{}", german.body);
+    let english = other.get_with("/login?lang=en", ("accept-language", "de")).await;
+    assert!(english.has("<html lang=\"en\">") && english.has("Sign in to Test RP"), "{}", english.body);
+    let still = other.get_with("/login", ("accept-language", "de")).await;
+    assert!(still.has("Sign in to Test RP"), "the choice is remembered: {}", still.body);
+
+    // No signal at all: English; an unknown language falls back to it.
+    let plain = Browser::new(&app);
+    plain.get_with(&authorize("&ui_locales=fr"), ("accept-language", "it")).await;
+    assert!(plain.get("/login").await.has("Sign in to Test RP"));
+    // The expired page speaks the browser's language too.
+    let gone = Browser::new(&app).get_with("/login?flow=gone", ("accept-language", "de")).await;
+    assert!(gone.has("Ihre Anmeldung ist abgelaufen") && gone.has("Zu Ihrem Konto"), "{}", gone.body);
+}

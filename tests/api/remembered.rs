@@ -13,7 +13,7 @@ use crate::helpers::{TestApp, http_client, spawn_app};
 use crate::login::enrol_for;
 
 const PASSWORD: &str = "pw-alice";
-const REMEMBER_TEXT: &str = "Don't ask for a code on this device for 30 days";
+const REMEMBER_TEXT: &str = "ask for a code on this device for 30 days";
 
 impl TestApp {
     /// How many remembered devices `user_id` has.

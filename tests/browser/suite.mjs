@@ -234,6 +234,24 @@ await flow(browser, 'a lockout after five wrong codes', async (page) => {
   await check(page, 'locked');
 });
 
+await flow(browser, 'the sign-in pages in German, and the switch back to English', async (page) => {
+  const query = new URLSearchParams({
+    client_id: CLIENT_ID, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid',
+    state: 's', nonce: 'n', ui_locales: 'de',
+  });
+  await page.goto(`${BASE}/authorize?${query}`);
+  expect(await page.getAttribute('html', 'lang') === 'de', 'the page says it is German');
+  expect(await page.isVisible('text=Bei Grafana anmelden'), 'in German');
+  await check(page, 'sign-in-de');
+  await page.fill('#username', 'dave');
+  await page.fill('#password', PASSWORD);
+  await submit(page, '/login/password');
+  expect(await page.isVisible('text=Zweistufige Anmeldung'), 'the code page in German');
+  await check(page, 'code-de');
+  await Promise.all([page.waitForNavigation(), page.click('a[hreflang=en]')]);
+  expect(await page.isVisible('text=Two-step verification'), 'switched to English');
+});
+
 await flow(browser, 'an expired sign-in link', async (page) => {
   await page.goto(`${BASE}/login?flow=gone`);
   expect(await page.isVisible('text=Your sign-in has expired'), 'said so');

@@ -1,0 +1,204 @@
+//! The languages of the pages: message catalogues in Fluent (`locales/{en,de}/*.ftl`,
+//! compiled into the binary; English is the fallback for a message a catalogue lacks).
+//! A page's language is, in order: the one the visitor chose with the switcher (the
+//! `?lang=` link, remembered in the `ww_lang` cookie), the client's `ui_locales`, the
+//! browser's `Accept-Language`, else English.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{LanguageIdentifier, Loader, static_loader};
+
+static_loader! {
+    pub static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        // No Unicode isolation marks around arguments: the pages are HTML, and the
+        // marks would be invisible characters inside names and numbers.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// The languages with a complete catalogue; the first is the fallback.
+const LANGUAGES: [&str; 2] = ["en", "de"];
+const COOKIE: &str = "ww_lang";
+
+/// A language the pages are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lang(&'static str);
+
+impl Lang {
+    pub const EN: Self = Self("en");
+
+    /// The language of a tag (`de`, `de-CH`, `EN-us`), if the pages have it.
+    pub fn of_tag(tag: &str) -> Option<Self> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        LANGUAGES.iter().find(|l| **l == primary).map(|l| Self(l))
+    }
+
+    pub fn code(self) -> &'static str {
+        self.0
+    }
+
+    fn id(self) -> LanguageIdentifier {
+        self.0.parse().unwrap_or_default()
+    }
+
+    /// The message `key` in this language.
+    pub fn t(self, key: &str) -> String {
+        LOCALES.lookup(&self.id(), key)
+    }
+
+    /// The message `key` with its arguments.
+    pub fn t_with(self, key: &str, args: &[(&'static str, FluentValue<'static>)]) -> String {
+        let args: HashMap<Cow<'static, str>, FluentValue<'static>> =
+            args.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())).collect();
+        LOCALES.lookup_with_args(&self.id(), key, &args)
+    }
+
+    /// "45 seconds", "2 minutes" (rounded up: never less than is left).
+    pub fn wait(self, seconds: i64) -> String {
+        let seconds = seconds.max(1);
+        if seconds < 60 {
+            self.t_with("wait-seconds", &[("n", FluentValue::from(seconds))])
+        } else {
+            self.t_with("wait-minutes", &[("n", FluentValue::from((seconds + 59) / 60))])
+        }
+    }
+
+    /// A moment as this language writes it, in UTC.
+    pub fn date_time(self, unix: i64) -> String {
+        let Some(at) = chrono::DateTime::from_timestamp(unix, 0) else { return unix.to_string() };
+        match self.0 {
+            "de" => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
+            _ => at.format("%-d %B %Y %H:%M UTC").to_string(),
+        }
+    }
+}
+
+/// `ui_locales` (OpenID Connect Core §3.1.2.1): tags in order of preference.
+fn of_ui_locales(ui_locales: &str) -> Option<Lang> {
+    ui_locales.split_whitespace().find_map(Lang::of_tag)
+}
+
+/// `Accept-Language`: the supported language of the highest weight (ties: first).
+fn of_accept_language(header: &str) -> Option<Lang> {
+    let mut best: Option<(Lang, f32)> = None;
+    for item in header.split(',').take(32) {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or_default();
+        let weight = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if let Some(lang) = Lang::of_tag(tag)
+            && weight > 0.0
+            && best.is_none_or(|(_, w)| weight > w)
+        {
+            best = Some((lang, weight));
+        }
+    }
+    best.map(|(lang, _)| lang)
+}
+
+/// The `?lang=` of a switcher link, if it names a language the pages have.
+pub fn chosen(req: &HttpRequest) -> Option<Lang> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::of_tag(&v))
+}
+
+/// The language of the page for `req` (see the module's order); `ui_locales` is the
+/// client's, when the page belongs to a sign-in that came with one.
+pub fn negotiate(req: &HttpRequest, ui_locales: Option<&str>) -> Lang {
+    chosen(req)
+        .or_else(|| req.cookie(COOKIE).and_then(|c| Lang::of_tag(c.value())))
+        .or_else(|| ui_locales.and_then(of_ui_locales))
+        .or_else(|| {
+            req.headers()
+                .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(of_accept_language)
+        })
+        .unwrap_or(Lang::EN)
+}
+
+/// The cookie that remembers a switcher choice (a year; not a secret, so readable
+/// to nothing but the server all the same).
+pub fn remember(lang: Lang, secure: bool) -> Cookie<'static> {
+    let mut cookie = Cookie::build(COOKIE, lang.code())
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .finish();
+    cookie.set_max_age(Duration::days(365));
+    cookie
+}
+
+/// The switcher's link on a page at `path_and_query`: the same page in the other
+/// language.
+pub fn switch_url(lang: Lang, path_and_query: &str) -> String {
+    let other = lang.t("language-switch-lang");
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != "lang")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &kept {
+        query.append_pair(k, v);
+    }
+    query.append_pair("lang", &other);
+    format!("{path}?{}", query.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_chosen_from_tags_and_weights() {
+        assert_eq!(Lang::of_tag("de-CH"), Some(Lang("de")));
+        assert_eq!(Lang::of_tag("fr"), None);
+        assert_eq!(of_ui_locales("fr-CA de en"), Some(Lang("de")));
+        assert_eq!(of_accept_language("fr;q=0.9, en;q=0.5, de;q=0.8"), Some(Lang("de")));
+        assert_eq!(of_accept_language("de;q=0, en"), Some(Lang::EN));
+        assert_eq!(of_accept_language("fr, it"), None);
+    }
+
+    #[test]
+    fn every_english_message_exists_in_german_and_plurals_read_right() {
+        let de = Lang("de");
+        assert_eq!(de.wait(1), "1 Sekunde");
+        assert_eq!(de.wait(61), "2 Minuten");
+        assert_eq!(Lang::EN.wait(45), "45 seconds");
+        assert_eq!(Lang::EN.wait(900), "15 minutes");
+        let app = [("app", FluentValue::from("Grafana"))];
+        assert_eq!(Lang::EN.t_with("sign-in-to", &app), "Sign in to Grafana");
+        assert_eq!(de.t_with("sign-in-to", &app), "Bei Grafana anmelden");
+        // Every key of the English catalogue has a German message of its own.
+        let english = include_str!("../../locales/en/signin.ftl");
+        let german = include_str!("../../locales/de/signin.ftl");
+        let keys = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.starts_with([' ', '#', '*', '[']) && l.contains(" = "))
+                .filter_map(|l| l.split(" = ").next().map(str::to_owned))
+                .collect()
+        };
+        let german_keys = keys(german);
+        for key in keys(english) {
+            assert!(german_keys.contains(&key), "German lacks {key}");
+        }
+        assert_eq!(de.date_time(1_764_132_720), "26.11.2025, 04:52 UTC");
+    }
+
+    #[test]
+    fn the_switcher_keeps_the_page_and_names_the_other_language() {
+        assert_eq!(switch_url(Lang::EN, "/login?flow=abc&lang=en"), "/login?flow=abc&lang=de");
+        assert_eq!(switch_url(Lang("de"), "/login?flow=abc"), "/login?flow=abc&lang=en");
+    }
+}
