@@ -13,13 +13,14 @@ use crate::auth::flow::Amr;
 use crate::auth::login::Flow;
 use crate::auth::passwords::{self, NewPassword};
 use crate::http::cookies::{self, SignedIn, with_session};
+use crate::http::i18n;
 use crate::http::login::enrol_context;
 use crate::http::notes::{self, Note};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
 use crate::store::{remembered, sessions, tenants, users};
 
-const INVALID_CODE: &str = "Invalid code";
+const INVALID_CODE: &str = "invalid-code";
 
 /// A code entered this long ago still counts as fresh for a password change.
 const FRESH_CODE_SECONDS: i64 = 300;
@@ -49,14 +50,15 @@ pub struct CodeForm {
     code: String,
 }
 
-/// Back to the account page, saying `text` there as an error.
-pub(crate) async fn refused(state: &AppState, me: &SignedIn, text: &str) -> Result<HttpResponse, LoginError> {
-    notes::redirect(state, &me.session.id, "/account", Note::error(text), &[]).await
+/// Back to the account page, saying the message `key` (or a text as it is) there as an
+/// error, in the page's language.
+pub(crate) async fn refused(state: &AppState, me: &SignedIn, key: &str) -> Result<HttpResponse, LoginError> {
+    notes::redirect(state, &me.session.id, "/account", Note::error(me.lang.t(key)), &[]).await
 }
 
-/// Back to the account page, saying `text` there as done.
-pub(crate) async fn done(state: &AppState, me: &SignedIn, text: &str) -> Result<HttpResponse, LoginError> {
-    notes::redirect(state, &me.session.id, "/account", Note::success(text), &[]).await
+/// Back to the account page, saying the message `key` there as done.
+pub(crate) async fn done(state: &AppState, me: &SignedIn, key: &str) -> Result<HttpResponse, LoginError> {
+    notes::redirect(state, &me.session.id, "/account", Note::success(me.lang.t(key)), &[]).await
 }
 
 async fn account_page(state: &AppState, me: &SignedIn) -> Result<HttpResponse, LoginError> {
@@ -65,7 +67,7 @@ async fn account_page(state: &AppState, me: &SignedIn) -> Result<HttpResponse, L
     ctx.insert("username", &me.user.username);
     ctx.insert("display_name", &me.user.display_name);
     if let Some(at) = status.activated_at {
-        let (iso, text) = pages::format_time(at);
+        let (iso, text) = pages::format_time_in(me.lang, at);
         ctx.insert("activated_iso", &iso);
         ctx.insert("activated_text", &text);
     }
@@ -81,11 +83,11 @@ async fn account_page(state: &AppState, me: &SignedIn) -> Result<HttpResponse, L
             Ok((tenant, devices, sessions::live_for_user(conn, &user_id, now)?))
         })
         .await?;
-    ctx.insert("sessions", &pages::sessions_view(&signed_in, &me.session.id));
+    ctx.insert("sessions", &pages::sessions_view(&signed_in, &me.session.id, me.lang));
     let min_length =
         tenant.map_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH, |(_, t)| t.password_min_length);
     ctx.insert("min_length", &min_length);
-    ctx.insert("devices", &pages::listed(&devices));
+    ctx.insert("devices", &pages::listed(&devices, me.lang));
     ctx.insert("forget_base", "/account/devices");
     Ok(pages::render(StatusCode::OK, "account.html", &ctx))
 }
@@ -97,17 +99,19 @@ pub async fn get_account(
 ) -> HttpResponse {
     let result = async {
         if let Some(me) = cookies::signed_in(&state, &req).await? {
-            return account_page(&state, &me.with_note(&state, &req).await?).await;
+            let mut response = account_page(&state, &me.with_note(&state, &req).await?).await?;
+            // The switcher's choice is remembered for the pages that follow.
+            if let Some(lang) = i18n::chosen(&req) {
+                let _ = response.add_cookie(&i18n::remember(lang, state.issuer.scheme() == "https"));
+            }
+            return Ok(response);
         }
         let slug = query.into_inner().tenant.unwrap_or_else(|| "default".to_owned());
         let tenant = state.db.run(move |conn| tenants::find_by_slug(conn, &slug)).await?;
         let Some(tenant) = tenant else {
-            return Ok(pages::message(
-                StatusCode::NOT_FOUND,
-                "Unknown organisation",
-                "There is no such organisation here.",
-                None,
-            ));
+            let lang = i18n::negotiate(&req, None);
+            let (title, text) = (lang.t("unknown-organisation"), lang.t("unknown-organisation-text"));
+            return Ok(pages::message_in(lang, StatusCode::NOT_FOUND, &title, &text, None));
         };
         Ok(authorize::start_flow(&state, &req, Flow::new(tenant.id, None, None, state.clock.now())).await)
     };
@@ -206,12 +210,11 @@ pub async fn post_confirm(
         let origin = origin(&req, Some(&me.user.id));
         match enrolment::confirm_pending(state.guard(), &me.user.id, &code, &origin, now).await? {
             Confirmation::Invalid => {
-                notes::redirect(&state, &me.session.id, "/account/totp", Note::error(INVALID_CODE), &[]).await
+                let note = Note::error(me.lang.t(INVALID_CODE));
+                notes::redirect(&state, &me.session.id, "/account/totp", note, &[]).await
             }
             Confirmation::Activated { recovery_codes: Some(codes) } => show_codes(&state, &me, &codes).await,
-            Confirmation::Activated { recovery_codes: None } => {
-                done(&state, &me, "Your authenticator app is set up.").await
-            }
+            Confirmation::Activated { recovery_codes: None } => done(&state, &me, "done-authenticator").await,
         }
     })
     .await
@@ -219,7 +222,7 @@ pub async fn post_confirm(
 
 /// Sends the browser to the page of the recovery codes just issued.
 async fn show_codes(state: &AppState, me: &SignedIn, codes: &[String]) -> Result<HttpResponse, LoginError> {
-    let note = Note::success("Your authenticator app is set up. Save these recovery codes.");
+    let note = Note::success(me.lang.t("done-authenticator-codes"));
     notes::redirect(state, &me.session.id, "/account/codes", note, codes).await
 }
 
@@ -261,7 +264,7 @@ pub async fn post_recovery_codes(
         }
         match credentials::regenerate_recovery_codes(&state.db, &me.user.id, &origin, now).await? {
             Some(codes) => {
-                let note = Note::success("New recovery codes: the old ones no longer work. Save these.");
+                let note = Note::success(me.lang.t("done-new-codes"));
                 notes::redirect(&state, &me.session.id, "/account/codes", note, &codes).await
             }
             None => Ok(see_other("/account")),
@@ -298,7 +301,8 @@ pub async fn post_password(
         let origin = origin(&req, Some(&me.user.id));
         let status = credentials::status(&state.db, &me.user.id).await?;
         if status.status == "active" && !code_is_fresh(&me, now) {
-            let check = credentials::verify_active(state.guard(), &me.user.id, &form.code, &origin, now).await?;
+            let check =
+                credentials::verify_active(state.guard(), &me.user.id, &form.code, &origin, now).await?;
             if check != CodeCheck::Valid {
                 return refused(&state, &me, INVALID_CODE).await;
             }
@@ -315,10 +319,7 @@ pub async fn post_password(
         )
         .await?;
         match changed {
-            Ok(()) => {
-                let text = "Your password has been changed. Every other browser signed in to your account has been signed out.";
-                done(&state, &me, text).await
-            }
+            Ok(()) => done(&state, &me, "done-password").await,
             Err(why) => refused(&state, &me, &why.to_string()).await,
         }
     })
@@ -340,7 +341,7 @@ pub async fn post_codes_saved(
 ) -> HttpResponse {
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
         notes::forget(&state, &me.session.id, &query.note).await?;
-        done(&state, &me, "Recovery codes saved.").await
+        done(&state, &me, "done-codes-saved").await
     })
     .await
 }
@@ -368,11 +369,9 @@ pub async fn post_logout(
 }
 
 /// Where signing out from the account page lands.
-pub async fn get_signed_out() -> HttpResponse {
-    pages::message(
-        StatusCode::OK,
-        "Signed out",
-        "You are signed out of Watchword.",
-        Some(("/account", "Sign in again")),
-    )
+pub async fn get_signed_out(req: HttpRequest) -> HttpResponse {
+    let lang = i18n::negotiate(&req, None);
+    let (title, text, again) =
+        (lang.t("signed-out-title"), lang.t("signed-out-text"), lang.t("sign-in-again"));
+    pages::message_in(lang, StatusCode::OK, &title, &text, Some(("/account", &again)))
 }

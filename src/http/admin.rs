@@ -136,6 +136,9 @@ where
         Ok(Err(response)) => return response,
         Err(err) => return errors::login_error(&err),
     };
+    // The admin pages are in English only, so far.
+    let mut me = me;
+    (me.lang, me.here) = (crate::http::i18n::Lang::EN, String::new());
     let Some(submitted) = csrf else {
         // A page: with the note a form sent it (post/redirect/get).
         return match me.with_note(state, req).await {

@@ -55,7 +55,7 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
             &user.totp_activated_at.map(|t| format!("since {}", pages::format_time(t).1)).unwrap_or_default(),
         );
         ctx.insert("u", &user);
-        ctx.insert("devices", &pages::listed(&devices));
+        ctx.insert("devices", &pages::listed(&devices, me.lang));
         ctx.insert("forget_base", &format!("/admin/users/{}/devices", user.id));
         Ok(pages::render(StatusCode::OK, "admin_user.html", &ctx))
     })

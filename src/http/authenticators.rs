@@ -70,10 +70,10 @@ pub async fn post_add(
         };
         let status = credentials::status(&state.db, &me.user.id).await?;
         if !status.can_add {
-            return refused(&state, &me, "You have the most authenticators allowed; remove one first.").await;
+            return refused(&state, &me, "refused-most").await;
         }
         if !proves_a_factor(&state, &req, &me, &form.code, true).await? {
-            return refused(&state, &me, "Invalid code").await;
+            return refused(&state, &me, "invalid-code").await;
         }
         let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
         enrolment::start_addition(&state.db, &state.keyring, &me.user.id, label, &origin, now).await?;
@@ -95,17 +95,15 @@ pub async fn post_remove(
             return Ok(see_other("/account"));
         }
         if !proves_a_factor(&state, &req, &me, &form.code, false).await? {
-            return refused(&state, &me, "Invalid code").await;
+            return refused(&state, &me, "invalid-code").await;
         }
         let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
         match enrolment::remove(&state.db, &me.user.tenant_id, &me.user.id, &credential_id, &origin, now)
             .await?
         {
-            Removal::Removed => done(&state, &me, "Authenticator removed.").await,
-            Removal::LastOne => {
-                refused(&state, &me, "This is your only authenticator: add another before removing it.").await
-            }
-            Removal::Unknown => refused(&state, &me, "That authenticator is not yours, or is gone.").await,
+            Removal::Removed => done(&state, &me, "done-removed").await,
+            Removal::LastOne => refused(&state, &me, "refused-last").await,
+            Removal::Unknown => refused(&state, &me, "refused-not-yours").await,
         }
     })
     .await

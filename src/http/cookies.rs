@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use crate::auth::errors::LoginError;
 use crate::auth::flow::Amr;
 use crate::auth::gate;
+use crate::http::i18n::{self, Lang};
 use crate::http::notes::{Found, Note};
 use crate::http::pages;
 use crate::http::state::AppState;
@@ -104,6 +105,10 @@ pub struct SignedIn {
     pub note: Option<Found>,
     /// The user's tenant's branding, for its pages.
     pub brand: Brand,
+    /// The language of its pages, and the page asked for (for the language switcher;
+    /// empty where the pages are in English only).
+    pub lang: Lang,
+    pub here: String,
 }
 
 impl SignedIn {
@@ -115,6 +120,10 @@ impl SignedIn {
         ctx.insert("error", &Note::error_text(note));
         ctx.insert("success", &Note::success_text(note));
         pages::brand(&mut ctx, &self.user.tenant_id, &self.brand);
+        ctx.insert("lang", self.lang.code());
+        if !self.here.is_empty() {
+            ctx.insert("switch_url", &i18n::switch_url(self.lang, &self.here));
+        }
         ctx
     }
 
@@ -151,7 +160,9 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
     // The token is a secret only this browser holds, so a hash of it makes a CSRF
     // token an attacker's page cannot know.
     let csrf = crate::auth::random::secret_hash(&format!("csrf:{token}"));
-    Ok(found.map(|(session, user, brand)| SignedIn { session, user, csrf, note: None, brand }))
+    let lang = i18n::negotiate(req, None);
+    let here = req.uri().path_and_query().map_or_else(String::new, |p| p.as_str().to_owned());
+    Ok(found.map(|(session, user, brand)| SignedIn { session, user, csrf, note: None, brand, lang, here }))
 }
 
 /// Runs `f` for a signed-in browser whose form carried its CSRF token.

@@ -33,7 +33,7 @@ pub async fn post_forget(
                 Ok(remembered::forget(conn, &tenant_id, &user_id, &device_id, &origin, now)?)
             })
             .await?;
-        done(&state, &me, "Device forgotten: it will be asked for a code at its next sign-in.").await
+        done(&state, &me, "done-device-forgotten").await
     })
     .await
 }
@@ -54,7 +54,7 @@ pub async fn post_forget_all(
                     .write(|conn| remembered::forget_all(conn, &tenant_id, &user_id, &origin, "user", now))?)
             })
             .await?;
-        let mut response = done(&state, &me, "Every remembered device is forgotten.").await?;
+        let mut response = done(&state, &me, "done-devices-forgotten").await?;
         let _ = response.add_cookie(&cookies::removal(&state, cookies::remembered_name(&state)));
         Ok(response)
     })
@@ -123,7 +123,7 @@ pub async fn post_end_session(
                 })
             })
             .await?;
-        done(&state, &me, "That browser is signed out.").await
+        done(&state, &me, "done-browser-signed-out").await
     })
     .await
 }
@@ -160,7 +160,7 @@ pub async fn post_end_other_sessions(
                 })
             })
             .await?;
-        done(&state, &me, "Every other browser is signed out.").await
+        done(&state, &me, "done-others-signed-out").await
     })
     .await
 }

@@ -47,9 +47,10 @@ impl Lang {
         self.0.parse().unwrap_or_default()
     }
 
-    /// The message `key` in this language.
+    /// The message `key` in this language; a text that is no key (a domain refusal, in
+    /// English) is given back as it is.
     pub fn t(self, key: &str) -> String {
-        LOCALES.lookup(&self.id(), key)
+        LOCALES.try_lookup(&self.id(), key).unwrap_or_else(|| key.to_owned())
     }
 
     /// The message `key` with its arguments.
@@ -180,18 +181,22 @@ mod tests {
         let app = [("app", FluentValue::from("Grafana"))];
         assert_eq!(Lang::EN.t_with("sign-in-to", &app), "Sign in to Grafana");
         assert_eq!(de.t_with("sign-in-to", &app), "Bei Grafana anmelden");
-        // Every key of the English catalogue has a German message of its own.
-        let english = include_str!("../../locales/en/signin.ftl");
-        let german = include_str!("../../locales/de/signin.ftl");
+        // Every key of each English catalogue has a German message of its own.
+        let catalogues = [
+            (include_str!("../../locales/en/signin.ftl"), include_str!("../../locales/de/signin.ftl")),
+            (include_str!("../../locales/en/account.ftl"), include_str!("../../locales/de/account.ftl")),
+        ];
         let keys = |text: &str| -> Vec<String> {
             text.lines()
                 .filter(|l| !l.starts_with([' ', '#', '*', '[']) && l.contains(" = "))
                 .filter_map(|l| l.split(" = ").next().map(str::to_owned))
                 .collect()
         };
-        let german_keys = keys(german);
-        for key in keys(english) {
-            assert!(german_keys.contains(&key), "German lacks {key}");
+        for (english, german) in catalogues {
+            let german_keys = keys(german);
+            for key in keys(english) {
+                assert!(german_keys.contains(&key), "German lacks {key}");
+            }
         }
         assert_eq!(de.date_time(1_764_132_720), "26.11.2025, 04:52 UTC");
     }

@@ -123,21 +123,18 @@ pub async fn get_style() -> HttpResponse {
         .body(STYLE_CSS)
 }
 
-/// A time as (ISO 8601 for `datetime=`, human text), in UTC.
+/// A time as (ISO 8601 for `datetime=`, human text), in UTC, in English.
 pub fn format_time(unix: i64) -> (String, String) {
-    let dt = actix_web::cookie::time::OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(actix_web::cookie::time::OffsetDateTime::UNIX_EPOCH);
-    let iso = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    );
-    let text = format!("{} {} {} {:02}:{:02} UTC", dt.day(), dt.month(), dt.year(), dt.hour(), dt.minute());
-    (iso, text)
+    format_time_in(Lang::EN, unix)
+}
+
+/// [`format_time`] with the text as `lang` writes it.
+pub fn format_time_in(lang: Lang, unix: i64) -> (String, String) {
+    let iso = chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    (iso, lang.date_time(unix))
 }
 
 /// One device as the pages show it.
@@ -152,12 +149,12 @@ pub struct Listed<'a> {
     pub last_used_text: String,
 }
 
-pub fn listed(devices: &[crate::store::remembered::RememberedDevice]) -> Vec<Listed<'_>> {
+pub fn listed(devices: &[crate::store::remembered::RememberedDevice], lang: Lang) -> Vec<Listed<'_>> {
     devices
         .iter()
         .map(|d| {
-            let (created_iso, created_text) = format_time(d.created_at);
-            let (last_used_iso, last_used_text) = format_time(d.last_used_at);
+            let (created_iso, created_text) = format_time_in(lang, d.created_at);
+            let (last_used_iso, last_used_text) = format_time_in(lang, d.last_used_at);
             Listed {
                 id: &d.id,
                 label: &d.label,
@@ -213,12 +210,13 @@ pub struct SessionView<'a> {
 pub fn sessions_view<'a>(
     sessions: &'a [crate::store::sessions::Session],
     current: &str,
+    lang: Lang,
 ) -> Vec<SessionView<'a>> {
     sessions
         .iter()
         .map(|s| {
-            let (created_iso, created_text) = format_time(s.created_at);
-            let (seen_iso, seen_text) = format_time(s.last_seen_at.unwrap_or(s.created_at));
+            let (created_iso, created_text) = format_time_in(lang, s.created_at);
+            let (seen_iso, seen_text) = format_time_in(lang, s.last_seen_at.unwrap_or(s.created_at));
             SessionView {
                 id: &s.id,
                 label: &s.label,

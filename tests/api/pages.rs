@@ -319,3 +319,35 @@ async fn the_sign_in_pages_speak_the_language_asked_for_and_the_switcher_sticks(
     let gone = Browser::new(&app).get_with("/login?flow=gone", ("accept-language", "de")).await;
     assert!(gone.has("Ihre Anmeldung ist abgelaufen") && gone.has("Zu Ihrem Konto"), "{}", gone.body);
 }
+
+#[tokio::test]
+async fn the_account_page_and_what_its_forms_say_follow_the_language() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "greta", "pw-greta", false);
+    let german = ("accept-language", "de-DE,de;q=0.9,en;q=0.5");
+    let browser = Browser::new(&app);
+    browser.get_with("/account?tenant=acme", german).await;
+    let login = browser.get_with("/login", german).await;
+    assert!(login.has("<html lang=\"de\">") && login.has(">Anmelden</button>"), "{}", login.body);
+    browser.password(&login, "greta", "pw-greta").await;
+    let elsewhere = Browser::new(&app);
+    let other = elsewhere.account_login("acme").await;
+    elsewhere.password(&other, "greta", "pw-greta").await;
+
+    let page = browser.get_with("/account", german).await;
+    assert!(page.has("<h1>Ihr Konto</h1>") && page.has("Angemeldete Browser"), "{}", page.body);
+    assert!(page.has("(dieser Browser)") && page.has("UTC</time>"), "{}", page.body);
+    let form = [("csrf", page.csrf())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = browser.post_with("/account/sessions/end-others", &form, german).await;
+    let done = browser.get_with(answer.location.as_deref().unwrap(), german).await;
+    assert!(done.has("Alle anderen Browser sind abgemeldet."), "{}", done.body);
+    // The switcher's English sticks for the pages that follow.
+    let english = browser.get_with("/account?lang=en", german).await;
+    assert!(english.has("<h1>Your account</h1>"), "{}", english.body);
+    assert!(browser.get_with("/account", german).await.has("<h1>Your account</h1>"));
+    // Signing out speaks the remembered English too.
+    let signed_out = browser.post("/account/logout", &[("csrf", &english.csrf())]).await;
+    assert!(signed_out.has("You are signed out"), "{}", signed_out.body);
+}

@@ -140,6 +140,9 @@ await flow(browser, 'first sign-in with enrolment, recovery codes and the accoun
   await enrol(page, 'first');
   expect(new URL(page.url()).pathname === '/account', `the account page: ${page.url()}`);
   await check(page, 'account');
+  await Promise.all([page.waitForNavigation(), page.click('a[hreflang=de]')]);
+  expect(await page.isVisible('h1:text-is("Ihr Konto")'), 'the account page in German');
+  await check(page, 'account-de');
 });
 
 // The same user again, now enrolled: code page, recovery page, new codes, sign-out.
