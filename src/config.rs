@@ -35,6 +35,9 @@ pub struct Settings {
     pub hash_workers: usize,
     /// Hash jobs that may wait; beyond them a sign-in gets 503 with `Retry-After`.
     pub hash_queue: usize,
+    /// An operator's theme: templates and `style.css` that replace the built-in ones,
+    /// file by file ([`crate::http::pages::load_theme`]).
+    pub theme_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -85,6 +88,7 @@ struct FileSettings {
     key_rotation_delay: Option<i64>,
     hash_workers: Option<usize>,
     hash_queue: Option<usize>,
+    theme_dir: Option<String>,
     limits: Option<FileLimits>,
 }
 
@@ -192,6 +196,12 @@ impl Settings {
             crate::auth::hashing::HashPool::default_workers(),
         )?;
         let hash_queue = count("WATCHWORD_HASH_QUEUE", file.hash_queue, 64 * hash_workers)?;
+        let theme_dir = pick("WATCHWORD_THEME_DIR", file.theme_dir).map(PathBuf::from);
+        if let Some(dir) = &theme_dir
+            && !dir.is_dir()
+        {
+            return Err(bad("WATCHWORD_THEME_DIR", format!("{} is not a directory", dir.display())));
+        }
         Ok(Self {
             listen,
             issuer,
@@ -206,6 +216,7 @@ impl Settings {
             trust_forwarded,
             hash_workers,
             hash_queue,
+            theme_dir,
         })
     }
 

@@ -128,6 +128,9 @@ fn with_database(settings: &Settings, f: impl FnOnce(&Db) -> Result<(), Failure>
 
 fn serve(settings: &Settings) -> Result<(), Failure> {
     crate::memory::keep_large_blocks_mapped();
+    if let Some(dir) = &settings.theme_dir {
+        crate::http::pages::load_theme(dir).map_err(Failure::refused)?;
+    }
     let keyring = startup::load_keyring(settings).map_err(Failure::refused)?;
     let clock = Arc::new(SystemClock);
     let db = startup::connect_database(settings).map_err(Failure::refused)?;

@@ -1,7 +1,9 @@
 //! Server-rendered pages (tera). Templates are compiled into the binary, so a deployed
-//! `watchword` needs no files beside it.
+//! `watchword` needs no files beside it; an operator's theme directory may replace any
+//! of them, and the stylesheet, file by file ([`load_theme`]).
 
-use std::sync::LazyLock;
+use std::path::Path;
+use std::sync::{LazyLock, OnceLock};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -11,38 +13,93 @@ use crate::http::i18n::Lang;
 use crate::http::state::AppState;
 use crate::tenancy::branding::Brand;
 
-static TEMPLATES: LazyLock<Tera> = LazyLock::new(|| {
+/// The built-in templates, by name.
+const BUILT_IN: [(&str, &str); 21] = [
+    ("base.html", include_str!("../../templates/base.html")),
+    ("message.html", include_str!("../../templates/message.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("totp.html", include_str!("../../templates/totp.html")),
+    ("recovery.html", include_str!("../../templates/recovery.html")),
+    ("enrol.html", include_str!("../../templates/enrol.html")),
+    ("offer.html", include_str!("../../templates/offer.html")),
+    ("choose_password.html", include_str!("../../templates/choose_password.html")),
+    ("codes.html", include_str!("../../templates/codes.html")),
+    ("devices_list.html", include_str!("../../templates/devices_list.html")),
+    ("account.html", include_str!("../../templates/account.html")),
+    ("consent.html", include_str!("../../templates/consent.html")),
+    ("logout.html", include_str!("../../templates/logout.html")),
+    ("admin_users.html", include_str!("../../templates/admin_users.html")),
+    ("admin_user.html", include_str!("../../templates/admin_user.html")),
+    ("admin_revoke.html", include_str!("../../templates/admin_revoke.html")),
+    ("admin_new.html", include_str!("../../templates/admin_new.html")),
+    ("admin_password.html", include_str!("../../templates/admin_password.html")),
+    ("admin_confirm.html", include_str!("../../templates/admin_confirm.html")),
+    ("admin_policy.html", include_str!("../../templates/admin_policy.html")),
+    ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
+];
+
+/// The built-in templates with, file by file, those of `overrides`.
+fn build(overrides: &[(String, String)]) -> Result<Tera, tera::Error> {
+    let mut templates: Vec<(&str, &str)> = BUILT_IN.to_vec();
+    for (name, text) in overrides {
+        match templates.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = text,
+            None => templates.push((name, text)),
+        }
+    }
     let mut tera = Tera::default();
-    // The templates are part of the source; a broken one fails the test suite.
-    #[expect(clippy::expect_used, reason = "templates are compiled in and covered by tests")]
-    tera.add_raw_templates([
-        ("base.html", include_str!("../../templates/base.html")),
-        ("message.html", include_str!("../../templates/message.html")),
-        ("login.html", include_str!("../../templates/login.html")),
-        ("totp.html", include_str!("../../templates/totp.html")),
-        ("recovery.html", include_str!("../../templates/recovery.html")),
-        ("enrol.html", include_str!("../../templates/enrol.html")),
-        ("offer.html", include_str!("../../templates/offer.html")),
-        ("choose_password.html", include_str!("../../templates/choose_password.html")),
-        ("codes.html", include_str!("../../templates/codes.html")),
-        ("devices_list.html", include_str!("../../templates/devices_list.html")),
-        ("account.html", include_str!("../../templates/account.html")),
-        ("consent.html", include_str!("../../templates/consent.html")),
-        ("logout.html", include_str!("../../templates/logout.html")),
-        ("admin_users.html", include_str!("../../templates/admin_users.html")),
-        ("admin_user.html", include_str!("../../templates/admin_user.html")),
-        ("admin_revoke.html", include_str!("../../templates/admin_revoke.html")),
-        ("admin_new.html", include_str!("../../templates/admin_new.html")),
-        ("admin_password.html", include_str!("../../templates/admin_password.html")),
-        ("admin_confirm.html", include_str!("../../templates/admin_confirm.html")),
-        ("admin_policy.html", include_str!("../../templates/admin_policy.html")),
-        ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
-    ])
-    .expect("templates parse");
+    tera.add_raw_templates(templates)?;
     // `{{ fluent(key="…", lang=lang, arg=value) }}`: a message of the page's language.
     tera.register_function("fluent", fluent_templates::FluentLoader::new(&*crate::http::i18n::LOCALES));
-    tera
+    Ok(tera)
+}
+
+static BUILT: LazyLock<Tera> = LazyLock::new(|| {
+    // The templates are part of the source; a broken one fails the test suite.
+    #[expect(clippy::expect_used, reason = "templates are compiled in and covered by tests")]
+    build(&[]).expect("templates parse")
 });
+
+/// An operator's theme (`WATCHWORD_THEME_DIR`), once loaded at start.
+struct Theme {
+    tera: Tera,
+    css: Option<String>,
+}
+
+static THEME: OnceLock<Theme> = OnceLock::new();
+
+/// Loads the theme in `dir`: each `*.html` replaces the built-in template of that name
+/// (or adds one that others include), `style.css` replaces the stylesheet. A template
+/// that does not parse is refused here, with its error, before the server answers.
+pub fn load_theme(dir: &Path) -> Result<(), String> {
+    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut overrides = Vec::new();
+    let mut css = None;
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
+        if name == "style.css" {
+            css = Some(read(&path)?);
+        } else if name.ends_with(".html") {
+            overrides.push((name, read(&path)?));
+        }
+    }
+    let tera = build(&overrides).map_err(|e| {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            message = format!("{message}: {inner}");
+            source = inner.source();
+        }
+        format!("theme {}: {message}", dir.display())
+    })?;
+    THEME.set(Theme { tera, css }).map_err(|_| "the theme is already loaded".to_owned())
+}
+
+fn templates() -> &'static Tera {
+    THEME.get().map_or(&*BUILT, |t| &t.tera)
+}
 
 pub const STYLE_CSS: &str = include_str!("../../templates/style.css");
 
@@ -50,11 +107,11 @@ pub const STYLE_CSS: &str = include_str!("../../templates/style.css");
 /// names its `lang`).
 pub fn render(status: StatusCode, template: &str, context: &Context) -> HttpResponse {
     let rendered = if context.contains_key("lang") {
-        TEMPLATES.render(template, context)
+        templates().render(template, context)
     } else {
         let mut context = context.clone();
         context.insert("lang", Lang::EN.code());
-        TEMPLATES.render(template, &context)
+        templates().render(template, &context)
     };
     match rendered {
         Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
@@ -120,7 +177,7 @@ pub async fn get_style() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(STYLE_CSS)
+        .body(THEME.get().and_then(|t| t.css.clone()).unwrap_or_else(|| STYLE_CSS.to_owned()))
 }
 
 /// A time as (ISO 8601 for `datetime=`, human text), in UTC, in English.

@@ -112,6 +112,7 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         trust_forwarded: false,
         hash_workers: 2,
         hash_queue: 128,
+        theme_dir: None,
     }
 }
 

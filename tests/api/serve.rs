@@ -19,8 +19,13 @@ impl Served {
     }
 
     fn start_logging_to(cli: &Cli<'_>, stderr: impl Into<Stdio>) -> Self {
+        Self::start_with(cli, stderr, &[])
+    }
+
+    fn start_with(cli: &Cli<'_>, stderr: impl Into<Stdio>, env: &[(&str, &str)]) -> Self {
         let mut child = cli
             .command(&["serve"])
+            .envs(env.iter().copied())
             .env("WATCHWORD_LISTEN", "127.0.0.1:0")
             // Started beside, not inside, its data dir: serve creates the dir itself.
             .current_dir(cli.data_dir.parent().unwrap())
@@ -227,5 +232,51 @@ async fn serve_waits_for_a_database_that_is_down_at_start() {
     assert!(lines.iter().any(|l| l.contains("username: admin")), "{lines:?}");
     let page = crate::helpers::http_client().get(format!("{base}/account")).send().await.unwrap();
     assert_eq!(page.status(), 303, "the sign-in starts");
+    assert!(served.terminate().success());
+}
+
+#[tokio::test]
+async fn an_operator_theme_replaces_templates_and_the_stylesheet_file_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let db = TestDb::new(dir.path());
+    let database_url = db.url_in(&data_dir);
+    let cli = Cli { data_dir: &data_dir, database_url: &database_url };
+
+    // A template that does not parse: serve refuses to start, naming the theme and why.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("login.html"), "{% if %}").unwrap();
+    let refused = cli
+        .command(&["serve"])
+        .env("WATCHWORD_THEME_DIR", &broken)
+        .env("WATCHWORD_LISTEN", "127.0.0.1:0")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("theme") && stderr.contains("login.html"),
+        "{stderr}"
+    );
+
+    let theme = dir.path().join("theme");
+    std::fs::create_dir(&theme).unwrap();
+    std::fs::write(theme.join("style.css"), ":root { --accent: #5b2c6f; } /* the Acme theme */").unwrap();
+    std::fs::write(
+        theme.join("message.html"),
+        r#"{% extends "base.html" %}{% block content %}<p class="acme-message">{{ message }}</p>{% endblock content %}"#,
+    )
+    .unwrap();
+    let theme_dir = theme.to_str().unwrap();
+    let served = Served::start_with(&cli, Stdio::null(), &[("WATCHWORD_THEME_DIR", theme_dir)]);
+    let base = address(&served.until("Sign in at"));
+    let css = reqwest::get(format!("{base}/static/style.css")).await.unwrap().text().await.unwrap();
+    assert!(css.contains("the Acme theme"), "{css}");
+    // The replaced template, and the built-in ones around it.
+    let page = reqwest::get(format!("{base}/login?flow=gone")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("<p class=\"acme-message\">Sign-in pages are valid"), "{page}");
+    let built_in_base = page.contains(r#"<link rel="stylesheet" href="/static/style.css">"#);
+    assert!(built_in_base, "base.html is still the built-in one: {page}");
     assert!(served.terminate().success());
 }
