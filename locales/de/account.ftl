@@ -64,3 +64,7 @@ done-others-signed-out = Alle anderen Browser sind abgemeldet.
 refused-most = Sie haben die erlaubte Höchstzahl an Authenticatoren; entfernen Sie zuerst einen.
 refused-last = Dies ist Ihr einziger Authenticator: Fügen Sie einen weiteren hinzu, bevor Sie ihn entfernen.
 refused-not-yours = Dieser Authenticator gehört nicht Ihnen oder existiert nicht mehr.
+
+logout-title = Abmelden
+logout-heading = Von Watchword abmelden?
+logout-text = Sie werden von Watchword und von den Anwendungen abgemeldet, die es verwenden.

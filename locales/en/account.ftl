@@ -65,3 +65,8 @@ done-others-signed-out = Every other browser is signed out.
 refused-most = You have the most authenticators allowed; remove one first.
 refused-last = This is your only authenticator: add another before removing it.
 refused-not-yours = That authenticator is not yours, or is gone.
+
+# Signing out from an application (RP-initiated logout).
+logout-title = Sign out
+logout-heading = Sign out of Watchword?
+logout-text = You will be signed out of Watchword and of the applications that use it.

@@ -7,12 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use tera::Context;
 use url::Url;
 
 use crate::auth::errors::LoginError;
 use crate::http::state::AppState;
-use crate::http::{cookies, errors, pages};
+use crate::http::{cookies, errors, i18n, pages};
 use crate::oidc::clients;
 use crate::oidc::tokens::IdClaims;
 use crate::store::{sessions, tokens};
@@ -102,8 +101,9 @@ async fn sign_out(state: &AppState, req: &HttpRequest, checked: Checked) -> Resu
     Ok(match checked.redirect {
         Some(to) => HttpResponse::Found().cookie(removal).insert_header((LOCATION, to)).finish(),
         None => {
-            let mut response =
-                pages::message(StatusCode::OK, "Signed out", "You are signed out of Watchword.", None);
+            let lang = i18n::negotiate(req, None);
+            let (title, text) = (lang.t("signed-out-title"), lang.t("signed-out-text"));
+            let mut response = pages::message_in(lang, StatusCode::OK, &title, &text, None);
             let _ = response.add_cookie(&removal);
             response
         }
@@ -123,9 +123,7 @@ async fn end_session(state: &AppState, req: &HttpRequest, p: LogoutParams) -> Ht
         let Some(me) = cookies::signed_in(state, req).await? else {
             return sign_out(state, req, checked).await;
         };
-        let mut ctx = Context::new();
-        ctx.insert("csrf", &me.csrf);
-        ctx.insert("error", &None::<&str>);
+        let mut ctx = me.context();
         ctx.insert("post_logout_redirect_uri", &p.post_logout_redirect_uri.unwrap_or_default());
         ctx.insert("state", &p.state.unwrap_or_default());
         ctx.insert("client_id", &p.client_id.unwrap_or_default());

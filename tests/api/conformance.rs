@@ -599,6 +599,10 @@ async fn end_session_without_a_hint_asks_first() {
         .get(&format!("/end_session?client_id={}&post_logout_redirect_uri={bye}&state=x", rp.id))
         .await;
     assert!(ask.has("Sign out of Watchword?"), "{}", ask.body);
+    // In the browser's language, when it asks for German.
+    let path = format!("/end_session?client_id={}&post_logout_redirect_uri={bye}&state=x", rp.id);
+    let german = browser.get_with(&path, ("accept-language", "de")).await;
+    assert!(german.has("Von Watchword abmelden?") && german.has(">Abmelden</button>"), "{}", german.body);
     let evil = browser
         .get(&format!(
             "/end_session?client_id={}&post_logout_redirect_uri={}",
