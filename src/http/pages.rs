@@ -240,14 +240,40 @@ pub fn readable_detail(detail: &str) -> Vec<String> {
             other => out.push(format!("{prefix}: {other}")),
         }
     }
-    match serde_json::from_str::<serde_json::Value>(detail) {
-        Ok(value @ serde_json::Value::Object(_)) => {
-            let mut out = Vec::new();
-            walk("", &value, &mut out);
-            out
+    /// A value as a sentence shows it: text without quotes, `none` for null.
+    fn shown(value: Option<&serde_json::Value>) -> String {
+        match value {
+            None | Some(serde_json::Value::Null) => "none".to_owned(),
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
         }
-        _ => vec![detail.to_owned()],
     }
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(detail) else {
+        return vec![detail.to_owned()];
+    };
+    let mut out = Vec::new();
+    // A change (`before` and `after`): only what changed, as "key: old → new".
+    let mut summarised = false;
+    if let (Some(serde_json::Value::Object(before)), Some(serde_json::Value::Object(after))) =
+        (map.get("before"), map.get("after"))
+    {
+        for (key, new) in after {
+            let old = before.get(key);
+            if old != Some(new) {
+                out.push(format!("{key}: {} → {}", shown(old), shown(Some(new))));
+            }
+        }
+        if out.is_empty() {
+            out.push("no change".to_owned());
+        }
+        summarised = true;
+    }
+    for (key, value) in &map {
+        if !(summarised && (key == "before" || key == "after")) {
+            walk(key, value, &mut out);
+        }
+    }
+    out
 }
 
 /// One signed-in browser as the account page shows it.
@@ -322,5 +348,17 @@ mod tests {
             codes_download(&codes),
             "data:text/plain;charset=utf-8,Watchword%20recovery%20codes%0Aabcd-efgh-ijkl%0Amnop-qrst-uvwx%0A"
         );
+    }
+
+    #[test]
+    fn audit_details_read_as_lines_and_changes_show_only_what_changed() {
+        let changed = r#"{"via":"admin","before":{"digits":6,"algorithm":"SHA1","logo":null},"after":{"digits":8,"algorithm":"SHA1","logo":"https://x.example/l.svg"}}"#;
+        assert_eq!(
+            readable_detail(changed),
+            ["digits: 6 → 8", "logo: none → https://x.example/l.svg", "via: admin"]
+        );
+        let same = r#"{"before":{"digits":6},"after":{"digits":6}}"#;
+        assert_eq!(readable_detail(same), ["no change"]);
+        assert_eq!(readable_detail("not json"), ["not json"]);
     }
 }
