@@ -146,7 +146,7 @@ await flow(browser, 'first sign-in with enrolment, recovery codes and the accoun
 });
 
 // The same user again, now enrolled: code page, recovery page, new codes, sign-out.
-await flow(browser, 'a code, a recovery code, new recovery codes and signing out', async (page) => {
+await flow(browser, 'a code, a recovery code, new recovery codes, signing out and a password change', async (page) => {
   await page.goto(`${BASE}/account?tenant=acme`);
   await signIn(page, 'bob');
   const { otpauth } = await enrol(page, 'second');
@@ -170,6 +170,13 @@ await flow(browser, 'a code, a recovery code, new recovery codes and signing out
   await page.fill('#code', codes[0]);
   await submit(page, '/login/recovery');
   expect(new URL(page.url()).pathname === '/account', `signed in with a recovery code: ${page.url()}`);
+  // A password change right after a second factor needs no other code.
+  await page.fill('#current_password', PASSWORD);
+  await page.fill('#new_password', 'a brand new passphrase for bob');
+  await page.fill('#confirm', 'a brand new passphrase for bob');
+  await submit(page, '/account/password');
+  expect(await page.isVisible('text=Your password has been changed'), 'the change is confirmed');
+  await check(page, 'account-password-changed');
 });
 
 await flow(browser, 'administration: create, revoke, policy, audit', async (page) => {
