@@ -107,7 +107,7 @@ pub async fn get_audit(
     with_admin(&state, &req, None, async |me, admin| {
         let span = query.span()?;
         let AuditQuery { user, event, page, from, to } = query;
-        let page = page.unwrap_or(1).max(1);
+        let page = crate::tenancy::admin::page_number(page.unwrap_or(1));
         let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
         let ((events, names, kinds), _) = run(&state, admin, move |c, a| {
             let events = tenant_policy::audit_log(c, a, u.as_deref(), e.as_deref(), span, page)?;

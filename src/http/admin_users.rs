@@ -25,7 +25,13 @@ pub async fn get_users(
             run(&state, admin, move |c, a| admin::list_users(c, a, search.as_deref(), page.unwrap_or(1)))
                 .await?;
         let mut ctx = me.context();
-        ctx.insert("q", &q.unwrap_or_default());
+        let q = q.unwrap_or_default();
+        // The search again, for the previous and next pages' links (tera here has no
+        // urlencode filter; the serializer escapes, so the text is safe in the page).
+        let search: String =
+            url::form_urlencoded::Serializer::new(String::new()).append_pair("q", &q).finish();
+        ctx.insert("search", &search);
+        ctx.insert("q", &q);
         ctx.insert("users", &list.users);
         ctx.insert("total", &list.total);
         ctx.insert("page", &list.page);

@@ -150,6 +150,14 @@ pub struct UserPage {
 }
 
 pub const PER_PAGE: usize = 50;
+/// The last page a listing goes to (50 million rows): a larger number asked for is this
+/// one, so no page arithmetic can overflow.
+const MAX_PAGE: usize = 1_000_000;
+
+/// A page number as asked for, within 1 and [`MAX_PAGE`].
+pub fn page_number(asked: usize) -> usize {
+    asked.clamp(1, MAX_PAGE)
+}
 
 pub fn list_users(
     conn: &mut DbConn,
@@ -168,7 +176,7 @@ pub fn list_users(
         .filter(|u| admin.tree.is_below(&u.id, &admin.user.id))
         .filter(|u| needle.as_ref().is_none_or(|n| u.username_key.contains(n.as_str())))
         .collect();
-    let page = page.max(1);
+    let page = page_number(page);
     let users = below.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).map(|u| view(u, &statuses)).collect();
     Ok(UserPage { users, total: below.len(), page, per_page: PER_PAGE })
 }

@@ -145,7 +145,7 @@ pub fn audit_log(
     {
         admin.may(Action::Read, Some(user))?;
     }
-    let page = page.max(1);
+    let page = crate::tenancy::admin::page_number(page);
     let offset = i64::try_from((page - 1) * PER_PAGE).unwrap_or(0);
     let limit = i64::try_from(PER_PAGE).unwrap_or(50);
     if admin.is_root() || user.is_some() {

@@ -351,3 +351,27 @@ async fn the_account_page_and_what_its_forms_say_follow_the_language() {
     let signed_out = browser.post("/account/logout", &[("csrf", &english.csrf())]).await;
     assert!(signed_out.has("You are signed out"), "{}", signed_out.body);
 }
+
+#[tokio::test]
+async fn absurd_page_numbers_get_a_page_not_a_crash() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.child("acme", "boss", None, "admin");
+    let (token, _) = app.admin_token("boss").await;
+    let huge = "18446744073709551615";
+    for path in [format!("/users?page={huge}"), format!("/audit?page={huge}"), "/users?page=0".to_owned()] {
+        let (status, body) = app.api(&token, "GET", &path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    app.child("acme", "root", None, "admin");
+    let browser = crate::admin_pages::admin_browser(&app, "root").await;
+    for path in
+        [format!("/admin?page={huge}"), format!("/admin/audit?page={huge}"), "/admin?page=0".to_owned()]
+    {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+    }
+    // The previous page's link keeps the search, escaped.
+    let searched = browser.get("/admin?q=%3Cb%3E%26&page=3").await;
+    assert!(searched.has("href=\"/admin?q=%3Cb%3E%26&amp;page=2\""), "{}", searched.body);
+}
