@@ -111,9 +111,13 @@ pub async fn get_audit(
         let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
         let ((events, names, kinds), _) = run(&state, admin, move |c, a| {
             let events = tenant_policy::audit_log(c, a, u.as_deref(), e.as_deref(), span, page)?;
-            // Usernames for the ids, from one query of the tenant's users.
+            // Usernames for the ids on this page, in one query.
+            let mut ids: Vec<String> =
+                events.iter().flat_map(|e| [e.actor_user_id.clone(), e.target_user_id.clone()]).flatten().collect();
+            ids.sort_unstable();
+            ids.dedup();
             let names: std::collections::HashMap<String, String> =
-                crate::store::users::list_by_tenant(c, &a.user.tenant_id)?.into_iter().map(|u| (u.id, u.username)).collect();
+                crate::store::users::usernames(c, &a.user.tenant_id, &ids)?.into_iter().collect();
             Ok((events, names, crate::store::audit::event_names(c, &a.user.tenant_id)?))
         })
         .await?;

@@ -87,9 +87,11 @@ async fn render_state(
     ctx.insert("lang", lang.code());
     let here = req.uri().path_and_query().map_or("/login", |p| p.as_str());
     ctx.insert("switch_url", &i18n::switch_url(lang, here));
+    // The flow's tenant (the user's, once known): its branding, and its rules below.
     let tenant_id = flow.tenant_id.clone();
-    if let Some(tenant) = state.db.run(move |conn| crate::store::tenants::find(conn, &tenant_id)).await? {
-        pages::brand(&mut ctx, &flow.tenant_id, &crate::tenancy::branding::Brand::of(&tenant));
+    let tenant = state.db.run(move |conn| crate::store::tenants::find(conn, &tenant_id)).await?;
+    if let Some(tenant) = &tenant {
+        pages::brand(&mut ctx, &flow.tenant_id, &crate::tenancy::branding::Brand::of(tenant));
     }
     // "Sign in to Grafana": the application the sign-in came from (cached; none for the
     // account and admin pages' own sign-ins).
@@ -132,8 +134,9 @@ async fn render_state(
             "enrol.html"
         }
         LoginState::OfferingEnrolment { .. } => "offer.html",
-        LoginState::ChoosingPassword { user_id, .. } => {
-            ctx.insert("min_length", &min_length_of(state, user_id).await?);
+        LoginState::ChoosingPassword { .. } => {
+            let min_length = tenant.as_ref().map(|t| t.password_min_length);
+            ctx.insert("min_length", &min_length.unwrap_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH));
             "choose_password.html"
         }
         LoginState::ShowingRecoveryCodes { .. } => {
@@ -569,12 +572,6 @@ pub async fn post_new_password(
         }
     })
     .await
-}
-
-async fn min_length_of(state: &AppState, user_id: &str) -> Result<i32, LoginError> {
-    let user_id = user_id.to_owned();
-    let found = state.db.run(move |conn| crate::store::users::find_with_tenant(conn, &user_id)).await?;
-    Ok(found.map_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH, |(_, t)| t.password_min_length))
 }
 
 #[derive(Debug, Deserialize)]

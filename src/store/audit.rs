@@ -79,7 +79,6 @@ pub fn record(
     )
 }
 
-/// Events of a tenant, newest first, optionally about one user and of one kind.
 /// A time range of events: from `from` (inclusive) to `until` (exclusive), Unix seconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Span {
@@ -87,6 +86,7 @@ pub struct Span {
     pub until: Option<i64>,
 }
 
+/// Events of a tenant, newest first, optionally about one user, of one kind, in a span.
 pub fn search(
     conn: &mut DbConn,
     tenant_id: &str,

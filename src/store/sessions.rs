@@ -42,15 +42,18 @@ pub fn seen(conn: &mut DbConn, id: &str, now: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The user's live sessions, most recently seen first.
+/// The user's live sessions, most recently seen first (a session never seen since the
+/// column came counts from its start). Sorted here, not in SQL: PostgreSQL and SQLite
+/// put NULLs at opposite ends of a descending order.
 pub fn live_for_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<Vec<Session>, StoreError> {
-    Ok(crate::native!(conn, |c| sso_sessions::table
+    let mut live: Vec<Session> = crate::native!(conn, |c| sso_sessions::table
         .filter(sso_sessions::user_id.eq(user_id))
         .filter(sso_sessions::revoked_at.is_null())
         .filter(sso_sessions::expires_at.gt(now))
-        .order((sso_sessions::last_seen_at.desc(), sso_sessions::created_at.desc()))
         .select(Session::as_select())
-        .load(c))?)
+        .load(c))?;
+    live.sort_by_key(|s| std::cmp::Reverse((s.last_seen_at.unwrap_or(s.created_at), s.created_at)));
+    Ok(live)
 }
 
 /// Ends one live session of the user; false when it has none by that id.

@@ -119,6 +119,19 @@ pub fn find_with_tenant_and_lock(
     .next())
 }
 
+/// The usernames of the users `ids` of a tenant (those that exist), in one query.
+pub fn usernames(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(crate::native!(conn, |c| users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::username))
+        .load(c))?)
+}
+
 /// Every (user, parent) pair of a tenant, for permission checks in memory.
 pub fn tree(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
     Ok(crate::native!(conn, |c| users::table
