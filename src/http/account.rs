@@ -15,7 +15,7 @@ use crate::auth::passwords::{self, NewPassword};
 use crate::http::cookies::{self, SignedIn, with_session};
 use crate::http::i18n;
 use crate::http::login::enrol_context;
-use crate::http::notes::{self, Note};
+use crate::http::notes::{self, Found, Note};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
 use crate::store::{remembered, sessions, tenants, users};
@@ -213,7 +213,9 @@ pub async fn post_confirm(
                 let note = Note::error(me.lang.t(INVALID_CODE));
                 notes::redirect(&state, &me.session.id, "/account/totp", note, &[]).await
             }
-            Confirmation::Activated { recovery_codes: Some(codes) } => show_codes(&state, &me, &codes).await,
+            Confirmation::Activated { recovery_codes: Some(codes) } => {
+                show_codes(&state, &me, "done-authenticator-codes", &codes).await
+            }
             Confirmation::Activated { recovery_codes: None } => done(&state, &me, "done-authenticator").await,
         }
     })
@@ -221,26 +223,34 @@ pub async fn post_confirm(
 }
 
 /// Sends the browser to the page of the recovery codes just issued.
-async fn show_codes(state: &AppState, me: &SignedIn, codes: &[String]) -> Result<HttpResponse, LoginError> {
-    let note = Note::success(me.lang.t("done-authenticator-codes"));
-    notes::redirect(state, &me.session.id, "/account/codes", note, codes).await
+async fn show_codes(
+    state: &AppState,
+    me: &SignedIn,
+    key: &str,
+    codes: &[String],
+) -> Result<HttpResponse, LoginError> {
+    let note = Note::success(me.lang.t(key));
+    let show = async |found: Found| Ok(codes_page(me, &found));
+    notes::redirect_or_show(state, &me.session.id, "/account/codes", note, codes, show).await
+}
+
+fn codes_page(me: &SignedIn, found: &Found) -> HttpResponse {
+    let mut ctx = me.context();
+    ctx.insert("success", &found.note.text);
+    ctx.insert("codes", &found.secrets);
+    ctx.insert("download", &pages::codes_download(&found.secrets));
+    ctx.insert("action", &format!("/account/codes-saved?note={}", found.id));
+    pages::render(StatusCode::OK, "codes.html", &ctx)
 }
 
 /// `GET /account/codes?note=…`: the recovery codes just issued, until saved.
 pub async fn get_codes(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let result = async {
         let Some(me) = cookies::signed_in(&state, &req).await? else { return Ok(see_other("/account")) };
-        let Some(found) =
-            notes::read(&state, &me.session.id, &req, true).await?.filter(|f| !f.secrets.is_empty())
-        else {
-            return Ok(see_other("/account"));
-        };
-        let mut ctx = me.context();
-        ctx.insert("success", &found.note.text);
-        ctx.insert("codes", &found.secrets);
-        ctx.insert("download", &pages::codes_download(&found.secrets));
-        ctx.insert("action", &format!("/account/codes-saved?note={}", found.id));
-        Ok(pages::render(StatusCode::OK, "codes.html", &ctx))
+        match notes::read(&state, &me.session.id, &req, true).await?.filter(|f| !f.secrets.is_empty()) {
+            Some(found) => Ok(codes_page(&me, &found)),
+            None => Ok(see_other("/account")),
+        }
     };
     result.await.unwrap_or_else(|e| errors::login_error(&e))
 }
@@ -263,10 +273,7 @@ pub async fn post_recovery_codes(
             return refused(&state, &me, INVALID_CODE).await;
         }
         match credentials::regenerate_recovery_codes(&state.db, &me.user.id, &origin, now).await? {
-            Some(codes) => {
-                let note = Note::success(me.lang.t("done-new-codes"));
-                notes::redirect(&state, &me.session.id, "/account/codes", note, &codes).await
-            }
+            Some(codes) => show_codes(&state, &me, "done-new-codes", &codes).await,
             None => Ok(see_other("/account")),
         }
     })

@@ -5,11 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use crate::http::admin::{Confirmation, act_and_show, confirm_first, noted, run, with_admin};
-use crate::http::notes::Note;
+use crate::http::admin::{Confirmation, act_and_show, confirm_first, run, with_admin};
+use crate::http::cookies::SignedIn;
+use crate::http::notes::{self, Found, Note};
 use crate::http::state::AppState;
 use crate::http::{origin, pages, see_other};
-use crate::tenancy::admin;
+use crate::tenancy::admin::{self, Admin, AdminError};
 use crate::tenancy::permissions::Action;
 
 pub async fn get_revoke(
@@ -158,12 +159,14 @@ pub async fn post_reset_password(
         admin.may(crate::tenancy::permissions::Action::ResetPassword, Some(&id))?;
         let one_time = admin::new_one_time_password(&state.hasher).await?;
         let target = id.clone();
-        let (password, _) = run(&state, admin, move |c, a| {
+        let (password, admin) = run(&state, admin, move |c, a| {
             crate::tenancy::passwords::reset_password(c, a, &target, one_time, &origin, now)
         })
         .await?;
         let note = Note::success("Password reset.");
-        noted(&state, &me, &format!("/admin/users/{id}/password"), note, &[password]).await
+        let to = format!("/admin/users/{id}/password");
+        let show = async |found: Found| reset_page(&state, &me, admin, &id, &found).await;
+        notes::redirect_or_show(&state, &me.session.id, &to, note, &[password], show).await
     })
     .await
 }
@@ -176,15 +179,26 @@ pub async fn get_reset_password(
 ) -> HttpResponse {
     let id = path.into_inner();
     with_admin(&state, &req, None, async |me, admin| {
-        let Some(password) = me.note.as_ref().and_then(|f| f.secrets.first().cloned()) else {
-            return Ok(see_other(&format!("/admin/users/{id}")));
-        };
-        let target = id.clone();
-        let (user, _) = run(&state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
-        let mut ctx = me.context();
-        ctx.insert("u", &user);
-        ctx.insert("password", &password);
-        Ok(pages::render(StatusCode::OK, "admin_password.html", &ctx))
+        match me.note.clone().filter(|f| !f.secrets.is_empty()) {
+            Some(found) => reset_page(&state, &me, admin, &id, &found).await,
+            None => Ok(see_other(&format!("/admin/users/{id}"))),
+        }
     })
     .await
+}
+
+/// The temporary password just set for the user `id`.
+async fn reset_page(
+    state: &AppState,
+    me: &SignedIn,
+    admin: Admin,
+    id: &str,
+    found: &Found,
+) -> Result<HttpResponse, AdminError> {
+    let target = id.to_owned();
+    let (user, _) = run(state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
+    let mut ctx = me.context();
+    ctx.insert("u", &user);
+    ctx.insert("password", &found.secrets.first());
+    Ok(pages::render(StatusCode::OK, "admin_password.html", &ctx))
 }

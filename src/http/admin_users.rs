@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::http::admin::{noted, run, with_admin};
 use crate::http::cookies::SignedIn;
-use crate::http::notes::Note;
+use crate::http::notes::{self, Found, Note};
 use crate::http::queries::ListQuery;
 use crate::http::state::AppState;
 use crate::http::{origin, pages, see_other};
@@ -84,16 +84,19 @@ fn new_user_page(me: &SignedIn, parent: &str) -> HttpResponse {
 /// `GET /admin/users/created?note=…`: the user just created and its one-time password,
 /// shown once.
 pub async fn get_created(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    with_admin(&state, &req, None, async |me, _| {
-        let Some(found) = me.note.as_ref().filter(|f| !f.secrets.is_empty()) else {
-            return Ok(see_other("/admin"));
-        };
-        let mut ctx = me.context();
-        ctx.insert("created", &found.note.typed.get("username"));
-        ctx.insert("password", &found.secrets[0]);
-        Ok(pages::render(StatusCode::OK, "admin_new.html", &ctx))
+    with_admin(&state, &req, None, async |me, _| match me.note.as_ref().filter(|f| !f.secrets.is_empty()) {
+        Some(found) => Ok(created_page(&me, found)),
+        None => Ok(see_other("/admin")),
     })
     .await
+}
+
+fn created_page(me: &SignedIn, found: &Found) -> HttpResponse {
+    let mut ctx = me.context();
+    ctx.insert("success", &found.note.text);
+    ctx.insert("created", &found.note.typed.get("username"));
+    ctx.insert("password", &found.secrets.first());
+    pages::render(StatusCode::OK, "admin_new.html", &ctx)
 }
 
 fn urlencoding(s: &str) -> String {
@@ -161,7 +164,16 @@ pub async fn post_new(
             Ok((user, password)) => {
                 let note =
                     Note::success(format!("Created {}.", user.username)).typed("username", &user.username);
-                noted(&state, &me, "/admin/users/created", note, &[password]).await
+                let show = async |found: Found| Ok(created_page(&me, &found));
+                notes::redirect_or_show(
+                    &state,
+                    &me.session.id,
+                    "/admin/users/created",
+                    note,
+                    &[password],
+                    show,
+                )
+                .await
             }
             // The form again, with what was typed and what to change.
             Err(err @ (AdminError::Invalid(_) | AdminError::Duplicate(_))) => {

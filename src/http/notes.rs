@@ -140,6 +140,35 @@ pub async fn read(
     Ok(Some(Found { note, secrets, id }))
 }
 
+impl Found {
+    /// A note shown at once, not kept (see [`redirect_or_show`]).
+    fn unkept(note: Note, secrets: &[String]) -> Self {
+        Self { note, secrets: secrets.to_vec(), id: String::new() }
+    }
+}
+
+/// [`redirect`] for a note that carries a secret just made (a password, recovery
+/// codes): when the store cannot keep it, `show` answers with the page at once
+/// instead — a form answer that a reload would send again, the lesser harm than a
+/// secret set and never shown.
+pub async fn redirect_or_show<E>(
+    state: &AppState,
+    session_id: &str,
+    to: &str,
+    note: Note,
+    secrets: &[String],
+    show: impl AsyncFnOnce(Found) -> Result<HttpResponse, E>,
+) -> Result<HttpResponse, E> {
+    let kept = note.clone();
+    match redirect(state, session_id, to, note, secrets).await {
+        Ok(response) => Ok(response),
+        Err(err) => {
+            tracing::warn!(error = %err, "a note with a secret could not be kept; shown at once");
+            show(Found::unkept(kept, secrets)).await
+        }
+    }
+}
+
 /// Forgets the note `id` (its secrets have been saved).
 pub async fn forget(state: &AppState, session_id: &str, id: &str) -> Result<(), LoginError> {
     if !id.is_empty() && id.len() <= 32 {

@@ -194,3 +194,23 @@ async fn the_first_login_after_a_redis_restart_succeeds() {
         done.body
     );
 }
+
+#[tokio::test]
+async fn a_password_reset_while_redis_is_down_shows_the_password_rather_than_losing_it() {
+    let (mut redis, _port, app, _client) = with_own_redis().await;
+    let boss = app.child("acme", "boss", None, "admin");
+    let kid = app.child("acme", "kid", Some(&boss), "none");
+    let browser = crate::admin_pages::admin_browser(&app, "boss").await;
+    let user_page = browser.get(&format!("/admin/users/{kid}")).await;
+    assert!(user_page.has("Reset password"), "{}", user_page.body);
+    // The session and the reset need only the database; the note that would carry the
+    // password to its page needs Redis, which is gone.
+    redis.stop();
+    let form = [("csrf", user_page.csrf()), ("confirm", "yes".to_owned())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let shown = browser.post(&format!("/admin/users/{kid}/password"), &form).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(shown.has("Password reset for kid") && shown.has("shown only once"), "{}", shown.body);
+    let password = shown.body.split("<code>").nth(1).unwrap().split("</code>").next().unwrap();
+    assert!(password.len() >= 16 && app.is_temporary(&kid), "the password shown is the one set");
+}
