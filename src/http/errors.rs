@@ -22,7 +22,7 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
             )
         }
         LoginError::Throttled { retry_after } => {
-            let wait = wait_text(*retry_after);
+            let wait = Lang::EN.wait(*retry_after);
             retry_later(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
@@ -46,11 +46,6 @@ pub fn login_error(err: &LoginError) -> HttpResponse {
             )
         }
     }
-}
-
-/// "1 second", "45 seconds", "1 minute", "15 minutes": how long to wait, in words.
-pub fn wait_text(seconds: i64) -> String {
-    Lang::EN.wait(seconds)
 }
 
 /// A readable page that tells the client when to come back (`Retry-After`, at least 1 s).
@@ -90,19 +85,4 @@ pub fn bad_form() -> HttpResponse {
         "The form could not be read. Go back, reload the page and try again.",
         None,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn waits_read_as_english() {
-        assert_eq!(wait_text(1), "1 second");
-        assert_eq!(wait_text(0), "1 second");
-        assert_eq!(wait_text(45), "45 seconds");
-        assert_eq!(wait_text(60), "1 minute");
-        assert_eq!(wait_text(61), "2 minutes");
-        assert_eq!(wait_text(900), "15 minutes");
-    }
 }

@@ -176,7 +176,10 @@ mod tests {
         let de = Lang("de");
         assert_eq!(de.wait(1), "1 Sekunde");
         assert_eq!(de.wait(61), "2 Minuten");
+        assert_eq!(Lang::EN.wait(0), "1 second");
         assert_eq!(Lang::EN.wait(45), "45 seconds");
+        assert_eq!(Lang::EN.wait(60), "1 minute");
+        assert_eq!(Lang::EN.wait(61), "2 minutes");
         assert_eq!(Lang::EN.wait(900), "15 minutes");
         let app = [("app", FluentValue::from("Grafana"))];
         assert_eq!(Lang::EN.t_with("sign-in-to", &app), "Sign in to Grafana");
