@@ -360,14 +360,7 @@ pub async fn post_logout(
 ) -> HttpResponse {
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
         let (id, now) = (me.session.id.clone(), state.clock.now());
-        state
-            .db
-            .run(move |conn| -> Result<(), LoginError> {
-                sessions::revoke(conn, &id, now)?;
-                crate::store::tokens::revoke_by_session(conn, &id, now)?;
-                Ok(())
-            })
-            .await?;
+        state.db.run(move |conn| -> Result<(), LoginError> { Ok(sessions::end(conn, &id, now)?) }).await?;
         let mut response = see_other("/account/signed-out");
         let _ = response.add_cookie(&cookies::removal(&state, cookies::session_name(&state)));
         Ok(response)

@@ -14,7 +14,7 @@ use crate::http::state::AppState;
 use crate::http::{cookies, errors, i18n, pages};
 use crate::oidc::clients;
 use crate::oidc::tokens::IdClaims;
-use crate::store::{sessions, tokens};
+use crate::store::sessions;
 
 // No Debug: it holds a secret that must never reach a log.
 #[derive(Default, Deserialize)]
@@ -91,8 +91,7 @@ async fn sign_out(state: &AppState, req: &HttpRequest, checked: Checked) -> Resu
         .db
         .run(move |conn| -> Result<(), LoginError> {
             for id in &ids {
-                sessions::revoke(conn, id, now)?;
-                tokens::revoke_by_session(conn, id, now)?;
+                sessions::end(conn, id, now)?;
             }
             Ok(())
         })

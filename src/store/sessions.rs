@@ -87,6 +87,14 @@ pub fn find_live(conn: &mut DbConn, id: &str, now: i64) -> Result<Option<Session
     .next())
 }
 
+/// Ends the session `id` and the refresh tokens issued in it, in one transaction.
+pub fn end(conn: &mut DbConn, id: &str, now: i64) -> Result<(), StoreError> {
+    conn.write(|conn| {
+        revoke(conn, id, now)?;
+        crate::store::tokens::revoke_by_session(conn, id, now).map(|_| ())
+    })
+}
+
 pub fn revoke(conn: &mut DbConn, id: &str, now: i64) -> Result<(), StoreError> {
     crate::native!(conn, |c| diesel::update(
         sso_sessions::table.filter(sso_sessions::id.eq(id)).filter(sso_sessions::revoked_at.is_null()),
