@@ -29,7 +29,22 @@ use sha2::{Digest, Sha256};
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const VERIFIER: &str = "a-verifier-of-at-least-forty-three-characters-0123456789";
 const KEYS: &str = "bench:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
-const LEVELS: [usize; 3] = [1, 4, 16];
+
+/// `BENCH_SMOKE=1` (run by `scripts/test` on the debug build): the same walk, a few
+/// operations at low concurrency — it proves the benchmark still drives a working
+/// server (it fails on any failed operation) without measuring anything.
+fn smoke() -> bool {
+    std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1")
+}
+
+fn levels() -> Vec<usize> {
+    if smoke() { vec![1, 2] } else { vec![1, 4, 16] }
+}
+
+/// `n` operations, or a tenth of them in a smoke run.
+fn ops(n: usize) -> usize {
+    if smoke() { n.div_ceil(10) } else { n }
+}
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -197,8 +212,15 @@ where
         o.non_2xx,
         o.server_errors,
     );
+    if !name.contains("bad passwords") {
+        FAILED.fetch_add(o.non_2xx, Ordering::Relaxed);
+    }
     (cpu, hashing)
 }
+
+/// Operations that did not succeed, outside the flood (where 503 is the design):
+/// a benchmark of failing requests measures nothing, so the run fails.
+static FAILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
@@ -237,70 +259,83 @@ struct Rp {
 }
 
 /// One full login (enrolling when the page asks); `code` is the TOTP code of an
-/// enrolled user. Returns (ms, final status, tokens).
+/// enrolled user. It walks the pages as a browser does — follows each redirect and
+/// submits the first form of each page — so it stays right when the flow's pages
+/// change. Returns (ms, final status, tokens).
 async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64, u16, Value) {
     let started = Instant::now();
     let http = client();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let url = format!(
-        "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope=openid%20offline_access&code_challenge={challenge}&code_challenge_method=S256",
-        rp.id
-    );
     let fail = |status: u16| (started.elapsed().as_secs_f64() * 1000.0, status, Value::Null);
-    let Ok(res) = http.get(&url).send().await else { return fail(599) };
-    if res.status() != 303 {
-        return fail(res.status().as_u16());
-    }
-    let Ok(login) = http.get(format!("{base}/login")).send().await else { return fail(599) };
-    let body = login.text().await.unwrap_or_default();
-    let csrf = attribute(&body, "name=\"csrf\" value=\"");
-    let form = [("csrf", csrf.as_str()), ("username", user), ("password", &format!("pw-{user}"))];
-    let Ok(res) = http.post(format!("{base}/login/password")).form(&form).send().await else {
-        return fail(599);
+    let mut res = match http
+        .get(format!(
+            "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope=openid%20offline_access&code_challenge={challenge}&code_challenge_method=S256",
+            rp.id
+        ))
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(_) => return fail(599),
     };
-    let mut res = res;
-    if res.status() == 303 {
-        match http.get(format!("{base}/login")).send().await {
-            Ok(r) => res = r,
-            Err(_) => return fail(599),
+    let mut enrolled: Option<String> = None;
+    let password = format!("pw-{user}");
+    // A login is seven requests; anything much longer is a loop.
+    for _ in 0..16 {
+        let status = res.status().as_u16();
+        if res.status().is_redirection() {
+            let Some(location) =
+                res.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned)
+            else {
+                return fail(status);
+            };
+            if location.starts_with(REDIRECT) {
+                return exchange(base, rp, &location, enrolled, started).await;
+            }
+            res = match http.get(format!("{base}{location}")).send().await {
+                Ok(r) => r,
+                Err(_) => return fail(599),
+            };
+            continue;
         }
-    }
-    if res.status() != 200 {
-        return fail(res.status().as_u16());
-    }
-    let page = res.text().await.unwrap_or_default();
-    let csrf = attribute(&page, "name=\"csrf\" value=\"");
-    let (path, entry) = if page.contains("href=\"otpauth:") {
-        let otpauth = attribute(&page, "href=\"otpauth:");
-        let secret = otpauth.split("secret=").nth(1).unwrap_or("").split('&').next().unwrap_or("").to_owned();
-        ("/login/enrol", (totp_at(&secret, now_step()), Some(secret)))
-    } else {
-        ("/login/totp", (code.unwrap_or("").to_owned(), None))
-    };
-    let Ok(mut res) =
-        http.post(format!("{base}{path}")).form(&[("csrf", csrf.as_str()), ("code", &entry.0)]).send().await
-    else {
-        return fail(599);
-    };
-    if path == "/login/enrol" {
+        if status != 200 {
+            return fail(status);
+        }
         let page = res.text().await.unwrap_or_default();
+        let action = attribute(&page, "<form method=\"post\" action=\"");
         let csrf = attribute(&page, "name=\"csrf\" value=\"");
-        match http.post(format!("{base}/login/codes")).form(&[("csrf", csrf.as_str())]).send().await {
-            Ok(r) => res = r,
+        let path = action.split('?').next().unwrap_or("");
+        let form: Vec<(&str, String)> = match path {
+            "/login/password" => vec![("username", user.to_owned()), ("password", password.clone())],
+            "/login/totp" => vec![("code", code.unwrap_or("").to_owned())],
+            "/login/enrol" => {
+                let otpauth = attribute(&page, "href=\"otpauth:");
+                let secret = otpauth.split("secret=").nth(1).unwrap_or("").split('&').next().unwrap_or("");
+                enrolled = Some(secret.to_owned());
+                vec![("code", totp_at(secret, now_step()))]
+            }
+            "/login/codes" => vec![],
+            _ => return fail(status),
+        };
+        let mut fields = vec![("csrf", csrf)];
+        fields.extend(form);
+        res = match http.post(format!("{base}{action}")).form(&fields).send().await {
+            Ok(r) => r,
             Err(_) => return fail(599),
-        }
+        };
     }
-    if res.headers().get("location").is_some_and(|l| l == "/authorize/resume") {
-        match http.get(format!("{base}/authorize/resume")).send().await {
-            Ok(r) => res = r,
-            Err(_) => return fail(599),
-        }
-    }
-    let Some(location) = res.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned)
-    else {
-        return fail(res.status().as_u16());
-    };
-    let code = url::Url::parse(&location)
+    fail(508)
+}
+
+/// The code exchange that ends a login: `location` is the redirect back to the client.
+async fn exchange(
+    base: &str,
+    rp: &Rp,
+    location: &str,
+    enrolled: Option<String>,
+    started: Instant,
+) -> (f64, u16, Value) {
+    let code = url::Url::parse(location)
         .ok()
         .and_then(|u| u.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()))
         .unwrap_or_default();
@@ -311,13 +346,13 @@ async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64
         ("code_verifier", VERIFIER),
     ];
     let Ok(res) =
-        http.post(format!("{base}/token")).basic_auth(&rp.id, Some(&rp.secret)).form(&form).send().await
+        client().post(format!("{base}/token")).basic_auth(&rp.id, Some(&rp.secret)).form(&form).send().await
     else {
-        return fail(599);
+        return (started.elapsed().as_secs_f64() * 1000.0, 599, Value::Null);
     };
     let status = res.status().as_u16();
     let mut tokens: Value = res.json().await.unwrap_or(Value::Null);
-    if let Some(secret) = entry.1 {
+    if let Some(secret) = enrolled {
         tokens["totp_secret"] = Value::from(secret);
     }
     (started.elapsed().as_secs_f64() * 1000.0, status, tokens)
@@ -386,10 +421,11 @@ fn crypto_costs() -> (f64, f64, f64) {
     let mut blocks = watchword::auth::password::memory_block();
     let _ = watchword::auth::password::hash_with(&pw, &mut blocks);
     let started = Instant::now();
-    for _ in 0..20 {
+    let hashes = if smoke() { 1 } else { 20 };
+    for _ in 0..hashes {
         let _ = watchword::auth::password::hash_with(&pw, &mut blocks);
     }
-    let argon = started.elapsed().as_secs_f64() * 1000.0 / 20.0;
+    let argon = started.elapsed().as_secs_f64() * 1000.0 / f64::from(hashes);
     let sign = |alg: jsonwebtoken::Algorithm, key: jsonwebtoken::EncodingKey| {
         let claims = serde_json::json!({ "iss": "x", "sub": "y", "exp": 1, "scope": "openid" });
         let started = Instant::now();
@@ -505,16 +541,16 @@ async fn run(
     // The machine's speed drifts (a shared host): the hash is measured right before and
     // after each login phase, and the phase is judged against their mean.
     let mut login_ratios = Vec::new();
-    for level in LEVELS {
+    for level in levels() {
         let step = next_step(&mut used).await;
-        let argon_before = argon_ms(5);
+        let argon_before = argon_ms(if smoke() { 1 } else { 5 });
         let (b, rp, names, secrets) = (&base, &rps["RS256"], &names, &secrets);
         let (cpu, hashing) = phase(&server, "full login (RS256)", level, users, |n| async move {
             let (ms, status, _) = full_login_at(b, rp, &names[n], &secrets[n], step).await;
             (ms, status)
         })
         .await;
-        let argon = (argon_before + argon_ms(5)) / 2.0;
+        let argon = (argon_before + argon_ms(if smoke() { 1 } else { 5 })) / 2.0;
         login_ratios.push((level, cpu, argon, hashing));
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("login") {
@@ -545,7 +581,7 @@ async fn run(
                 *chains[n].lock().await = tokens["refresh_token"].as_str().unwrap_or("").to_owned();
             }
         }
-        for level in LEVELS {
+        for level in levels() {
             let (b, rp, chains) = (&base, &rps[alg], &chains);
             // One rotation per chain per level: two at once on one chain would be a reuse.
             let (cpu, _) = phase(&server, &format!("refresh ({alg})"), level, users * 5, |n| async move {
@@ -561,14 +597,16 @@ async fn run(
             .await;
             refresh_cpu.insert(alg, cpu);
         }
-        for level in LEVELS {
+        for level in levels() {
             let (b, rp) = (&base, &rps[alg]);
-            let (cpu, _) = phase(&server, &format!("client creds ({alg})"), level, 400, |_| async move {
-                let (ms, status, _) =
-                    token(b, rp, &[("grant_type", "client_credentials"), ("scope", "api")], "/token").await;
-                (ms, status)
-            })
-            .await;
+            let (cpu, _) =
+                phase(&server, &format!("client creds ({alg})"), level, ops(400), |_| async move {
+                    let (ms, status, _) =
+                        token(b, rp, &[("grant_type", "client_credentials"), ("scope", "api")], "/token")
+                            .await;
+                    (ms, status)
+                })
+                .await;
             refresh_cpu.insert(if alg == "RS256" { "cc RS256" } else { "cc ES256" }, cpu);
         }
     }
@@ -576,40 +614,47 @@ async fn run(
         token(&base, &rps["ES256"], &[("grant_type", "client_credentials"), ("scope", "api")], "/token")
             .await;
     let access = cc["access_token"].as_str().unwrap_or("").to_owned();
-    for level in LEVELS {
+    for level in levels() {
         let (b, rp, access) = (&base, &rps["ES256"], &access);
-        phase(&server, "introspection", level, 400, |_| async move {
+        phase(&server, "introspection", level, ops(400), |_| async move {
             let (ms, status, _) = token(b, rp, &[("token", access.as_str())], "/introspect").await;
             (ms, status)
         })
         .await;
     }
     // 1,000 concurrent wrong passwords (unknown usernames): memory must stay flat.
-    let flood_clients: Vec<(reqwest::Client, String)> = {
+    let flood_clients: Vec<(reqwest::Client, String, String)> = {
         let mut v = Vec::new();
-        for _ in 0..1000 {
+        for _ in 0..ops(1000) {
             let http = client();
             let url = format!(
                 "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope=openid",
                 rps["RS256"].id
             );
-            let _ = http.get(&url).send().await;
-            let body = match http.get(format!("{base}/login")).send().await {
+            let location = match http.get(&url).send().await {
+                Ok(r) => {
+                    r.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("/login").to_owned()
+                }
+                Err(_) => "/login".to_owned(),
+            };
+            let body = match http.get(format!("{base}{location}")).send().await {
                 Ok(r) => r.text().await.unwrap_or_default(),
                 Err(_) => String::new(),
             };
-            v.push((http, attribute(&body, "name=\"csrf\" value=\"")));
+            let action = attribute(&body, "<form method=\"post\" action=\"");
+            v.push((http, attribute(&body, "name=\"csrf\" value=\""), action));
         }
         v
     };
     let flood = &flood_clients;
     let b = &base;
     println!("(the flood's 5xx are 503s with Retry-After from the full hashing queue, by design)");
-    phase(&server, "1000 bad passwords", 1000, 1000, |n| async move {
+    let flood_size = ops(1000);
+    phase(&server, "1000 bad passwords", flood_size, flood_size, |n| async move {
         let started = Instant::now();
-        let (http, csrf) = &flood[n];
+        let (http, csrf, action) = &flood[n];
         let form = [("csrf", csrf.as_str()), ("username", &format!("nobody{n}")), ("password", "wrong")];
-        let status = match http.post(format!("{b}/login/password")).form(&form).send().await {
+        let status = match http.post(format!("{b}{action}")).form(&form).send().await {
             Ok(r) => r.status().as_u16(),
             Err(_) => 599,
         };
@@ -647,7 +692,10 @@ async fn run(
     let mut server = server;
     let _ = server.child.kill();
     let _ = server.child.wait();
-    Ok(())
+    match FAILED.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        n => Err(format!("{n} operations did not succeed: the figures above measure failures").into()),
+    }
 }
 
 /// A full login of an enrolled user with the code of TOTP step `step`.
@@ -661,9 +709,15 @@ async fn main() -> Res<()> {
     let binary = args.get(1).cloned().unwrap_or_else(|| "target/release/watchword".into());
     let users: usize = std::env::var("BENCH_USERS").ok().and_then(|u| u.parse().ok()).unwrap_or(40);
     println!(
-        "# Watchword whole-server benchmark\n\n{} cores; {users} users; levels {LEVELS:?}",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "# Watchword whole-server benchmark\n\n{} cores; {users} users; levels {:?}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        levels()
     );
+    if smoke() {
+        println!(
+            "\nSMOKE RUN (BENCH_SMOKE=1): a few operations to prove the walk works; the figures measure nothing"
+        );
+    }
     // The crypto the server must do, measured first, on an idle machine.
     let costs = crypto_costs();
     run("Embedded default (SQLite, in-process store)", &binary, &[], users, costs).await?;
