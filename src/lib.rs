@@ -4,6 +4,7 @@
 //! See `docs/ARCHITECTURE.md` for the map and the path of one login.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

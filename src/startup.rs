@@ -11,11 +11,11 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::hashing::HashPool;
 use crate::auth::keyring::{Keyring, KeyringError};
 use crate::auth::password::Password;
+use crate::cache::TtlCache;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::ephemeral::{Ephemeral, EphemeralError, MemoryStore, RedisStore};
 use crate::http::state::AppState;
-use crate::oidc::clients::ClientCache;
 use crate::oidc::grants::Instance;
 use crate::oidc::keys::{self, KeyCache, KeyError};
 use crate::store::{Db, StoreError};
@@ -185,7 +185,8 @@ impl Application {
             clock,
             totp_enabled: settings.totp_enabled,
             keys: KeyCache::new(60),
-            clients: ClientCache::new(30),
+            clients: TtlCache::new(30),
+            brands: TtlCache::new(30),
             key_rotation_delay: settings.key_rotation_delay,
             limits: settings.limits,
             trust_forwarded: settings.trust_forwarded,

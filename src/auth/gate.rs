@@ -190,6 +190,7 @@ mod tests {
                 remember_device_days: None,
                 logo_url: None,
                 primary_colour: None,
+                default_language: None,
             },
             totp_locked_until: None,
             has_active_totp: false,

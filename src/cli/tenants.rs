@@ -25,7 +25,7 @@ pub(super) enum TenantCommand {
         #[arg(long)]
         name: String,
     },
-    /// Change a tenant's branding: display name, logo, primary colour.
+    /// Change a tenant's branding: display name, logo, primary colour, default language.
     Update {
         slug: String,
         /// The display name: on every page, and the issuer authenticator apps show.
@@ -37,6 +37,10 @@ pub(super) enum TenantCommand {
         /// The colour of buttons and links, #rrggbb, dark enough for white text ("" removes it).
         #[arg(long)]
         primary_colour: Option<String>,
+        /// The pages' language for a browser that asks for none they have: en or de
+        /// ("" removes it: English).
+        #[arg(long)]
+        default_language: Option<String>,
     },
     /// Show or change a tenant's TOTP policy.
     Policy(PolicyArgs),
@@ -97,17 +101,18 @@ pub(super) fn run(db: &Db, command: TenantCommand, json: bool, now: i64) -> Resu
             });
             Ok(())
         }
-        TenantCommand::Update { slug, name, logo_url, primary_colour } => {
-            let change = BrandingChange { name, logo_url, primary_colour };
+        TenantCommand::Update { slug, name, logo_url, primary_colour, default_language } => {
+            let change = BrandingChange { name, logo_url, primary_colour, default_language };
             let tenant = update_branding(db, &slug, &change, now)?;
             print(json, tenant_json(&tenant), || {
                 let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
                 format!(
-                    "updated tenant {}: name {}, logo {}, colour {}",
+                    "updated tenant {}: name {}, logo {}, colour {}, default language {}",
                     tenant.slug,
                     tenant.name,
                     or_none(&tenant.logo_url),
-                    or_none(&tenant.primary_colour)
+                    or_none(&tenant.primary_colour),
+                    tenant.default_language.as_deref().unwrap_or("en")
                 )
             });
             Ok(())
@@ -168,6 +173,7 @@ fn tenant_json(t: &Tenant) -> Value {
     json!({
         "id": t.id, "slug": t.slug, "name": t.name,
         "logo_url": t.logo_url, "primary_colour": t.primary_colour,
+        "default_language": t.default_language,
         "totp_policy": {
             "enabled": t.totp_enabled, "enforce_internal": t.enforce_internal,
             "enforce_external": t.enforce_external, "prompt_new_users": t.prompt_new_users,

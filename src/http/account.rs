@@ -109,7 +109,7 @@ pub async fn get_account(
         let slug = query.into_inner().tenant.unwrap_or_else(|| "default".to_owned());
         let tenant = state.db.run(move |conn| tenants::find_by_slug(conn, &slug)).await?;
         let Some(tenant) = tenant else {
-            let lang = i18n::negotiate(&req, None);
+            let lang = i18n::negotiate(&req, None, None);
             let (title, text) = (lang.t("unknown-organisation"), lang.t("unknown-organisation-text"));
             return Ok(pages::message_in(lang, StatusCode::NOT_FOUND, &title, &text, None));
         };
@@ -370,7 +370,7 @@ pub async fn post_logout(
 
 /// Where signing out from the account page lands.
 pub async fn get_signed_out(req: HttpRequest) -> HttpResponse {
-    let lang = i18n::negotiate(&req, None);
+    let lang = i18n::negotiate(&req, None, None);
     let (title, text, again) =
         (lang.t("signed-out-title"), lang.t("signed-out-text"), lang.t("sign-in-again"));
     pages::message_in(lang, StatusCode::OK, &title, &text, Some(("/account", &again)))

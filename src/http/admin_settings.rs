@@ -18,7 +18,14 @@ use crate::tenancy::tenant_policy::{self, PolicyView};
 fn policy_page(me: &SignedIn, policy: &PolicyView) -> HttpResponse {
     let mut ctx = me.context();
     ctx.insert("p", policy);
-    ctx.insert("typed", &me.note.as_ref().map(|f| &f.note.typed).filter(|t| !t.is_empty()));
+    let typed = me.note.as_ref().map(|f| &f.note.typed).filter(|t| !t.is_empty());
+    ctx.insert("typed", &typed);
+    // The branding form's language: as typed, else as saved, else English.
+    let language = match typed {
+        Some(typed) => typed.get("default_language").cloned(),
+        None => me.brand.default_language.clone(),
+    };
+    ctx.insert("language", &language.filter(|l| !l.is_empty()).unwrap_or_else(|| "en".to_owned()));
     let checkboxes = vec![
         ("enabled", "TOTP enabled in this organisation", policy.enabled),
         ("enforce_internal", "Enforce for internal users", policy.enforce_internal),
@@ -166,10 +173,12 @@ pub struct BrandingForm {
     logo_url: String,
     #[serde(default)]
     primary_colour: String,
+    #[serde(default)]
+    default_language: String,
 }
 
-/// `POST /admin/branding`: the tenant's name, logo and colour (the right to edit the
-/// policy); a refusal goes back to the form with what was typed.
+/// `POST /admin/branding`: the tenant's name, logo, colour and default language (the
+/// right to edit the policy); a refusal goes back to the form with what was typed.
 pub async fn post_branding(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -182,16 +191,23 @@ pub async fn post_branding(
             name: Some(form.name.clone()),
             logo_url: Some(form.logo_url.clone()),
             primary_colour: Some(form.primary_colour.clone()),
+            default_language: Some(form.default_language.clone()),
         };
-        let saved =
-            run(&state, admin, move |c, a| branding::update_for(c, a, &change, "admin", &origin, now)).await;
+        let brands = state.brands.clone();
+        let saved = run(&state, admin, move |c, a| {
+            let saved = branding::update_for(c, a, &change, "admin", &origin, now)?;
+            brands.forget(&a.user.tenant_id);
+            Ok(saved)
+        })
+        .await;
         match saved {
             Ok(_) => noted(&state, &me, "/admin/policy", Note::success("Branding saved."), &[]).await,
             Err(AdminError::Invalid(message)) => {
                 let note = Note::error(message)
                     .typed("name", &form.name)
                     .typed("logo_url", &form.logo_url)
-                    .typed("primary_colour", &form.primary_colour);
+                    .typed("primary_colour", &form.primary_colour)
+                    .typed("default_language", &form.default_language);
                 noted(&state, &me, "/admin/policy", note, &[]).await
             }
             Err(other) => Err(other),

@@ -331,7 +331,8 @@ pub async fn get_branding(state: web::Data<AppState>, req: HttpRequest) -> HttpR
     as_admin(&state, &req, StatusCode::OK, branding::get_for).await
 }
 
-/// Changes the tenant's display name, logo and colour; fields left out stay, `""` clears.
+/// Changes the tenant's display name, logo, colour and default language; fields left
+/// out stay, `""` clears.
 pub async fn put_branding(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -341,9 +342,11 @@ pub async fn put_branding(
         Ok(body) => body.into_inner(),
         Err(err) => return bad_body(&err),
     };
-    let (origin, now) = (origin(&req, None), state.clock.now());
+    let (origin, now, brands) = (origin(&req, None), state.clock.now(), state.brands.clone());
     as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
-        branding::update_for(conn, admin, &change, "api", &origin, now)
+        let saved = branding::update_for(conn, admin, &change, "api", &origin, now)?;
+        brands.forget(&admin.user.tenant_id);
+        Ok(saved)
     })
     .await
 }

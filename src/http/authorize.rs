@@ -269,8 +269,13 @@ pub async fn get_resume(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
             ctx.insert("csrf", &flow.csrf);
             ctx.insert("error", &None::<&str>);
             ctx.insert("flow", &flows::named(&state, &req).map(|at| at.handle));
-            let lang = i18n::negotiate(&req, flow.ui_locales.as_deref());
+            let brand = state.brand(&flow.tenant_id).await?;
+            let tenant_default = brand.as_ref().and_then(|b| b.default_language.as_deref());
+            let lang = i18n::negotiate(&req, flow.ui_locales.as_deref(), tenant_default);
             ctx.insert("lang", lang.code());
+            if let Some(brand) = &brand {
+                pages::brand(&mut ctx, &flow.tenant_id, brand);
+            }
             ctx.insert("client_name", &client.name);
             let scopes: Vec<&str> = request.scope.split(' ').filter(|s| *s != "openid").collect();
             ctx.insert("scopes", &scopes);

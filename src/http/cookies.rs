@@ -160,9 +160,11 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
     // The token is a secret only this browser holds, so a hash of it makes a CSRF
     // token an attacker's page cannot know.
     let csrf = crate::auth::random::secret_hash(&format!("csrf:{token}"));
-    let lang = i18n::negotiate(req, None);
     let here = req.uri().path_and_query().map_or_else(String::new, |p| p.as_str().to_owned());
-    Ok(found.map(|(session, user, brand)| SignedIn { session, user, csrf, note: None, brand, lang, here }))
+    Ok(found.map(|(session, user, brand)| {
+        let lang = i18n::negotiate(req, None, brand.default_language.as_deref());
+        SignedIn { session, user, csrf, note: None, brand, lang, here }
+    }))
 }
 
 /// Runs `f` for a signed-in browser whose form carried its CSRF token.

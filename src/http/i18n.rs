@@ -2,7 +2,7 @@
 //! compiled into the binary; English is the fallback for a message a catalogue lacks).
 //! A page's language is, in order: the one the visitor chose with the switcher (the
 //! `?lang=` link, remembered in the `ww_lang` cookie), the client's `ui_locales`, the
-//! browser's `Accept-Language`, else English.
+//! browser's `Accept-Language`, the tenant's default language, else English.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,6 +11,9 @@ use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader, static_loader};
+
+// The languages with a complete catalogue; the first is the fallback.
+use crate::tenancy::branding::LANGUAGES;
 
 static_loader! {
     pub static LOCALES = {
@@ -22,8 +25,6 @@ static_loader! {
     };
 }
 
-/// The languages with a complete catalogue; the first is the fallback.
-const LANGUAGES: [&str; 2] = ["en", "de"];
 const COOKIE: &str = "ww_lang";
 
 /// A language the pages are in.
@@ -113,8 +114,9 @@ pub fn chosen(req: &HttpRequest) -> Option<Lang> {
 }
 
 /// The language of the page for `req` (see the module's order); `ui_locales` is the
-/// client's, when the page belongs to a sign-in that came with one.
-pub fn negotiate(req: &HttpRequest, ui_locales: Option<&str>) -> Lang {
+/// client's, when the page belongs to a sign-in that came with one; `tenant_default`
+/// the tenant's default language, when the page is a tenant's.
+pub fn negotiate(req: &HttpRequest, ui_locales: Option<&str>, tenant_default: Option<&str>) -> Lang {
     chosen(req)
         .or_else(|| req.cookie(COOKIE).and_then(|c| Lang::of_tag(c.value())))
         .or_else(|| ui_locales.and_then(of_ui_locales))
@@ -124,6 +126,7 @@ pub fn negotiate(req: &HttpRequest, ui_locales: Option<&str>) -> Lang {
                 .and_then(|v| v.to_str().ok())
                 .and_then(of_accept_language)
         })
+        .or_else(|| tenant_default.and_then(Lang::of_tag))
         .unwrap_or(Lang::EN)
 }
 

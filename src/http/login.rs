@@ -22,6 +22,7 @@ use crate::http::flows::{self, FlowRef};
 use crate::http::i18n::{self, Lang};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, errors, origin, pages, see_other};
+use crate::tenancy::branding::Brand;
 
 // Message keys (locales/*/signin.ftl).
 const INVALID_PASSWORD: &str = "invalid-password";
@@ -29,26 +30,30 @@ const INVALID_CODE: &str = "invalid-code";
 /// A right code whose time step was already used (here, or by someone who saw it).
 const REUSED_CODE: &str = "reused-code";
 
-/// The flow the request names (see [`flows`]), and the language of its pages.
+/// The flow the request names (see [`flows`]), its tenant's branding (the user's
+/// tenant, once known), and the language of its pages.
 #[derive(Clone)]
 struct Current {
     at: FlowRef,
     flow: Flow,
+    brand: Option<Brand>,
     lang: Lang,
 }
 
 async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
     let Some(at) = flows::named(state, req) else { return Ok(None) };
-    let found = login::load_flow(&state.ephemeral, &at.key, state.clock.now()).await?;
-    Ok(found.map(|flow| {
-        let lang = i18n::negotiate(req, flow.ui_locales.as_deref());
-        Current { at, flow, lang }
-    }))
+    let Some(flow) = login::load_flow(&state.ephemeral, &at.key, state.clock.now()).await? else {
+        return Ok(None);
+    };
+    let brand = state.brand(&flow.tenant_id).await?;
+    let tenant_default = brand.as_ref().and_then(|b| b.default_language.as_deref());
+    let lang = i18n::negotiate(req, flow.ui_locales.as_deref(), tenant_default);
+    Ok(Some(Current { at, flow, brand, lang }))
 }
 
 /// The page for a request that names no live flow, in the browser's language.
 fn missing(req: &HttpRequest) -> HttpResponse {
-    errors::flow_missing_in(i18n::negotiate(req, None))
+    errors::flow_missing_in(i18n::negotiate(req, None, None))
 }
 
 /// How a POST that did not finish the sign-in wants the page shown next.
@@ -87,11 +92,8 @@ async fn render_state(
     ctx.insert("lang", lang.code());
     let here = req.uri().path_and_query().map_or("/login", |p| p.as_str());
     ctx.insert("switch_url", &i18n::switch_url(lang, here));
-    // The flow's tenant (the user's, once known): its branding, and its rules below.
-    let tenant_id = flow.tenant_id.clone();
-    let tenant = state.db.run(move |conn| crate::store::tenants::find(conn, &tenant_id)).await?;
-    if let Some(tenant) = &tenant {
-        pages::brand(&mut ctx, &flow.tenant_id, &crate::tenancy::branding::Brand::of(tenant));
+    if let Some(brand) = &cur.brand {
+        pages::brand(&mut ctx, &flow.tenant_id, brand);
     }
     // "Sign in to Grafana": the application the sign-in came from (cached; none for the
     // account and admin pages' own sign-ins).
@@ -135,6 +137,8 @@ async fn render_state(
         }
         LoginState::OfferingEnrolment { .. } => "offer.html",
         LoginState::ChoosingPassword { .. } => {
+            let tenant_id = flow.tenant_id.clone();
+            let tenant = state.db.run(move |conn| crate::store::tenants::find(conn, &tenant_id)).await?;
             let min_length = tenant.as_ref().map(|t| t.password_min_length);
             ctx.insert("min_length", &min_length.unwrap_or(crate::auth::password_rules::DEFAULT_MIN_LENGTH));
             "choose_password.html"

@@ -85,7 +85,10 @@ async fn check(state: &AppState, p: &LogoutParams) -> Result<Result<Checked, Htt
 
 async fn sign_out(state: &AppState, req: &HttpRequest, checked: Checked) -> Result<HttpResponse, LoginError> {
     let now = state.clock.now();
-    let current = cookies::signed_in(state, req).await?.map(|me| me.session.id);
+    let me = cookies::signed_in(state, req).await?;
+    // The page after: in the language of the signed-in user's pages (tenant default too).
+    let lang = me.as_ref().map_or_else(|| i18n::negotiate(req, None, None), |me| me.lang);
+    let current = me.map(|me| me.session.id);
     let ids: Vec<String> = current.into_iter().chain(checked.hinted_sid).collect();
     state
         .db
@@ -100,7 +103,6 @@ async fn sign_out(state: &AppState, req: &HttpRequest, checked: Checked) -> Resu
     Ok(match checked.redirect {
         Some(to) => HttpResponse::Found().cookie(removal).insert_header((LOCATION, to)).finish(),
         None => {
-            let lang = i18n::negotiate(req, None);
             let (title, text) = (lang.t("signed-out-title"), lang.t("signed-out-text"));
             let mut response = pages::message_in(lang, StatusCode::OK, &title, &text, None);
             let _ = response.add_cookie(&removal);

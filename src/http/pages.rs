@@ -163,11 +163,10 @@ pub async fn get_brand_css(state: web::Data<AppState>, path: web::Path<String>) 
     let Some(id) = id.strip_suffix(".css").map(str::to_owned) else {
         return HttpResponse::NotFound().finish();
     };
-    let found = state.db.run(move |conn| crate::store::tenants::find(conn, &id)).await;
-    match found {
-        Ok(Some(tenant)) => HttpResponse::Ok()
-            .content_type("text/css; charset=utf-8")
-            .body(Brand::of(&tenant).css().unwrap_or_default()),
+    match state.brand(&id).await {
+        Ok(Some(brand)) => {
+            HttpResponse::Ok().content_type("text/css; charset=utf-8").body(brand.css().unwrap_or_default())
+        }
         Ok(None) => HttpResponse::NotFound().content_type("text/css; charset=utf-8").body(""),
         Err(err) => crate::http::errors::login_error(&err.into()),
     }

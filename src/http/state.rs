@@ -8,14 +8,15 @@ use url::Url;
 use crate::auth::credentials::Guard;
 use crate::auth::hashing::HashPool;
 use crate::auth::keyring::Keyring;
+use crate::cache::TtlCache;
 use crate::clock::SharedClock;
 use crate::ephemeral::Ephemeral;
 use crate::ephemeral::limiter::Limits;
-use crate::oidc::clients::ClientCache;
 use crate::oidc::grants::Instance;
 use crate::oidc::keys::{self, KeyCache, KeyError, KeySet};
 use crate::store::clients::Client;
 use crate::store::{Db, StoreError};
+use crate::tenancy::branding::Brand;
 
 /// Everything a request handler may need, shared by all workers.
 #[derive(Debug, Clone)]
@@ -28,7 +29,9 @@ pub struct AppState {
     /// The installation-wide TOTP switch.
     pub totp_enabled: bool,
     pub keys: KeyCache,
-    pub clients: ClientCache,
+    pub clients: TtlCache<Client>,
+    /// Tenants' branding by tenant id (every sign-in page shows it).
+    pub brands: TtlCache<Brand>,
     /// Seconds a published `next` signing key waits before it signs.
     pub key_rotation_delay: i64,
     pub limits: Limits,
@@ -86,6 +89,22 @@ impl AppState {
         let lookup = id.to_owned();
         let found = self.db.run(move |conn| crate::store::clients::find(conn, &lookup)).await?;
         self.clients.put(id, found.clone(), now);
+        Ok(found)
+    }
+
+    /// A tenant's branding by tenant id, through the cache.
+    pub async fn brand(&self, tenant_id: &str) -> Result<Option<Brand>, StoreError> {
+        let now = self.clock.now();
+        if let Some(cached) = self.brands.get(tenant_id, now) {
+            return Ok(cached);
+        }
+        let lookup = tenant_id.to_owned();
+        let found = self
+            .db
+            .run(move |conn| crate::store::tenants::find(conn, &lookup))
+            .await?
+            .map(|tenant| Brand::of(&tenant));
+        self.brands.put(tenant_id, found.clone(), now);
         Ok(found)
     }
 }

@@ -122,6 +122,17 @@ pub fn list_clients(conn: &mut DbConn, tenant: &Slug) -> Result<Vec<Client>, Ten
     Ok(clients::list_by_tenant(conn, &tenant.id)?)
 }
 
+/// Whether `secret` is this client's secret (constant-time over the hashes). A public
+/// client has no secret and authenticates with none.
+pub fn secret_matches(client: &Client, secret: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (&client.secret_hash, secret) {
+        (Some(stored), Some(given)) => bool::from(hash_secret(given).as_bytes().ct_eq(stored.as_bytes())),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,55 +153,5 @@ mod tests {
     #[test]
     fn secrets_hash_to_hex() {
         assert_eq!(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    }
-}
-
-/// Whether `secret` is this client's secret (constant-time over the hashes). A public
-/// client has no secret and authenticates with none.
-pub fn secret_matches(client: &Client, secret: Option<&str>) -> bool {
-    use subtle::ConstantTimeEq;
-    match (&client.secret_hash, secret) {
-        (Some(stored), Some(given)) => bool::from(hash_secret(given).as_bytes().ct_eq(stored.as_bytes())),
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-/// Clients by id, cached for `ttl` seconds (unknown ids too, so probing costs no
-/// queries); a change made through the CLI reaches every instance within `ttl`.
-/// A lookup result (`None`: no such client) and when it was made.
-type CachedClients = std::collections::HashMap<String, (Option<Client>, i64)>;
-
-#[derive(Clone)]
-pub struct ClientCache {
-    entries: std::sync::Arc<std::sync::RwLock<CachedClients>>,
-    ttl: i64,
-}
-
-impl std::fmt::Debug for ClientCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientCache").field("ttl", &self.ttl).finish()
-    }
-}
-
-impl ClientCache {
-    const MAX_ENTRIES: usize = 10_000;
-
-    pub fn new(ttl: i64) -> Self {
-        Self { entries: Default::default(), ttl }
-    }
-
-    /// The cached lookup of `id`, when fresh: `Some(None)` means "known not to exist".
-    pub fn get(&self, id: &str, now: i64) -> Option<Option<Client>> {
-        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.get(id).filter(|(_, at)| at + self.ttl > now).map(|(client, _)| client.clone())
-    }
-
-    pub fn put(&self, id: &str, client: Option<Client>, now: i64) {
-        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= Self::MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(id.to_owned(), (client, now));
     }
 }

@@ -21,6 +21,7 @@ diesel::table! {
         remember_device_days -> Nullable<Integer>,
         logo_url -> Nullable<Text>,
         primary_colour -> Nullable<Text>,
+        default_language -> Nullable<Text>,
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Tenant {
     pub logo_url: Option<String>,
     /// The colour of buttons and links on the tenant's pages in the light theme (`#rrggbb`).
     pub primary_colour: Option<String>,
+    /// The pages' language when the visitor's browser asks for none they have (`en`, `de`).
+    pub default_language: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, tenant: &Tenant) -> Result<(), StoreError> {
@@ -68,6 +70,7 @@ pub fn save_branding(conn: &mut DbConn, tenant: &Tenant, now: i64) -> Result<(),
             tenants::name.eq(&tenant.name),
             tenants::logo_url.eq(&tenant.logo_url),
             tenants::primary_colour.eq(&tenant.primary_colour),
+            tenants::default_language.eq(&tenant.default_language),
             tenants::updated_at.eq(now),
         ))
         .execute(c))?;

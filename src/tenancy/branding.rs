@@ -1,5 +1,5 @@
 //! A tenant's branding: its display name (the issuer authenticator apps show, and the
-//! name on every page), a logo and a primary colour. The colour must keep white button
+//! name on every page), a logo, a primary colour and the pages' default language. The colour must keep white button
 //! text readable (WCAG 2.2 AA, 4.5:1); it applies to the light theme, the dark theme
 //! keeps its own accessible accent.
 
@@ -16,6 +16,9 @@ use crate::tenancy::service::system_event;
 const MIN_CONTRAST: f64 = 4.5;
 const MAX_LOGO_URL: usize = 512;
 
+/// The languages the pages are written in; the first is the fallback.
+pub const LANGUAGES: [&str; 2] = ["en", "de"];
+
 /// A change to a tenant's branding: each field left `None` stays; `Some("")` clears
 /// the logo or the colour.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -24,6 +27,8 @@ pub struct BrandingChange {
     pub name: Option<String>,
     pub logo_url: Option<String>,
     pub primary_colour: Option<String>,
+    /// One of [`LANGUAGES`] (`""` clears it: English).
+    pub default_language: Option<String>,
 }
 
 /// The branding as pages use it.
@@ -32,6 +37,8 @@ pub struct Brand {
     pub name: String,
     pub logo_url: Option<String>,
     pub primary_colour: Option<String>,
+    /// The pages' language for a browser that asks for none they have.
+    pub default_language: Option<String>,
 }
 
 impl Brand {
@@ -40,6 +47,7 @@ impl Brand {
             name: tenant.name.clone(),
             logo_url: tenant.logo_url.clone(),
             primary_colour: tenant.primary_colour.clone(),
+            default_language: tenant.default_language.clone(),
         }
     }
 
@@ -103,6 +111,21 @@ pub fn primary_colour(raw: &str) -> Result<Option<String>, BrandingError> {
     Ok(Some(raw))
 }
 
+/// A default language: one the pages have (`""` clears it).
+pub fn default_language(raw: &str) -> Result<Option<String>, BrandingError> {
+    let raw = raw.trim().to_ascii_lowercase();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match LANGUAGES.iter().find(|l| **l == raw) {
+        Some(known) => Ok(Some((*known).to_owned())),
+        None => Err(BrandingError::Invalid(format!(
+            "the pages are not written in {raw:?}; the languages are {}",
+            LANGUAGES.join(", ")
+        ))),
+    }
+}
+
 fn parse_hex(s: &str) -> Option<[u8; 3]> {
     let hex = s.strip_prefix('#').filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
     let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
@@ -132,6 +155,7 @@ pub fn update(
     let name = change.name.as_deref().map(name).transpose()?;
     let logo = change.logo_url.as_deref().map(logo_url).transpose()?;
     let colour = change.primary_colour.as_deref().map(primary_colour).transpose()?;
+    let language = change.default_language.as_deref().map(default_language).transpose()?;
     let tenant = conn.write(|conn| -> Result<Tenant, crate::store::StoreError> {
         let mut tenant = tenants::find(conn, tenant_id)?.ok_or(crate::store::StoreError::NotFound)?;
         let before = Brand::of(&tenant);
@@ -143,6 +167,9 @@ pub fn update(
         }
         if let Some(colour) = colour.clone() {
             tenant.primary_colour = colour;
+        }
+        if let Some(language) = language.clone() {
+            tenant.default_language = language;
         }
         tenants::save_branding(conn, &tenant, now)?;
         let mut event = system_event(&tenant.id, None, "tenant.branding_changed", now);
@@ -197,6 +224,15 @@ mod tests {
         assert!(primary_colour("#777777").is_err(), "4.48:1 is not");
         for bad in ["red", "#12345", "#12345g", "1f5fbf"] {
             assert!(primary_colour(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_languages_are_those_the_pages_have() {
+        assert_eq!(default_language(" DE ").unwrap().as_deref(), Some("de"));
+        assert_eq!(default_language("").unwrap(), None);
+        for bad in ["fr", "de-CH", "english"] {
+            assert!(default_language(bad).unwrap_err().to_string().contains("en, de"), "{bad}");
         }
     }
 

@@ -68,6 +68,7 @@ pub fn create_tenant(
         remember_device_days: None,
         logo_url: None,
         primary_colour: None,
+        default_language: None,
     };
     conn.write(|conn| {
         tenants::insert(conn, &tenant).map_err(|e| match e {

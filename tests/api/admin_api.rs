@@ -58,7 +58,8 @@ impl TestApp {
             .await;
         let login = browser.get("/login").await;
         let page = browser.password(&login, username, &password).await;
-        let (otpauth, done) = if page.has("Set up your authenticator app") {
+        // The enrolment page, in whatever language the tenant's pages speak.
+        let (otpauth, done) = if page.has("href=\"otpauth:") {
             let otpauth = page.otpauth();
             let codes = browser.code(&page, "/login/enrol", &oathtool(&otpauth, self.clock_now())).await;
             (otpauth, browser.post("/login/codes", &[("csrf", &codes.csrf())]).await)

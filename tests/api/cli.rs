@@ -85,6 +85,11 @@ fn migrate_then_tenants() {
     );
     let cleared = cli.json(&["tenant", "update", "globex", "--logo-url", "", "--primary-colour", ""]);
     assert!(cleared["logo_url"].is_null() && cleared["primary_colour"].is_null(), "{cleared}");
+    let german = cli.json(&["tenant", "update", "globex", "--default-language", "DE"]);
+    assert_eq!(german["default_language"], "de");
+    assert_refused(&cli.run(&["tenant", "update", "globex", "--default-language", "fr"]), "en, de");
+    let cleared = cli.json(&["tenant", "update", "globex", "--default-language", ""]);
+    assert!(cleared["default_language"].is_null(), "{cleared}");
     assert_refused(&cli.run(&["tenant", "create", "Not A Slug"]), "invalid tenant slug");
     assert_eq!(cli.json(&["tenant", "list"]).as_array().unwrap().len(), 2);
 }

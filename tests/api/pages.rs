@@ -191,6 +191,7 @@ async fn the_tenants_name_logo_and_colour_are_on_its_pages() {
         name: Some("Acme Corporation".into()),
         logo_url: Some("https://cdn.acme.example/logo.svg".into()),
         primary_colour: Some("#7a1f5c".into()),
+        default_language: None,
     };
     app.store
         .run_blocking(|c| branding::update(c, &tenant.id, &change, "cli", &Default::default(), 0))
@@ -234,6 +235,7 @@ async fn administrators_rebrand_through_the_pages_and_the_api() {
             ("name", "Acme Ltd".to_owned()),
             ("logo_url", String::new()),
             ("primary_colour", colour.to_owned()),
+            ("default_language", "de".to_owned()),
         ]
     };
     let post = async |fields: Vec<(&str, String)>| {
@@ -247,9 +249,16 @@ async fn administrators_rebrand_through_the_pages_and_the_api() {
         refused.body
     );
     assert!(refused.has("value=\"#eeeeee\""), "{}", refused.body);
+    assert!(
+        refused.has("<option value=\"de\" lang=\"de\" selected>"),
+        "the language as chosen: {}",
+        refused.body
+    );
     let saved = post(form("#14532d")).await;
     assert!(saved.has("Branding saved.") && saved.has("<span>Acme Ltd</span>"), "{}", saved.body);
     assert_eq!(app.tenant("acme").primary_colour.as_deref(), Some("#14532d"));
+    assert_eq!(app.tenant("acme").default_language.as_deref(), Some("de"));
+    assert!(saved.has("<option value=\"de\" lang=\"de\" selected>"), "{}", saved.body);
 
     // The API: the same rules, and only the tenant's root administrators change it.
     let (token, _) = app.admin_token("boss").await;
@@ -266,7 +275,12 @@ async fn administrators_rebrand_through_the_pages_and_the_api() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({ "name": "Acme Group", "logo_url": "https://cdn.acme.example/l.svg", "primary_colour": "#14532d" })
+        json!({
+            "name": "Acme Group",
+            "logo_url": "https://cdn.acme.example/l.svg",
+            "primary_colour": "#14532d",
+            "default_language": "de"
+        })
     );
     let (sub_token, _) = app.admin_token("sub").await;
     let (status, _) = app.api(&sub_token, "PUT", "/tenant/branding", Some(json!({ "name": "Mine" }))).await;
@@ -318,6 +332,58 @@ async fn the_sign_in_pages_speak_the_language_asked_for_and_the_switcher_sticks(
     // The expired page speaks the browser's language too.
     let gone = Browser::new(&app).get_with("/login?flow=gone", ("accept-language", "de")).await;
     assert!(gone.has("Ihre Anmeldung ist abgelaufen") && gone.has("Zu Ihrem Konto"), "{}", gone.body);
+}
+
+#[tokio::test]
+async fn a_tenants_default_language_speaks_when_the_browser_asks_for_none_the_pages_have() {
+    use crate::browser::{REDIRECT, urlencode};
+    use serde_json::json;
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let client = app.client("acme", false, false);
+    app.child("acme", "boss", None, "admin");
+    app.user("acme", "ines", "pw-ines", false);
+    let authorize = |extra: &str| {
+        format!(
+            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s&nonce=n{extra}",
+            client.client.id,
+            urlencode(REDIRECT)
+        )
+    };
+    let italian = ("accept-language", "it-IT,it;q=0.9");
+    let sign_in = async |extra: &str, header: (&'static str, &'static str)| {
+        let browser = Browser::new(&app);
+        browser.get_with(&authorize(extra), header).await;
+        browser.get_with("/login", header).await
+    };
+    // Before: English (and the tenant's branding is now in the server's cache).
+    assert!(sign_in("", italian).await.has("Sign in to Test RP"));
+
+    let (token, _) = app.admin_token("boss").await;
+    let (status, body) =
+        app.api(&token, "PUT", "/tenant/branding", Some(json!({ "default_language": "fr" }))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("en, de"), "{body}");
+    let (status, body) =
+        app.api(&token, "PUT", "/tenant/branding", Some(json!({ "default_language": "de" }))).await;
+    assert_eq!((status, body["default_language"].as_str()), (200, Some("de")), "{body}");
+
+    // At once (the change forgets the cached branding): German for a browser asking
+    // for none of the pages' languages...
+    let login = sign_in("", italian).await;
+    assert!(login.has("<html lang=\"de\">") && login.has("Bei Test RP anmelden"), "{}", login.body);
+    // ...but a language the browser or the client asks for comes first.
+    assert!(sign_in("", ("accept-language", "it, en;q=0.5")).await.has("Sign in to Test RP"));
+    assert!(sign_in("&ui_locales=en", italian).await.has("Sign in to Test RP"));
+    // The signed-in pages of the tenant follow it too.
+    let browser = Browser::new(&app);
+    let login = browser.account_login("acme").await;
+    browser.password(&login, "ines", "pw-ines").await;
+    let account = browser.get_with("/account", italian).await;
+    assert!(account.has("<html lang=\"de\">"), "{}", account.body);
+    // And the admin page's branding form shows the saved choice.
+    let (status, body) = app.api(&token, "GET", "/tenant/branding", None).await;
+    assert_eq!((status, body["default_language"].as_str()), (200, Some("de")));
 }
 
 #[tokio::test]

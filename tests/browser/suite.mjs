@@ -179,6 +179,53 @@ await flow(browser, 'a code, a recovery code, new recovery codes, signing out an
   await check(page, 'account-password-changed');
 });
 
+// Two authenticators, removing one, and signing another browser out from the account page.
+await flow(browser, 'account: add and remove an authenticator, sign out another browser', async (page) => {
+  await page.goto(`${BASE}/account?tenant=acme`);
+  await signIn(page, 'erin');
+  const { otpauth: first, codes } = await enrol(page, 'erin');
+  // Adding proves a factor: a recovery code here; the new app then proves itself.
+  await page.fill('#add-label', 'Tablet');
+  await page.fill('#add-code', codes[0]);
+  await submit(page, '/account/totp/add');
+  expect(new URL(page.url()).pathname === '/account/totp', `the new app's set-up page: ${page.url()}`);
+  await check(page, 'account-add-authenticator');
+  const second = await scanQr(page);
+  expect(second !== first, 'a secret of its own');
+  await page.fill('#code', code(second));
+  await submit(page, '/account/totp/confirm');
+  expect(await page.isVisible('text=Your authenticator app is set up.'), 'added, and said so');
+  expect(await page.locator('ul.authenticators > li').count() === 2, 'two authenticators listed');
+  await check(page, 'account-two-authenticators');
+  // Removing the first needs a fresh code (the tablet's next one).
+  await page.fill('#remove-code-1', code(second, 30));
+  await Promise.all([page.waitForNavigation(), page.locator('form[action$="/remove"] button').first().click()]);
+  expect(await page.isVisible('text=Authenticator removed.'), 'removed, and said so');
+  expect(await page.locator('ul.authenticators > li').count() === 1, 'one left');
+
+  // A second browser signs in (with a recovery code: the tablet's codes are spent).
+  const other = await page.context().browser().newContext();
+  try {
+    const elsewhere = await other.newPage();
+    await elsewhere.goto(`${BASE}/account?tenant=acme`);
+    await signIn(elsewhere, 'erin');
+    await Promise.all([elsewhere.waitForNavigation(), elsewhere.click('text=Use a recovery code instead')]);
+    await elsewhere.fill('#code', codes[1]);
+    await submit(elsewhere, '/login/recovery');
+    expect(new URL(elsewhere.url()).pathname === '/account', `signed in elsewhere: ${elsewhere.url()}`);
+    await page.reload();
+    expect(await page.locator('ul.sessions > li').count() === 2, 'both browsers listed');
+    await check(page, 'account-two-browsers');
+    await Promise.all([page.waitForNavigation(), page.locator('form[action$="/end"] button').first().click()]);
+    expect(await page.isVisible('text=That browser is signed out.'), 'signed out, and said so');
+    expect(await page.locator('ul.sessions > li').count() === 1, 'one browser left');
+    await elsewhere.goto(`${BASE}/account?tenant=acme`);
+    expect(elsewhere.url().includes('/login?flow='), `the other browser must sign in again: ${elsewhere.url()}`);
+  } finally {
+    await other.close();
+  }
+});
+
 await flow(browser, 'administration: create, revoke, policy, audit', async (page) => {
   await page.goto(`${BASE}/admin?tenant=acme`);
   await signIn(page, 'boss');
@@ -211,6 +258,27 @@ await flow(browser, 'administration: create, revoke, policy, audit', async (page
   await page.goto(`${BASE}/admin/audit`);
   await check(page, 'admin-audit');
   expect(await page.isVisible('text=lost phone'), 'the revocation is in the audit log');
+
+  // Branding: a colour too light for white text is refused, keeping what was typed;
+  // a dark one is saved and colours the buttons; then the default again.
+  await page.goto(`${BASE}/admin/policy`);
+  await page.fill('#brand_name', 'Acme Corp');
+  await page.fill('#primary_colour', '#ffee00');
+  await submit(page, '/admin/branding');
+  expect(await page.isVisible('#form-error'), 'a light colour is refused inline');
+  expect((await page.inputValue('#primary_colour')) === '#ffee00', 'the colour typed stays');
+  expect((await page.inputValue('#brand_name')) === 'Acme Corp', 'the name typed stays');
+  await page.fill('#primary_colour', '#14532d');
+  await submit(page, '/admin/branding');
+  expect(await page.isVisible('text=Branding saved.'), 'branding saved');
+  expect((await page.textContent('header.brand span')) === 'Acme Corp', 'the new name on the page');
+  const colour = await page.$eval('button[type=submit]', (b) => getComputedStyle(b).backgroundColor);
+  expect(colour === 'rgb(20, 83, 45)', `the buttons take the colour: ${colour}`);
+  await check(page, 'admin-branded');
+  await page.fill('#brand_name', 'Acme Corporation');
+  await page.fill('#primary_colour', '');
+  await submit(page, '/admin/branding');
+  expect(await page.isVisible('text=Branding saved.'), 'branding restored');
 });
 
 await flow(browser, 'an OpenID Connect sign-in with consent', async (page) => {
