@@ -3,43 +3,55 @@
 //! signed in with a TOTP code (`otp` in its `amr`); any other session is sent through
 //! the TOTP step first (step-up), without asking for the password again. A refused form
 //! goes back to its page with the reason (post/redirect/get, [`crate::http::notes`]).
+//! They speak the language of the account page (`locales/*/admin.ftl`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use fluent_templates::fluent_bundle::FluentValue;
 
 use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::Flow;
 use crate::http::cookies::{self, SignedIn};
+use crate::http::i18n::{self, Lang};
 use crate::http::notes::{self, Note};
 use crate::http::state::AppState;
 use crate::http::{authorize, errors, origin, pages};
 use crate::store::audit::Origin;
 use crate::store::{StoreError, tenants, totp};
 use crate::tenancy::Permission;
-use crate::tenancy::admin::{self, Admin, AdminError, UserView};
-use crate::tenancy::permissions::Action;
+use crate::tenancy::admin::{self, Admin, AdminError};
+use crate::tenancy::permissions::{Action, Denied};
 
-fn admin_error(err: &AdminError) -> HttpResponse {
+/// What a refusal says on the admin pages. A domain validation message (`Invalid`)
+/// is the domain's own text, in English.
+pub(crate) fn refusal(lang: Lang, err: &AdminError) -> String {
     match err {
-        AdminError::Denied(denied) => pages::message(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            &denied.to_string(),
-            Some(("/admin", "Back to users")),
-        ),
-        AdminError::NotFound => pages::message(
-            StatusCode::NOT_FOUND,
-            "No such user",
-            "That user does not exist.",
-            Some(("/admin", "Back to users")),
-        ),
-        AdminError::Invalid(_) | AdminError::Duplicate(_) => pages::message(
-            StatusCode::BAD_REQUEST,
-            "Please check your input",
-            &err.to_string(),
-            Some(("/admin", "Back to users")),
-        ),
+        AdminError::Denied(denied) => lang.t(match denied {
+            Denied::Itself => "admin-denied-itself",
+            Denied::OutsideSubtree => "admin-denied-outside",
+            Denied::Permission => "admin-denied-permission",
+            Denied::NotRoot => "admin-denied-not-root",
+        }),
+        AdminError::NotFound => lang.t("admin-no-such-user-text"),
+        AdminError::Duplicate(name) => {
+            lang.t_with("admin-duplicate", &[("user", FluentValue::from(name.clone()))])
+        }
+        other => other.to_string(),
+    }
+}
+
+fn admin_error(lang: Lang, err: &AdminError) -> HttpResponse {
+    let back = lang.t("admin-back-to-users");
+    let page = |status, title: &str| {
+        pages::message_in(lang, status, &lang.t(title), &refusal(lang, err), Some(("/admin", &back)))
+    };
+    match err {
+        AdminError::Denied(_) => page(StatusCode::FORBIDDEN, "admin-not-allowed"),
+        AdminError::NotFound => page(StatusCode::NOT_FOUND, "admin-no-such-user"),
+        AdminError::Invalid(_) | AdminError::Duplicate(_) => {
+            page(StatusCode::BAD_REQUEST, "admin-check-input")
+        }
         AdminError::Throttled { retry_after } => {
             errors::login_error(&LoginError::Throttled { retry_after: *retry_after })
         }
@@ -73,12 +85,9 @@ async fn admin_session(
             .unwrap_or_else(|| "default".to_owned());
         let tenant = state.db.run(move |conn| tenants::find_by_slug(conn, &slug)).await?;
         let Some(tenant) = tenant else {
-            return Ok(Err(pages::message(
-                StatusCode::NOT_FOUND,
-                "Unknown organisation",
-                "There is no such organisation here.",
-                None,
-            )));
+            let lang = i18n::negotiate(req, None, None);
+            let (title, text) = (lang.t("unknown-organisation"), lang.t("unknown-organisation-text"));
+            return Ok(Err(pages::message_in(lang, StatusCode::NOT_FOUND, &title, &text, None)));
         };
         let mut flow = Flow::new(tenant.id, None, None, now);
         flow.return_to = Some("/admin".into());
@@ -90,11 +99,15 @@ async fn admin_session(
         other => LoginError::Internal(other.to_string()),
     })?;
     if admin.permission() < Permission::Read {
-        return Ok(Err(pages::message(
+        let lang = me.lang;
+        let (title, text, link) =
+            (lang.t("admin-not-admin"), lang.t("admin-not-admin-text"), lang.t("admin-nav-account"));
+        return Ok(Err(pages::message_in(
+            lang,
             StatusCode::FORBIDDEN,
-            "Not an administrator",
-            "Your account does not manage other users.",
-            Some(("/account", "Your account")),
+            &title,
+            &text,
+            Some(("/account", &link)),
         )));
     }
     let with_otp = Amr::from_stored(&me.session.amr) == Some(Amr::PwdOtp);
@@ -136,15 +149,18 @@ where
         Ok(Err(response)) => return response,
         Err(err) => return errors::login_error(&err),
     };
-    // The admin pages are in English only, so far.
-    let mut me = me;
-    (me.lang, me.here) = (crate::http::i18n::Lang::EN, String::new());
+    let lang = me.lang;
     let Some(submitted) = csrf else {
         // A page: with the note a form sent it (post/redirect/get).
-        return match me.with_note(state, req).await {
-            Ok(me) => f(me, admin).await.unwrap_or_else(|e| admin_error(&e)),
+        let mut response = match me.with_note(state, req).await {
+            Ok(me) => f(me, admin).await.unwrap_or_else(|e| admin_error(lang, &e)),
             Err(err) => errors::login_error(&err),
         };
+        // The switcher's choice is remembered for the pages that follow.
+        if let Some(chosen) = i18n::chosen(req) {
+            let _ = response.add_cookie(&i18n::remember(chosen, state.issuer.scheme() == "https"));
+        }
+        return response;
     };
     if !cookies::csrf_matches(&me.csrf, submitted) {
         return errors::csrf_refused();
@@ -161,11 +177,11 @@ where
         ) => {
             let back =
                 if matches!(err, AdminError::NotFound) { "/admin".to_owned() } else { back_of(req.path()) };
-            notes::redirect(state, &session_id, &back, Note::error(err.to_string()), &[])
+            notes::redirect(state, &session_id, &back, Note::error(refusal(lang, &err)), &[])
                 .await
                 .unwrap_or_else(|e| errors::login_error(&e))
         }
-        Err(err) => admin_error(&err),
+        Err(err) => admin_error(lang, &err),
     }
 }
 
@@ -202,7 +218,7 @@ pub(crate) async fn run<T: Send + 'static>(
     state.db.run(move |conn| f(conn, &admin).map(|t| (t, admin))).await
 }
 
-/// A POSTed act on one user; then back to that user's page.
+/// A POSTed act on one user; then back to that user's page, saying `done` (a message key).
 pub(crate) async fn act_and_show<F>(
     state: &AppState,
     req: &HttpRequest,
@@ -220,18 +236,19 @@ where
     with_admin(state, req, Some(csrf.as_deref()), async |me, admin| {
         let target = id.clone();
         run(state, admin, move |c, a| act(c, a, &target, &origin, now)).await?;
-        noted(state, &me, &format!("/admin/users/{id}"), Note::success(done), &[]).await
+        noted(state, &me, &format!("/admin/users/{id}"), Note::success(me.lang.t(done)), &[]).await
     })
     .await
 }
 
 /// A disruptive act asked first: the same form again, confirmed, or Cancel. Shown only
-/// to an administrator allowed the act.
+/// to an administrator allowed the act. The texts are message keys; the message gets
+/// the user's name as `$user`.
 pub(crate) struct Confirmation<'a> {
     /// The act's path under `/admin/users/{id}/`.
     pub path: &'a str,
     pub title: &'a str,
-    pub message: String,
+    pub message: &'a str,
     pub button: &'a str,
     pub fields: Vec<(&'a str, &'a str)>,
 }
@@ -242,17 +259,17 @@ pub(crate) async fn confirm_first(
     id: String,
     csrf: Option<String>,
     action: Action,
-    ask: impl FnOnce(&UserView) -> Confirmation<'_>,
+    asked: Confirmation<'_>,
 ) -> HttpResponse {
     with_admin(state, req, Some(csrf.as_deref()), async |me, admin| {
         admin.may(action, Some(&id))?;
         let target = id.clone();
         let (user, _) = run(state, admin, move |c, a| admin::get_user(c, a, &target)).await?;
-        let asked = ask(&user);
+        let lang = me.lang;
         let mut ctx = me.context();
-        ctx.insert("title", asked.title);
-        ctx.insert("message", &asked.message);
-        ctx.insert("button", asked.button);
+        ctx.insert("title", &lang.t(asked.title));
+        ctx.insert("message", &lang.t_with(asked.message, &[("user", FluentValue::from(user.username))]));
+        ctx.insert("button", &lang.t(asked.button));
         ctx.insert("fields", &asked.fields);
         ctx.insert("action", &format!("/admin/users/{id}/{}", asked.path));
         ctx.insert("back", &format!("/admin/users/{id}"));

@@ -51,7 +51,7 @@ pub async fn post_revoke(
         &req,
         path.into_inner(),
         form.csrf,
-        "TOTP revoked: a new authenticator will be set up at the next sign-in.",
+        "admin-done-revoked",
         move |c, a, id, origin, now| admin::revoke_totp(c, a, id, &form.reason, origin, now),
     )
     .await
@@ -71,11 +71,7 @@ pub async fn post_enforcement(
 ) -> HttpResponse {
     let form = form.into_inner();
     let on = form.enforced.as_deref() == Some("on");
-    let done = if on {
-        "TOTP is now required for this user."
-    } else {
-        "TOTP follows the organisation's policy for this user."
-    };
+    let done = if on { "admin-done-enforced-on" } else { "admin-done-enforced-off" };
     act_and_show(&state, &req, path.into_inner(), form.csrf, done, move |c, a, id, origin, now| {
         admin::set_enforcement(c, a, id, on, origin, now)
     })
@@ -101,23 +97,26 @@ pub async fn post_disabled(
     let disabled = form.disabled == "true";
     if form.confirm != "yes" {
         let action = if disabled { Action::Disable } else { Action::Enable };
-        return confirm_first(&state, &req, path.into_inner(), form.csrf, action, |u| Confirmation {
-            path: "disabled",
-            title: if disabled { "Disable this user?" } else { "Enable this user?" },
-            message: if disabled {
-                format!(
-                    "{} will be signed out everywhere and cannot sign in until enabled again.",
-                    u.username
-                )
-            } else {
-                format!("{} will be able to sign in again.", u.username)
-            },
-            button: if disabled { "Disable user" } else { "Enable user" },
-            fields: vec![("disabled", if disabled { "true" } else { "false" })],
-        })
-        .await;
+        let asked = if disabled {
+            Confirmation {
+                path: "disabled",
+                title: "admin-confirm-disable-title",
+                message: "admin-confirm-disable",
+                button: "admin-disable-user",
+                fields: vec![("disabled", "true")],
+            }
+        } else {
+            Confirmation {
+                path: "disabled",
+                title: "admin-confirm-enable-title",
+                message: "admin-confirm-enable",
+                button: "admin-enable-user",
+                fields: vec![("disabled", "false")],
+            }
+        };
+        return confirm_first(&state, &req, path.into_inner(), form.csrf, action, asked).await;
     }
-    let done = if disabled { "User disabled and signed out everywhere." } else { "User enabled." };
+    let done = if disabled { "admin-done-disabled" } else { "admin-done-enabled" };
     act_and_show(&state, &req, path.into_inner(), form.csrf, done, move |c, a, id, origin, now| {
         admin::set_disabled(c, a, id, disabled, origin, now)
     })
@@ -142,17 +141,14 @@ pub async fn post_reset_password(
     let (id, (origin, now)) = (path.into_inner(), (origin(&req, None), state.clock.now()));
     let form = form.into_inner();
     if form.confirm != "yes" {
-        return confirm_first(&state, &req, id, form.csrf, Action::ResetPassword, |u| Confirmation {
+        let asked = Confirmation {
             path: "password",
-            title: "Reset this user's password?",
-            message: format!(
-                "{} will be signed out everywhere and must sign in with a new temporary password, shown to you once. Their authenticator app stays.",
-                u.username
-            ),
-            button: "Reset password",
+            title: "admin-confirm-reset-title",
+            message: "admin-confirm-reset",
+            button: "admin-reset-password",
             fields: vec![],
-        })
-        .await;
+        };
+        return confirm_first(&state, &req, id, form.csrf, Action::ResetPassword, asked).await;
     }
     with_admin(&state, &req, Some(form.csrf.as_deref()), async |me, admin| {
         // Allowed before hashing: a refused caller does not spend the hashing pool.
@@ -163,7 +159,7 @@ pub async fn post_reset_password(
             crate::tenancy::passwords::reset_password(c, a, &target, one_time, &origin, now)
         })
         .await?;
-        let note = Note::success("Password reset.");
+        let note = Note::success(me.lang.t("admin-done-reset"));
         let to = format!("/admin/users/{id}/password");
         let show = async |found: Found| reset_page(&state, &me, admin, &id, &found).await;
         notes::redirect_or_show(&state, &me.session.id, &to, note, &[password], show).await

@@ -3,10 +3,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
 
 use crate::http::admin::{noted, run, with_admin};
 use crate::http::cookies::SignedIn;
+use crate::http::i18n::Lang;
 use crate::http::notes::Note;
 use crate::http::queries::AuditQuery;
 use crate::http::state::AppState;
@@ -27,11 +29,11 @@ fn policy_page(me: &SignedIn, policy: &PolicyView) -> HttpResponse {
     };
     ctx.insert("language", &language.filter(|l| !l.is_empty()).unwrap_or_else(|| "en".to_owned()));
     let checkboxes = vec![
-        ("enabled", "TOTP enabled in this organisation", policy.enabled),
-        ("enforce_internal", "Enforce for internal users", policy.enforce_internal),
-        ("enforce_external", "Enforce for external users", policy.enforce_external),
-        ("prompt_new_users", "Prompt new users to set up TOTP", policy.prompt_new_users),
-        ("recovery_codes_allowed", "Allow recovery codes", policy.recovery_codes_allowed),
+        ("enabled", "admin-policy-enabled", policy.enabled),
+        ("enforce_internal", "admin-policy-enforce-internal", policy.enforce_internal),
+        ("enforce_external", "admin-policy-enforce-external", policy.enforce_external),
+        ("prompt_new_users", "admin-policy-prompt", policy.prompt_new_users),
+        ("recovery_codes_allowed", "admin-policy-recovery", policy.recovery_codes_allowed),
     ];
     ctx.insert("checkboxes", &checkboxes);
     pages::render(StatusCode::OK, "admin_policy.html", &ctx)
@@ -100,7 +102,7 @@ pub async fn post_policy(
             },
         };
         run(&state, admin, move |c, a| tenant_policy::update_policy(c, a, &policy, &origin, now)).await?;
-        noted(&state, &me, "/admin/policy", Note::success("Policy saved."), &[]).await
+        noted(&state, &me, "/admin/policy", Note::success(me.lang.t("admin-done-policy")), &[]).await
     })
     .await
 }
@@ -128,16 +130,18 @@ pub async fn get_audit(
             Ok((events, names, crate::store::audit::event_names(c, &a.user.tenant_id)?))
         })
         .await?;
+        let lang = me.lang;
         let name = |id: &Option<String>, none: &str| match id {
             Some(id) => names.get(id).cloned().unwrap_or_else(|| id.clone()),
-            None => none.to_owned(),
+            None => lang.t(none),
         };
         let rows: Vec<serde_json::Value> = events
             .iter()
             .map(|e| {
-                let (at, _) = pages::format_time(e.created_at);
-                serde_json::json!({ "at": at, "event": e.event, "actor": name(&e.actor_user_id, "system"),
-                                    "target": name(&e.target_user_id, ""), "detail": pages::readable_detail(&e.detail), "ip": e.ip.clone().unwrap_or_default() })
+                let (at, _) = pages::format_time_in(lang, e.created_at);
+                let (actor, target) = (name(&e.actor_user_id, "admin-system"), name(&e.target_user_id, "admin-someone"));
+                serde_json::json!({ "at": at, "event": e.event, "sentence": audit_sentence(lang, &e.event, actor, target),
+                                    "detail": pages::readable_detail(&e.detail), "ip": e.ip.clone().unwrap_or_default() })
             })
             .collect();
         let mut ctx = me.context();
@@ -162,6 +166,14 @@ pub async fn get_audit(
         Ok(pages::render(StatusCode::OK, "admin_audit.html", &ctx))
     })
     .await
+}
+
+/// An audit event as a sentence ("boss revoked the TOTP secret of alice"); an event
+/// the catalogue does not know reads as its name.
+fn audit_sentence(lang: Lang, event: &str, actor: String, target: String) -> String {
+    let key = format!("admin-event-{}", event.replace(['.', '_'], "-"));
+    let args = [("actor", FluentValue::from(actor)), ("target", FluentValue::from(target))];
+    lang.try_t_with(&key, &args).unwrap_or_else(|| event.to_owned())
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,7 +213,10 @@ pub async fn post_branding(
         })
         .await;
         match saved {
-            Ok(_) => noted(&state, &me, "/admin/policy", Note::success("Branding saved."), &[]).await,
+            Ok(_) => {
+                noted(&state, &me, "/admin/policy", Note::success(me.lang.t("admin-done-branding")), &[])
+                    .await
+            }
             Err(AdminError::Invalid(message)) => {
                 let note = Note::error(message)
                     .typed("name", &form.name)

@@ -2,9 +2,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
 
-use crate::http::admin::{noted, run, with_admin};
+use crate::http::admin::{noted, refusal, run, with_admin};
 use crate::http::cookies::SignedIn;
 use crate::http::notes::{self, Found, Note};
 use crate::http::queries::ListQuery;
@@ -58,7 +59,7 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
         ctx.insert("policy", &explained);
         ctx.insert(
             "activated",
-            &user.totp_activated_at.map(|t| format!("since {}", pages::format_time(t).1)).unwrap_or_default(),
+            &user.totp_activated_at.map(|t| pages::format_time_in(me.lang, t).1).unwrap_or_default(),
         );
         ctx.insert("u", &user);
         ctx.insert("devices", &pages::listed(&devices, me.lang));
@@ -162,8 +163,10 @@ pub async fn post_new(
         .await;
         match created {
             Ok((user, password)) => {
-                let note =
-                    Note::success(format!("Created {}.", user.username)).typed("username", &user.username);
+                let created = me
+                    .lang
+                    .t_with("admin-done-created", &[("user", FluentValue::from(user.username.clone()))]);
+                let note = Note::success(created).typed("username", &user.username);
                 let show = async |found: Found| Ok(created_page(&me, &found));
                 notes::redirect_or_show(
                     &state,
@@ -177,7 +180,7 @@ pub async fn post_new(
             }
             // The form again, with what was typed and what to change.
             Err(err @ (AdminError::Invalid(_) | AdminError::Duplicate(_))) => {
-                let mut note = Note::error(err.to_string())
+                let mut note = Note::error(refusal(me.lang, &err))
                     .typed("username", &typed.username)
                     .typed("kind", &typed.kind)
                     .typed("permission", &typed.permission)

@@ -105,8 +105,7 @@ pub struct SignedIn {
     pub note: Option<Found>,
     /// The user's tenant's branding, for its pages.
     pub brand: Brand,
-    /// The language of its pages, and the page asked for (for the language switcher;
-    /// empty where the pages are in English only).
+    /// The language of its pages, and the page asked for (for the language switcher).
     pub lang: Lang,
     pub here: String,
 }

@@ -68,7 +68,7 @@ pub async fn post_admin_forget_all(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let done = "Every remembered device of this user is forgotten.";
+    let done = "admin-done-devices-forgotten";
     act_and_show(&state, &req, path.into_inner(), form.into_inner().csrf, done, |c, a, id, origin, now| {
         devices::forget(c, a, id, None, origin, now).map(|_| ())
     })
@@ -83,7 +83,7 @@ pub async fn post_admin_forget(
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
     let (id, device) = path.into_inner();
-    let done = "Device forgotten.";
+    let done = "admin-done-device-forgotten";
     act_and_show(&state, &req, id, form.into_inner().csrf, done, move |c, a, id, origin, now| {
         devices::forget(c, a, id, Some(&device), origin, now).map(|_| ())
     })

@@ -61,6 +61,13 @@ impl Lang {
         LOCALES.lookup_with_args(&self.id(), key, &args)
     }
 
+    /// The message `key` with its arguments, if the catalogues have it.
+    pub fn try_t_with(self, key: &str, args: &[(&'static str, FluentValue<'static>)]) -> Option<String> {
+        let args: HashMap<Cow<'static, str>, FluentValue<'static>> =
+            args.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())).collect();
+        LOCALES.try_lookup_with_args(&self.id(), key, &args)
+    }
+
     /// "45 seconds", "2 minutes" (rounded up: never less than is left).
     pub fn wait(self, seconds: i64) -> String {
         let seconds = seconds.max(1);
@@ -191,6 +198,7 @@ mod tests {
         let catalogues = [
             (include_str!("../../locales/en/signin.ftl"), include_str!("../../locales/de/signin.ftl")),
             (include_str!("../../locales/en/account.ftl"), include_str!("../../locales/de/account.ftl")),
+            (include_str!("../../locales/en/admin.ftl"), include_str!("../../locales/de/admin.ftl")),
         ];
         let keys = |text: &str| -> Vec<String> {
             text.lines()

@@ -279,6 +279,18 @@ await flow(browser, 'administration: create, revoke, policy, audit', async (page
   await page.fill('#primary_colour', '');
   await submit(page, '/admin/branding');
   expect(await page.isVisible('text=Branding saved.'), 'branding restored');
+
+  // The admin pages in German (longer words: no sideways scroll at 320 px either).
+  await page.goto(`${BASE}/admin?lang=de`);
+  expect(await page.isVisible('h1:text-is("Ihre Benutzer")'), 'the users page in German');
+  await check(page, 'admin-users-de');
+  await page.goto(`${BASE}/admin/policy`);
+  expect(await page.isVisible('text=Richtlinie der zweistufigen Anmeldung'), 'the choice is remembered');
+  await check(page, 'admin-policy-de');
+  await page.goto(`${BASE}/admin/audit`);
+  expect(await page.isVisible('text=hat den TOTP-Schlüssel von alice widerrufen'), 'the audit log as German sentences');
+  await check(page, 'admin-audit-de');
+  await page.goto(`${BASE}/admin?lang=en`);
 });
 
 await flow(browser, 'an OpenID Connect sign-in with consent', async (page) => {
