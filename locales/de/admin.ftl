@@ -148,7 +148,7 @@ admin-all-events = Alle Ereignisse
 admin-from-day = Von (Tag, UTC)
 admin-to-day = Bis (Tag, UTC)
 admin-filter = Filtern
-admin-col-when = Wann (UTC)
+admin-col-when = Wann
 admin-col-what = Was geschah
 admin-col-detail = Einzelheiten
 admin-col-from = Von Adresse
@@ -156,7 +156,7 @@ admin-newer = ← Neuer
 admin-older = Älter →
 admin-page = Seite { $n }
 admin-audit-pages = Seiten des Protokolls
-admin-system = das System
+admin-system = Das System
 admin-someone = jemand
 
 # Ablehnungen und Fehler

@@ -148,7 +148,7 @@ admin-all-events = All events
 admin-from-day = From (day, UTC)
 admin-to-day = To (day, UTC)
 admin-filter = Filter
-admin-col-when = When (UTC)
+admin-col-when = When
 admin-col-what = What happened
 admin-col-detail = Detail
 admin-col-from = From
@@ -156,7 +156,7 @@ admin-newer = ← Newer
 admin-older = Older →
 admin-page = Page { $n }
 admin-audit-pages = Pages of the audit log
-admin-system = the system
+admin-system = The system
 admin-someone = someone
 
 # Refusals and errors

@@ -138,9 +138,9 @@ pub async fn get_audit(
         let rows: Vec<serde_json::Value> = events
             .iter()
             .map(|e| {
-                let (at, _) = pages::format_time_in(lang, e.created_at);
+                let (iso, at) = pages::format_time_in(lang, e.created_at);
                 let (actor, target) = (name(&e.actor_user_id, "admin-system"), name(&e.target_user_id, "admin-someone"));
-                serde_json::json!({ "at": at, "event": e.event, "sentence": audit_sentence(lang, &e.event, actor, target),
+                serde_json::json!({ "at": at, "iso": iso, "event": e.event, "sentence": audit_sentence(lang, &e.event, actor, target),
                                     "detail": pages::readable_detail(&e.detail), "ip": e.ip.clone().unwrap_or_default() })
             })
             .collect();
