@@ -10,12 +10,62 @@ use url::Url;
 use crate::ephemeral::limiter::{Limits, Rule};
 use crate::store::DatabaseUrl;
 
+/// The issuer exactly as configured (OpenID Connect Discovery §4.3: relying parties
+/// compare it as a string, so `https://id.example/` and `https://id.example` are two
+/// issuers): published as it is in discovery, tokens and logout checks. Endpoints hang
+/// from it without a doubled slash (`https://id.example/token` either way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    text: String,
+    url: Url,
+}
+
+impl Issuer {
+    /// An absolute http(s) URL without query or fragment (OIDC Discovery §3).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        let err = || format!("'{raw}' is not an http(s) URL without query or fragment");
+        let url = Url::parse(text).map_err(|_| err())?;
+        let ok = matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && !text.contains('#')
+            && !text.contains('?');
+        if ok { Ok(Self { text: text.to_owned(), url }) } else { Err(err()) }
+    }
+
+    /// The issuer, character for character as configured.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+
+    /// The URL of an endpoint: `path` (`/token`) under the issuer.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.text.trim_end_matches('/'))
+    }
+}
+
+impl std::fmt::Display for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// Everything the server and the CLI are configured with.
 #[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     /// Explicit issuer; when `None` it is `http://` + the bound address.
-    pub issuer: Option<Url>,
+    pub issuer: Option<Issuer>,
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
     pub redis_url: Option<String>,
@@ -44,7 +94,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
-            .field("issuer", &self.issuer.as_ref().map(Url::as_str))
+            .field("issuer", &self.issuer.as_ref().map(Issuer::as_str))
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.redacted())
             .field("redis_url", &self.redis_url.as_ref().map(|_| "(set)"))
@@ -221,10 +271,12 @@ impl Settings {
     }
 
     /// The issuer for a server bound to `bound`.
-    pub fn issuer_for(&self, bound: SocketAddr) -> Url {
+    pub fn issuer_for(&self, bound: SocketAddr) -> Issuer {
         self.issuer.clone().unwrap_or_else(|| {
+            let text = format!("http://{bound}");
             #[expect(clippy::unwrap_used, reason = "http:// + a socket address is a valid URL")]
-            Url::parse(&format!("http://{bound}")).unwrap()
+            let url = Url::parse(&text).unwrap();
+            Issuer { text, url }
         })
     }
 }
@@ -293,15 +345,8 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     toml::from_str(&text).map_err(|e| bad(&setting, e.message().to_owned()))
 }
 
-/// An issuer is an absolute http(s) URL without query or fragment (OIDC Discovery §3).
-fn parse_issuer(raw: &str) -> Result<Url, ConfigError> {
-    let err = || bad("WATCHWORD_ISSUER", format!("'{raw}' is not an http(s) URL without query or fragment"));
-    let url = Url::parse(raw.trim_end_matches('/')).map_err(|_| err())?;
-    let ok = matches!(url.scheme(), "http" | "https")
-        && url.host().is_some()
-        && url.query().is_none()
-        && url.fragment().is_none();
-    if ok { Ok(url) } else { Err(err()) }
+fn parse_issuer(raw: &str) -> Result<Issuer, ConfigError> {
+    Issuer::parse(raw).map_err(|reason| bad("WATCHWORD_ISSUER", reason))
 }
 
 #[cfg(test)]
@@ -319,7 +364,8 @@ mod tests {
     fn defaults() {
         let s = load(&[]).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.issuer_for(s.listen).as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(s.issuer_for(s.listen).as_str(), "http://127.0.0.1:8080");
+        assert_eq!(s.issuer_for(s.listen).endpoint("/token"), "http://127.0.0.1:8080/token");
         assert_eq!(s.database_url, DatabaseUrl::Sqlite("./watchword-data/watchword.db".into()));
         assert!(s.redis_url.is_none() && s.secret_keys.is_none());
         assert_eq!(s.limits, Limits::default(), "the documented defaults");
@@ -330,7 +376,9 @@ mod tests {
         let s = load(&[("WATCHWORD_DATA_DIR", "/tmp/ww"), ("WATCHWORD_ISSUER", "https://id.example.com/")])
             .unwrap();
         assert_eq!(s.database_url, DatabaseUrl::Sqlite("/tmp/ww/watchword.db".into()));
-        assert_eq!(s.issuer.unwrap().as_str(), "https://id.example.com/");
+        let issuer = s.issuer.unwrap();
+        assert_eq!(issuer.as_str(), "https://id.example.com/", "exactly as configured");
+        assert_eq!(issuer.endpoint("/jwks"), "https://id.example.com/jwks");
         for (name, value) in [
             ("WATCHWORD_LISTEN", "nope"),
             ("WATCHWORD_ISSUER", "ftp://x"),

@@ -76,7 +76,7 @@ pub fn prepare(
     db.migrate()?;
     // The first tenant is named after the issuer's host: the issuer authenticator apps
     // show ("id.example.com"), not a placeholder ("Default"); `tenant update` renames it.
-    let name = settings.issuer.as_ref().and_then(|u| u.host_str().map(str::to_owned));
+    let name = settings.issuer.as_ref().and_then(|i| i.url().host_str().map(str::to_owned));
     let first_run = bootstrap(db, name.as_deref().unwrap_or("Watchword"), now)?;
     prepare_keys(settings, db, keyring, now).map_err(|e| StartupError::Keys(e.to_string()))?;
     Ok(first_run)
@@ -198,7 +198,7 @@ impl Application {
                 totp_enabled: settings.totp_enabled,
             },
         };
-        let https = state.issuer.scheme() == "https";
+        let https = state.issuer.is_https();
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

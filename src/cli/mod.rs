@@ -187,13 +187,14 @@ fn serve(settings: &Settings) -> Result<(), Failure> {
     })
 }
 
-fn print_first_run(first_run: Option<&startup::FirstRun>, issuer: &url::Url) {
+fn print_first_run(first_run: Option<&startup::FirstRun>, issuer: &crate::config::Issuer) {
     if let Some(first) = first_run {
         println!("First run: created tenant '{}' and administrator '{}'.", first.tenant, first.username);
         println!("  username: {}", first.username);
         println!("  password: {}", first.password);
         println!(
-            "Sign in at {issuer}account, choose your own password, then set up your authenticator app. This password is shown only once and must be replaced at the first sign-in."
+            "Sign in at {}, choose your own password, then set up your authenticator app. This password is shown only once and must be replaced at the first sign-in.",
+            issuer.endpoint("/account")
         );
     }
 }

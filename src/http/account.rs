@@ -102,7 +102,7 @@ pub async fn get_account(
             let mut response = account_page(&state, &me.with_note(&state, &req).await?).await?;
             // The switcher's choice is remembered for the pages that follow.
             if let Some(lang) = i18n::chosen(&req) {
-                let _ = response.add_cookie(&i18n::remember(lang, state.issuer.scheme() == "https"));
+                let _ = response.add_cookie(&i18n::remember(lang, state.issuer.is_https()));
             }
             return Ok(response);
         }

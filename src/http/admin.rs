@@ -23,8 +23,7 @@ use crate::tenancy::Permission;
 use crate::tenancy::admin::{self, Admin, AdminError};
 use crate::tenancy::permissions::{Action, Denied};
 
-/// What a refusal says on the admin pages. A domain validation message (`Invalid`)
-/// is the domain's own text, in English.
+/// What a refusal says on the admin pages, in their language.
 pub(crate) fn refusal(lang: Lang, err: &AdminError) -> String {
     match err {
         AdminError::Denied(denied) => lang.t(match denied {
@@ -37,6 +36,7 @@ pub(crate) fn refusal(lang: Lang, err: &AdminError) -> String {
         AdminError::Duplicate(name) => {
             lang.t_with("admin-duplicate", &[("user", FluentValue::from(name.clone()))])
         }
+        AdminError::Invalid(refusal) => refusal.in_lang(lang),
         other => other.to_string(),
     }
 }
@@ -158,7 +158,7 @@ where
         };
         // The switcher's choice is remembered for the pages that follow.
         if let Some(chosen) = i18n::chosen(req) {
-            let _ = response.add_cookie(&i18n::remember(chosen, state.issuer.scheme() == "https"));
+            let _ = response.add_cookie(&i18n::remember(chosen, state.issuer.is_https()));
         }
         return response;
     };

@@ -16,6 +16,7 @@ use crate::http::{origin, pages};
 use crate::tenancy::admin::AdminError;
 use crate::tenancy::branding::{self, BrandingChange};
 use crate::tenancy::tenant_policy::{self, PolicyView};
+use crate::text::Refusal;
 
 fn policy_page(me: &SignedIn, policy: &PolicyView) -> HttpResponse {
     let mut ctx = me.context();
@@ -79,7 +80,9 @@ pub async fn post_policy(
     let (origin, now) = (origin(&req, None), state.clock.now());
     with_admin(&state, &req, Some(f.csrf.as_deref()), async |me, admin| {
         let number = |raw: &str, name: &str| {
-            raw.trim().parse::<i32>().map_err(|_| AdminError::Invalid(format!("{name} must be a number")))
+            raw.trim()
+                .parse::<i32>()
+                .map_err(|_| AdminError::Invalid(Refusal::new("refusal-number").with("name", name)))
         };
         let on = |v: &Option<String>| v.as_deref() == Some("on");
         let policy = PolicyView {
@@ -217,8 +220,8 @@ pub async fn post_branding(
                 noted(&state, &me, "/admin/policy", Note::success(me.lang.t("admin-done-branding")), &[])
                     .await
             }
-            Err(AdminError::Invalid(message)) => {
-                let note = Note::error(message)
+            Err(AdminError::Invalid(refusal)) => {
+                let note = Note::error(refusal.in_lang(me.lang))
                     .typed("name", &form.name)
                     .typed("logo_url", &form.logo_url)
                     .typed("primary_colour", &form.primary_colour)

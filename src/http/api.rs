@@ -19,6 +19,7 @@ use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
 use crate::tenancy::branding::{self, BrandingChange};
 use crate::tenancy::creation;
 use crate::tenancy::tenant_policy::{self, PolicyView};
+use crate::text::Refusal;
 
 pub const ADMIN_SCOPE: &str = "watchword:admin";
 
@@ -37,7 +38,9 @@ fn admin_error(err: &AdminError) -> HttpResponse {
     match err {
         AdminError::Denied(denied) => error(StatusCode::FORBIDDEN, "forbidden", &denied.to_string()),
         AdminError::NotFound => error(StatusCode::NOT_FOUND, "not_found", "no such user"),
-        AdminError::Invalid(message) => error(StatusCode::BAD_REQUEST, "invalid_request", message),
+        AdminError::Invalid(refusal) => {
+            error(StatusCode::BAD_REQUEST, "invalid_request", &refusal.to_string())
+        }
         AdminError::Duplicate(_) => error(StatusCode::CONFLICT, "conflict", &err.to_string()),
         AdminError::Throttled { retry_after } => {
             let mut response = error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", &err.to_string());
@@ -133,10 +136,10 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
     let (id, globally) = (path.into_inner(), state.totp_enabled);
     as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
         let mut user = serde_json::to_value(admin::get_user(conn, admin, &id)?)
-            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            .map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
         let explained = crate::tenancy::explain::explain_user(conn, admin, &id, globally)?;
         user["totp_policy"] =
-            serde_json::to_value(explained).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            serde_json::to_value(explained).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
         Ok(user)
     })
     .await

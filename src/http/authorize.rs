@@ -94,7 +94,8 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
     else {
         return bad_request("The application sent you here with a return address it has not registered.");
     };
-    let oauth_state = params.state.clone();
+    // Echoed in an error only when it is one we would keep (not a huge Location).
+    let oauth_state = params.state.clone().filter(|s| s.len() <= authorize::MAX_STATE);
     // A bounded hint, never an error (the pages fall back to other signals).
     let ui_locales = params.ui_locales.clone().filter(|u| u.len() <= 128);
     let checked = match authorize::check(

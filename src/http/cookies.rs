@@ -19,7 +19,7 @@ use crate::store::users::User;
 use crate::tenancy::branding::Brand;
 
 fn secure(state: &AppState) -> bool {
-    state.issuer.scheme() == "https"
+    state.issuer.is_https()
 }
 
 fn name(state: &AppState, base: &'static str) -> &'static str {

@@ -1,92 +1,14 @@
-//! The languages of the pages: message catalogues in Fluent (`locales/{en,de}/*.ftl`,
-//! compiled into the binary; English is the fallback for a message a catalogue lacks).
+//! The language of a page (the catalogues and [`Lang`] are in [`crate::text`]).
 //! A page's language is, in order: the one the visitor chose with the switcher (the
 //! `?lang=` link, remembered in the `ww_lang` cookie), the client's `ui_locales`, the
 //! browser's `Accept-Language`, the tenant's default language, else English.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
-use fluent_templates::fluent_bundle::FluentValue;
-use fluent_templates::{LanguageIdentifier, Loader, static_loader};
 
-// The languages with a complete catalogue; the first is the fallback.
-use crate::tenancy::branding::LANGUAGES;
-
-static_loader! {
-    pub static LOCALES = {
-        locales: "./locales",
-        fallback_language: "en",
-        // No Unicode isolation marks around arguments: the pages are HTML, and the
-        // marks would be invisible characters inside names and numbers.
-        customise: |bundle| bundle.set_use_isolating(false),
-    };
-}
+pub use crate::text::Lang;
 
 const COOKIE: &str = "ww_lang";
-
-/// A language the pages are in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lang(&'static str);
-
-impl Lang {
-    pub const EN: Self = Self("en");
-
-    /// The language of a tag (`de`, `de-CH`, `EN-us`), if the pages have it.
-    pub fn of_tag(tag: &str) -> Option<Self> {
-        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        LANGUAGES.iter().find(|l| **l == primary).map(|l| Self(l))
-    }
-
-    pub fn code(self) -> &'static str {
-        self.0
-    }
-
-    fn id(self) -> LanguageIdentifier {
-        self.0.parse().unwrap_or_default()
-    }
-
-    /// The message `key` in this language; a text that is no key (a domain refusal, in
-    /// English) is given back as it is.
-    pub fn t(self, key: &str) -> String {
-        LOCALES.try_lookup(&self.id(), key).unwrap_or_else(|| key.to_owned())
-    }
-
-    /// The message `key` with its arguments.
-    pub fn t_with(self, key: &str, args: &[(&'static str, FluentValue<'static>)]) -> String {
-        let args: HashMap<Cow<'static, str>, FluentValue<'static>> =
-            args.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())).collect();
-        LOCALES.lookup_with_args(&self.id(), key, &args)
-    }
-
-    /// The message `key` with its arguments, if the catalogues have it.
-    pub fn try_t_with(self, key: &str, args: &[(&'static str, FluentValue<'static>)]) -> Option<String> {
-        let args: HashMap<Cow<'static, str>, FluentValue<'static>> =
-            args.iter().map(|(k, v)| (Cow::Borrowed(*k), v.clone())).collect();
-        LOCALES.try_lookup_with_args(&self.id(), key, &args)
-    }
-
-    /// "45 seconds", "2 minutes" (rounded up: never less than is left).
-    pub fn wait(self, seconds: i64) -> String {
-        let seconds = seconds.max(1);
-        if seconds < 60 {
-            self.t_with("wait-seconds", &[("n", FluentValue::from(seconds))])
-        } else {
-            self.t_with("wait-minutes", &[("n", FluentValue::from((seconds + 59) / 60))])
-        }
-    }
-
-    /// A moment as this language writes it, in UTC.
-    pub fn date_time(self, unix: i64) -> String {
-        let Some(at) = chrono::DateTime::from_timestamp(unix, 0) else { return unix.to_string() };
-        match self.0 {
-            "de" => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
-            _ => at.format("%-d %B %Y %H:%M UTC").to_string(),
-        }
-    }
-}
 
 /// `ui_locales` (OpenID Connect Core §3.1.2.1): tags in order of preference.
 fn of_ui_locales(ui_locales: &str) -> Option<Lang> {
@@ -169,21 +91,23 @@ pub fn switch_url(lang: Lang, path_and_query: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use fluent_templates::fluent_bundle::FluentValue;
+
     use super::*;
 
     #[test]
     fn languages_are_chosen_from_tags_and_weights() {
-        assert_eq!(Lang::of_tag("de-CH"), Some(Lang("de")));
+        assert_eq!(Lang::of_tag("de-CH"), Some(Lang::DE));
         assert_eq!(Lang::of_tag("fr"), None);
-        assert_eq!(of_ui_locales("fr-CA de en"), Some(Lang("de")));
-        assert_eq!(of_accept_language("fr;q=0.9, en;q=0.5, de;q=0.8"), Some(Lang("de")));
+        assert_eq!(of_ui_locales("fr-CA de en"), Some(Lang::DE));
+        assert_eq!(of_accept_language("fr;q=0.9, en;q=0.5, de;q=0.8"), Some(Lang::DE));
         assert_eq!(of_accept_language("de;q=0, en"), Some(Lang::EN));
         assert_eq!(of_accept_language("fr, it"), None);
     }
 
     #[test]
     fn every_english_message_exists_in_german_and_plurals_read_right() {
-        let de = Lang("de");
+        let de = Lang::DE;
         assert_eq!(de.wait(1), "1 Sekunde");
         assert_eq!(de.wait(61), "2 Minuten");
         assert_eq!(Lang::EN.wait(0), "1 second");
@@ -199,6 +123,7 @@ mod tests {
             (include_str!("../../locales/en/signin.ftl"), include_str!("../../locales/de/signin.ftl")),
             (include_str!("../../locales/en/account.ftl"), include_str!("../../locales/de/account.ftl")),
             (include_str!("../../locales/en/admin.ftl"), include_str!("../../locales/de/admin.ftl")),
+            (include_str!("../../locales/en/refusals.ftl"), include_str!("../../locales/de/refusals.ftl")),
         ];
         let keys = |text: &str| -> Vec<String> {
             text.lines()
@@ -218,6 +143,6 @@ mod tests {
     #[test]
     fn the_switcher_keeps_the_page_and_names_the_other_language() {
         assert_eq!(switch_url(Lang::EN, "/login?flow=abc&lang=en"), "/login?flow=abc&lang=de");
-        assert_eq!(switch_url(Lang("de"), "/login?flow=abc"), "/login?flow=abc&lang=en");
+        assert_eq!(switch_url(Lang::DE, "/login?flow=abc"), "/login?flow=abc&lang=en");
     }
 }

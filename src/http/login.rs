@@ -203,7 +203,7 @@ pub async fn get_login(
         let mut response = render_state(&state, &req, &cur, notice, query.recovery.is_some()).await?;
         // The switcher's choice is remembered for the pages that follow.
         if let Some(lang) = i18n::chosen(&req) {
-            let _ = response.add_cookie(&i18n::remember(lang, state.issuer.scheme() == "https"));
+            let _ = response.add_cookie(&i18n::remember(lang, state.issuer.is_https()));
         }
         Ok(response)
     };

@@ -64,6 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/style.css", web::get().to(pages::get_style))
         .route("/brand/{tenant}", web::get().to(pages::get_brand_css))
         .route("/.well-known/openid-configuration", web::get().to(oidc::get_discovery))
+        // RFC 8414: OAuth clients look here; the OpenID document is a superset of it.
+        .route("/.well-known/oauth-authorization-server", web::get().to(oidc::get_discovery))
         .route("/jwks", web::get().to(oidc::get_jwks))
         .route("/authorize", web::get().to(authorize::get_authorize))
         .route("/authorize", web::post().to(authorize::post_authorize))

@@ -24,10 +24,11 @@ use crate::oidc::tokens::{AccessClaims, has_scope};
 use crate::store::tokens;
 use crate::store::users::User;
 
-/// `/.well-known/openid-configuration`: what is supported, and nothing else.
+/// `/.well-known/openid-configuration` (and RFC 8414's
+/// `/.well-known/oauth-authorization-server`): what is supported, and nothing else.
 pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
     let issuer = state.issuer_str().to_owned();
-    let url = |path: &str| format!("{issuer}{path}");
+    let url = |path: &str| state.issuer.endpoint(path);
     let built = (|| -> Result<serde_json::Value, String> {
         let metadata = CoreProviderMetadata::new(
             IssuerUrl::new(issuer.clone()).map_err(|e| e.to_string())?,

@@ -50,7 +50,7 @@ fn build(overrides: &[(String, String)]) -> Result<Tera, tera::Error> {
     let mut tera = Tera::default();
     tera.add_raw_templates(templates)?;
     // `{{ fluent(key="…", lang=lang, arg=value) }}`: a message of the page's language.
-    tera.register_function("fluent", fluent_templates::FluentLoader::new(&*crate::http::i18n::LOCALES));
+    tera.register_function("fluent", fluent_templates::FluentLoader::new(&*crate::text::LOCALES));
     Ok(tera)
 }
 

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use crate::tenancy::admin::AdminError;
+use crate::text::Refusal;
 
 /// `?q=&page=` of a user listing (API and pages).
 #[derive(Debug, Deserialize)]
@@ -33,7 +34,7 @@ impl AuditQuery {
                     .ok()
                     .and_then(|d| d.and_hms_opt(0, 0, 0))
                     .map(|t| Some(t.and_utc().timestamp()))
-                    .ok_or_else(|| AdminError::Invalid(format!("{name} must be a date like 2026-11-26"))),
+                    .ok_or_else(|| AdminError::Invalid(Refusal::new("refusal-date").with("name", name))),
             }
         };
         Ok(crate::store::audit::Span {

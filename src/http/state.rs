@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use url::Url;
+use crate::config::Issuer;
 
 use crate::auth::credentials::Guard;
 use crate::auth::hashing::HashPool;
@@ -21,7 +21,7 @@ use crate::tenancy::branding::Brand;
 /// Everything a request handler may need, shared by all workers.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub issuer: Url,
+    pub issuer: Issuer,
     pub db: Db,
     pub keyring: Arc<Keyring>,
     pub ephemeral: Ephemeral,
@@ -58,9 +58,9 @@ impl AppState {
         }
     }
 
-    /// The issuer as it appears in tokens and metadata (no trailing slash).
+    /// The issuer as it appears in tokens and metadata: exactly as configured.
     pub fn issuer_str(&self) -> &str {
-        self.issuer.as_str().trim_end_matches('/')
+        self.issuer.as_str()
     }
 
     /// The signing keys, reloaded (and rotated when due) once the cache is stale.

@@ -46,6 +46,11 @@ pub struct RedirectError {
     pub description: &'static str,
 }
 
+/// The longest `state` and `nonce` kept (and echoed); longer ones are refused, never
+/// dropped: a client that sent one would otherwise get a code without it.
+pub const MAX_STATE: usize = 2048;
+pub const MAX_NONCE: usize = 512;
+
 fn refuse(error: &'static str, description: &'static str) -> RedirectError {
     RedirectError { error, description }
 }
@@ -158,8 +163,14 @@ pub fn check(
     };
     let require_mfa =
         client_requires_mfa || asks_for_mfa(params.acr_values.as_deref(), params.claims.as_deref())?;
-    let nonce = params.nonce.filter(|n| !n.is_empty() && n.len() <= 512);
-    let state = params.state.filter(|s| s.len() <= 2048);
+    if params.state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
+        return Err(refuse("invalid_request", "state is longer than 2048 characters"));
+    }
+    if params.nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE) {
+        return Err(refuse("invalid_request", "nonce is longer than 512 characters"));
+    }
+    let nonce = params.nonce.filter(|n| !n.is_empty());
+    let state = params.state;
     Ok(Checked {
         request: AuthRequest {
             client_id: client_id.to_owned(),

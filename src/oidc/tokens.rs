@@ -104,6 +104,15 @@ pub fn id_token(
     .set_auth_context_ref(Some(AuthenticationContextClass::new(grant.acr.clone())))
     .set_authorized_party(Some(ClientId::new(grant.client_id.to_owned())))
     .set_access_token_hash(Some(AccessTokenHash::new(half_hash(alg, access_token))));
+    // The openidconnect crate always writes `aud` as an array; with the one audience
+    // an ID token has, it is a string, as most providers send it (OIDC Core §2 allows
+    // either, and some relying parties accept only the string).
+    let mut claims = serde_json::to_value(&claims).map_err(|e| KeyError::Sign(e.to_string()))?;
+    if let Some(aud) = claims.get_mut("aud")
+        && let Some([only]) = aud.as_array().map(Vec::as_slice)
+    {
+        *aud = only.clone();
+    }
     keys.sign(alg, "JWT", &claims)
 }
 

@@ -14,6 +14,7 @@ use crate::store::tenants::Tenant;
 use crate::store::users::{self, User};
 use crate::store::{DbConn, StoreError, new_id, sessions, tokens, totp};
 use crate::tenancy::UserKind;
+use crate::text::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -22,7 +23,7 @@ pub enum AdminError {
     #[error("no such user")]
     NotFound,
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Refusal),
     #[error("username '{0}' is already taken in this tenant")]
     Duplicate(String),
     /// Too many refused names: no creation for a while ([`crate::tenancy::creation`]).
@@ -230,7 +231,7 @@ pub fn revoke_totp(
 ) -> Result<(), AdminError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > 500 {
-        return Err(AdminError::Invalid("give a reason (up to 500 characters)".into()));
+        return Err(AdminError::Invalid(Refusal::new("refusal-reason")));
     }
     let user = target(conn, admin, Action::RevokeTotp, id)?;
     conn.write(|conn| {
@@ -334,9 +335,9 @@ pub struct OneTimePassword {
 /// A fresh one-time password, hashed on `hasher` (a full pool is a 503, like an outage).
 pub async fn new_one_time_password(hasher: &HashPool) -> Result<OneTimePassword, AdminError> {
     let plain = crate::auth::random::password();
-    let password = Password::parse(plain.clone()).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let password = Password::parse(plain.clone()).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
     let hash = hasher.hash(password).await.map_err(|e| match e {
-        HashError::Password(e) => AdminError::Invalid(e.to_string()),
+        HashError::Password(e) => AdminError::Invalid(Refusal::text(e)),
         busy_or_stopped => AdminError::Store(StoreError::Unavailable(busy_or_stopped.to_string())),
     })?;
     Ok(OneTimePassword { plain, hash })
@@ -354,11 +355,12 @@ pub fn create_child(
 ) -> Result<(User, String), AdminError> {
     let parent_id = new.parent_id.clone().unwrap_or_else(|| admin.user.id.clone());
     admin.may(Action::CreateChild, Some(&parent_id))?;
-    let username = Username::parse(&new.username).map_err(AdminError::Invalid)?;
-    let kind = UserKind::parse(&new.kind).map_err(AdminError::Invalid)?;
-    let permission = Permission::parse(&new.permission).map_err(AdminError::Invalid)?;
+    let username =
+        Username::parse(&new.username).map_err(|_| AdminError::Invalid(Refusal::new("refusal-username")))?;
+    let kind = UserKind::parse(&new.kind).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
+    let permission = Permission::parse(&new.permission).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
     if permission > admin.permission() {
-        return Err(AdminError::Invalid("a new user cannot have more permission than you".into()));
+        return Err(AdminError::Invalid(Refusal::new("refusal-more-permission")));
     }
     let OneTimePassword { plain: one_time, hash } = one_time;
     let user = User {
@@ -399,7 +401,7 @@ pub fn revoke_totp_as_operator(
 ) -> Result<(), AdminError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(AdminError::Invalid("give a reason with --reason".into()));
+        return Err(AdminError::Invalid(Refusal::new("refusal-reason-cli")));
     }
     let user = users::find_by_username_key(conn, &tenant.id, &username.key())?.ok_or(AdminError::NotFound)?;
     conn.write(|conn| {

@@ -11,13 +11,11 @@ use crate::tenancy::Permission;
 use crate::tenancy::admin::{Admin, AdminError};
 use crate::tenancy::permissions::{Action, Denied};
 use crate::tenancy::service::system_event;
+use crate::text::{LANGUAGES, Refusal};
 
 /// Text on buttons in the brand colour is white; it needs this contrast.
 const MIN_CONTRAST: f64 = 4.5;
 const MAX_LOGO_URL: usize = 512;
-
-/// The languages the pages are written in; the first is the fallback.
-pub const LANGUAGES: [&str; 2] = ["en", "de"];
 
 /// A change to a tenant's branding: each field left `None` stays; `Some("")` clears
 /// the logo or the colour.
@@ -63,7 +61,7 @@ impl Brand {
 #[derive(Debug, thiserror::Error)]
 pub enum BrandingError {
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Refusal),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -72,7 +70,7 @@ pub enum BrandingError {
 pub fn name(raw: &str) -> Result<String, BrandingError> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(BrandingError::Invalid("a tenant's name is 1 to 100 characters".to_owned()));
+        return Err(BrandingError::Invalid(Refusal::new("refusal-tenant-name")));
     }
     Ok(name.to_owned())
 }
@@ -84,11 +82,9 @@ pub fn logo_url(raw: &str) -> Result<Option<String>, BrandingError> {
         return Ok(None);
     }
     let parsed = url::Url::parse(raw)
-        .map_err(|_| BrandingError::Invalid(format!("the logo URL {raw:?} is not a URL")))?;
+        .map_err(|_| BrandingError::Invalid(Refusal::new("refusal-logo-not-url").with("raw", raw)))?;
     if parsed.scheme() != "https" || raw.len() > MAX_LOGO_URL || parsed.host_str().is_none() {
-        return Err(BrandingError::Invalid(format!(
-            "the logo URL must be an https URL of at most {MAX_LOGO_URL} characters"
-        )));
+        return Err(BrandingError::Invalid(Refusal::new("refusal-logo-https").with("max", MAX_LOGO_URL)));
     }
     Ok(Some(parsed.to_string()))
 }
@@ -100,13 +96,16 @@ pub fn primary_colour(raw: &str) -> Result<Option<String>, BrandingError> {
         return Ok(None);
     }
     let Some(rgb) = parse_hex(&raw) else {
-        return Err(BrandingError::Invalid(format!("the primary colour {raw:?} is not of the form #rrggbb")));
+        return Err(BrandingError::Invalid(Refusal::new("refusal-colour-form").with("raw", raw)));
     };
     let contrast = contrast_with_white(rgb);
     if contrast < MIN_CONTRAST {
-        return Err(BrandingError::Invalid(format!(
-            "the primary colour {raw} is too light for white button text ({contrast:.2}:1; at least {MIN_CONTRAST}:1 is needed)"
-        )));
+        return Err(BrandingError::Invalid(
+            Refusal::new("refusal-colour-light")
+                .with("raw", &raw)
+                .with("contrast", format!("{contrast:.2}"))
+                .with("min", MIN_CONTRAST),
+        ));
     }
     Ok(Some(raw))
 }
@@ -119,10 +118,9 @@ pub fn default_language(raw: &str) -> Result<Option<String>, BrandingError> {
     }
     match LANGUAGES.iter().find(|l| **l == raw) {
         Some(known) => Ok(Some((*known).to_owned())),
-        None => Err(BrandingError::Invalid(format!(
-            "the pages are not written in {raw:?}; the languages are {}",
-            LANGUAGES.join(", ")
-        ))),
+        None => Err(BrandingError::Invalid(
+            Refusal::new("refusal-language").with("raw", &raw).with("languages", LANGUAGES.join(", ")),
+        )),
     }
 }
 
@@ -206,7 +204,7 @@ pub fn update_for(
     let origin = audit::Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
     match update(conn, &admin.user.tenant_id, change, via, &origin, now) {
         Ok(tenant) => Ok(Brand::of(&tenant)),
-        Err(BrandingError::Invalid(message)) => Err(AdminError::Invalid(message)),
+        Err(BrandingError::Invalid(refusal)) => Err(AdminError::Invalid(refusal)),
         Err(BrandingError::Store(store)) => Err(store.into()),
     }
 }

@@ -197,7 +197,7 @@ pub fn update_branding(
     use crate::tenancy::branding::{self, BrandingError};
     let tenant = tenant_by_slug(conn, slug)?;
     branding::update(conn, &tenant.id, change, "cli", &audit::Origin::default(), now).map_err(|e| match e {
-        BrandingError::Invalid(message) => TenancyError::Invalid(message),
+        BrandingError::Invalid(refusal) => TenancyError::Invalid(refusal.to_string()),
         BrandingError::Store(store) => store.into(),
     })
 }

@@ -10,6 +10,7 @@ use super::permissions::{Action, Denied};
 use crate::store::DbConn;
 use crate::store::audit::{self, AuditEvent, Origin};
 use crate::store::tenants::{self, Tenant};
+use crate::text::Refusal;
 
 /// The TOTP policy fields of a tenant.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -51,16 +52,16 @@ impl PolicyView {
 
     /// Checks the values and writes them into `tenant`.
     pub fn apply(&self, tenant: &mut Tenant) -> Result<(), AdminError> {
-        let algorithm =
-            crate::auth::totp::TotpAlgorithm::parse(&self.algorithm).map_err(AdminError::Invalid)?;
+        let algorithm = crate::auth::totp::TotpAlgorithm::parse(&self.algorithm)
+            .map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
         if !(6..=8).contains(&self.digits) {
-            return Err(AdminError::Invalid("digits must be 6, 7 or 8".into()));
+            return Err(AdminError::Invalid(Refusal::new("refusal-digits")));
         }
         if self.period != 30 && self.period != 60 {
-            return Err(AdminError::Invalid("period must be 30 or 60 seconds".into()));
+            return Err(AdminError::Invalid(Refusal::new("refusal-period")));
         }
         if !(0..=2).contains(&self.skew) {
-            return Err(AdminError::Invalid("skew must be 0, 1 or 2 steps".into()));
+            return Err(AdminError::Invalid(Refusal::new("refusal-skew")));
         }
         tenant.totp_enabled = self.enabled;
         tenant.enforce_internal = self.enforce_internal;
@@ -73,7 +74,7 @@ impl PolicyView {
         tenant.recovery_codes_allowed = self.recovery_codes_allowed;
         if let Some(min) = self.password_min_length {
             if !crate::auth::password_rules::MIN_LENGTH_RANGE.contains(&min) {
-                return Err(AdminError::Invalid("the minimum password length must be 8 to 128".into()));
+                return Err(AdminError::Invalid(Refusal::new("refusal-min-length")));
             }
             tenant.password_min_length = min;
         }
@@ -84,7 +85,7 @@ impl PolicyView {
                 tenant.remember_device_days = Some(days);
             }
             Some(_) => {
-                return Err(AdminError::Invalid("remember_device_days must be 0 (off) or 1 to 90".into()));
+                return Err(AdminError::Invalid(Refusal::new("refusal-remember-days")));
             }
         }
         Ok(())

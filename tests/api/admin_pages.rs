@@ -385,6 +385,23 @@ async fn the_admin_pages_speak_german_too() {
     let refused = browser.get_with(refused.location.as_deref().unwrap(), de).await;
     assert!(refused.has("Das können Sie nicht mit Ihrem eigenen Konto tun."), "{}", refused.body);
 
+    // And a refused value, with the typed form kept.
+    let policy = browser.get_with("/admin/policy", de).await;
+    let fields = [
+        ("csrf", policy.csrf()),
+        ("enabled", "on".to_owned()),
+        ("algorithm", "SHA1".to_owned()),
+        ("digits", "9".to_owned()),
+        ("period", "30".to_owned()),
+        ("skew", "1".to_owned()),
+        ("password_min_length", "12".to_owned()),
+        ("remember_device_days", "0".to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = browser.post_with("/admin/policy", &fields, de).await;
+    let refused = browser.get_with(refused.location.as_deref().unwrap(), de).await;
+    assert!(refused.has("Die Stellenzahl muss 6, 7 oder 8 sein."), "{}", refused.body);
+
     // The audit log reads as sentences in the page's language.
     let audit = browser.get_with("/admin/audit", de).await;
     assert!(audit.has("boss hat kid gesperrt") && audit.has("Was geschah"), "{}", audit.body);

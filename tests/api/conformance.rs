@@ -153,6 +153,19 @@ async fn discovery_advertises_what_is_supported_and_nothing_else() {
         assert!(kinds.contains(&alg), "{kinds:?}");
     }
     assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k.get("d").is_none()), "no private parts");
+    // RFC 8414: the OAuth metadata is the same document, at its own well-known place.
+    let oauth: Value = http_client()
+        .get(format!("{}/.well-known/oauth-authorization-server", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(oauth, doc);
+    for required in ["issuer", "authorization_endpoint", "token_endpoint", "response_types_supported"] {
+        assert!(oauth[required].is_string() || oauth[required].is_array(), "{required}");
+    }
 }
 
 #[tokio::test]
@@ -178,6 +191,20 @@ async fn authorization_errors_after_the_redirect_uri_go_back_to_the_client() {
         assert_eq!(q["state"], "s1");
         assert_eq!(q["iss"], app.address);
     }
+    // An oversized nonce or state is refused, never dropped (a code without them would
+    // break the client's checks); an oversized state is not echoed.
+    let long_nonce = format!("{base}&response_type=code&scope=openid&nonce={}", "n".repeat(513));
+    let q = query(browser.get(&long_nonce).await.location.as_deref().unwrap());
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("invalid_request", "s1"));
+    let long_state = format!(
+        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid&state={}",
+        rp.id,
+        urlencode(REDIRECT),
+        "s".repeat(2049)
+    );
+    let q = query(browser.get(&long_state).await.location.as_deref().unwrap());
+    assert_eq!(q["error"], "invalid_request");
+    assert!(!q.contains_key("state"), "{q:?}");
 }
 
 #[tokio::test]
@@ -218,7 +245,9 @@ async fn code_flow_with_unknown_parameters_by_post_and_with_client_secret_post()
     assert_eq!(c["nonce"], "n1");
     assert_eq!(c["email"], "quinn@acme.example");
     assert_eq!(c["preferred_username"], "quinn");
-    assert_eq!(c["aud"], serde_json::json!([rp.id]));
+    // One audience: a string (OIDC Core §2 allows either; some relying parties accept
+    // only the string).
+    assert_eq!(c["aud"], serde_json::json!(rp.id));
     assert!(c["sid"].is_string() && c["auth_time"].is_i64());
     assert_eq!(header(id_token)["alg"], "RS256");
     let access = claims(body["access_token"].as_str().unwrap());

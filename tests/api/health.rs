@@ -105,7 +105,7 @@ async fn oversized_and_malformed_input_gets_a_readable_page_not_a_500() {
 #[tokio::test]
 async fn an_https_issuer_gets_hsts_and_secure_host_cookies() {
     let app = crate::helpers::spawn_app_with(|s| {
-        s.issuer = Some(url::Url::parse("https://id.example.com").unwrap())
+        s.issuer = Some(watchword::config::Issuer::parse("https://id.example.com").unwrap())
     })
     .await;
     let res = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();

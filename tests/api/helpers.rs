@@ -73,6 +73,8 @@ impl Drop for TestDb {
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     pub address: String,
+    /// The issuer as the server publishes it (the address unless configured).
+    pub issuer: String,
     /// The server's clock: tests move it to cross TOTP steps.
     pub clock: FixedClock,
     /// A handle on the server's database, for seeding and checking rows.
@@ -143,8 +145,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     )
     .expect("build");
     let address = format!("http://{}", app.addr());
+    let issuer = app.state().issuer_str().to_owned();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, clock, store, ephemeral, client: http_client(), first_run, settings, db, dir }
+    TestApp { address, issuer, clock, store, ephemeral, client: http_client(), first_run, settings, db, dir }
 }
 
 impl TestApp {

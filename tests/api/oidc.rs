@@ -58,7 +58,7 @@ async fn full_flow(
 ) -> (Vec<String>, String, String) {
     let http = rp_http();
     let created = app.oidc_client(alg, false, true);
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.address.clone()).unwrap(), &http)
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http)
         .await
         .unwrap();
     let client = CoreClient::from_provider_metadata(
@@ -85,7 +85,7 @@ async fn full_flow(
     }
     let back = query(page.location.as_deref().unwrap_or_else(|| panic!("{}", page.body)));
     assert_eq!(&back["state"], csrf.secret());
-    assert_eq!(back["iss"], app.address);
+    assert_eq!(back["iss"], app.issuer, "RFC 9207: the issuer, exactly");
 
     let tokens = client
         .exchange_code(AuthorizationCode::new(back["code"].clone()))
@@ -153,6 +153,39 @@ async fn rs256_es256_and_eddsa_relying_parties_sign_in_with_password_only() {
         let (amr, acr, _) = full_flow(&app, alg, "olive", "pw-olive", None).await;
         assert_eq!(amr, ["pwd"], "{alg:?}");
         assert_eq!(acr, watchword::auth::login::ACR_SINGLE_FACTOR);
+    }
+}
+
+#[tokio::test]
+async fn an_issuer_is_published_exactly_as_configured_with_or_without_a_trailing_slash() {
+    for slash in ["/", ""] {
+        // The issuer names the port, so the port is chosen first.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let configured = format!("http://127.0.0.1:{port}{slash}");
+        let issuer = watchword::config::Issuer::parse(&configured).unwrap();
+        let app = crate::helpers::spawn_app_with(|s| {
+            s.listen = format!("127.0.0.1:{port}").parse().unwrap();
+            s.issuer = Some(issuer);
+        })
+        .await;
+        assert_eq!(app.issuer, configured);
+        let discovery: serde_json::Value = app
+            .client
+            .get(format!("{}/.well-known/openid-configuration", app.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(discovery["issuer"], configured.as_str(), "character for character");
+        assert_eq!(discovery["token_endpoint"], format!("http://127.0.0.1:{port}/token"), "no doubled slash");
+        app.policy("acme", |t| t.prompt_new_users = false);
+        app.user("acme", "ida", "pw-ida", false);
+        // The openidconnect crate compares the issuer of discovery and of the ID token
+        // with the one it was given: both round trips must pass.
+        let (amr, _, _) = full_flow(&app, SigningAlg::Rs256, "ida", "pw-ida", None).await;
+        assert_eq!(amr, ["pwd"]);
     }
 }
 

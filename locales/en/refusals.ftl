@@ -1,0 +1,20 @@
+# Refused input, as the pages say it (the API and the CLI say the English).
+
+refusal-text = { $text }
+refusal-tenant-name = a tenant's name is 1 to 100 characters
+refusal-logo-not-url = the logo URL "{ $raw }" is not a URL
+refusal-logo-https = the logo URL must be an https URL of at most { $max } characters
+refusal-colour-form = the primary colour "{ $raw }" is not of the form #rrggbb
+refusal-colour-light = the primary colour { $raw } is too light for white button text ({ $contrast }:1; at least { $min }:1 is needed)
+refusal-language = the pages are not written in "{ $raw }"; the languages are { $languages }
+refusal-digits = digits must be 6, 7 or 8
+refusal-period = period must be 30 or 60 seconds
+refusal-skew = skew must be 0, 1 or 2 steps
+refusal-min-length = the minimum password length must be 8 to 128
+refusal-remember-days = remember_device_days must be 0 (off) or 1 to 90
+refusal-reason = give a reason (up to 500 characters)
+refusal-reason-cli = give a reason with --reason
+refusal-more-permission = a new user cannot have more permission than you
+refusal-username = invalid username: use 1-64 characters without spaces
+refusal-date = { $name } must be a date like 2026-11-26
+refusal-number = { $name } must be a number
