@@ -94,3 +94,33 @@ wait-minutes = { $n ->
     [one] 1 Minute
    *[other] { $n } Minuten
 }
+
+# Fehlerseiten
+unavailable-title = Vorübergehend nicht verfügbar
+unavailable-text = Die Anmeldung ist vorübergehend nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.
+throttled-text = Zu viele Versuche. Bitte warten Sie { $wait }, bevor Sie es erneut versuchen.
+busy-title = Ausgelastet
+busy-text = Die Anmeldung ist gerade sehr ausgelastet. Bitte versuchen Sie es in ein paar Sekunden noch einmal.
+internal-title = Etwas ist schiefgegangen
+internal-text = Bitte versuchen Sie es später noch einmal.
+bad-form-title = Mit diesem Formular stimmt etwas nicht
+bad-form-text = Es konnte nicht gelesen werden. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es noch einmal.
+too-large-title = Das Formular ist zu groß
+too-large-text = Gehen Sie zurück und versuchen Sie es mit kürzeren Eingaben.
+bad-character-title = Mit dieser Anfrage stimmt etwas nicht
+bad-character-text = Sie enthält ein Zeichen, das nicht erlaubt ist. Gehen Sie zurück und versuchen Sie es noch einmal.
+not-found-title = Seite nicht gefunden
+not-found-text = Unter dieser Adresse gibt es nichts.
+starting-text = Watchword startet und erreicht seine Datenbank noch nicht. Bitte versuchen Sie es gleich noch einmal.
+link-invalid-title = Dieser Anmeldelink ist ungültig
+link-bad-redirect = Die Rücksprungadresse ist ungültig.
+link-no-client = Die Anfrage nennt keine Anwendung (client_id fehlt).
+link-unknown-client = Die Anwendung, die Sie hierher geschickt hat, ist Watchword nicht bekannt.
+link-no-redirect = Die Anwendung hat Sie hierher geschickt, ohne zu sagen, wohin es zurückgeht (redirect_uri fehlt).
+link-unregistered-redirect = Die Anwendung hat Sie mit einer Rücksprungadresse hierher geschickt, die sie nicht registriert hat.
+signout-invalid-title = Dieser Abmeldelink ist ungültig
+signout-foreign-token = Die Abmeldung trägt ein ID-Token, das Watchword nicht ausgestellt hat.
+signout-other-issuer = Die Abmeldung trägt ein ID-Token eines anderen Ausstellers.
+signout-client-mismatch = client_id passt nicht zum ID-Token.
+signout-needs-hint = Eine Rücksprungadresse braucht id_token_hint oder client_id.
+signout-unregistered = Die Anwendung möchte zu einer Adresse zurück, die sie nicht registriert hat.

@@ -96,3 +96,33 @@ wait-minutes = { $n ->
     [one] 1 minute
    *[other] { $n } minutes
 }
+
+# Error pages
+unavailable-title = Temporarily unavailable
+unavailable-text = Sign-in is temporarily unavailable. Please try again in a moment.
+throttled-text = Too many attempts. Please wait { $wait } before trying again.
+busy-title = Busy
+busy-text = Sign-in is very busy right now. Please try again in a few seconds.
+internal-title = Something went wrong
+internal-text = Please try again later.
+bad-form-title = Something is wrong with that form
+bad-form-text = It could not be read. Go back, reload the page and try again.
+too-large-title = That form is too large
+too-large-text = Go back and try again with shorter input.
+bad-character-title = Something is wrong with that request
+bad-character-text = It contains a character that is not allowed. Go back and try again.
+not-found-title = Page not found
+not-found-text = There is nothing at this address.
+starting-text = Watchword is starting and cannot reach its database yet. Please try again in a moment.
+link-invalid-title = This sign-in link is not valid
+link-bad-redirect = The redirect URI is not valid.
+link-no-client = The request names no client (client_id is missing).
+link-unknown-client = The application that sent you here is not known to Watchword.
+link-no-redirect = The application sent you here without saying where to return (redirect_uri is missing).
+link-unregistered-redirect = The application sent you here with a return address it has not registered.
+signout-invalid-title = This sign-out link is not valid
+signout-foreign-token = The sign-out request carries an ID token Watchword did not issue.
+signout-other-issuer = The sign-out request carries an ID token of another issuer.
+signout-client-mismatch = client_id does not match the ID token.
+signout-needs-hint = A return address needs an id_token_hint or client_id.
+signout-unregistered = The application asked to return to an address it has not registered.

@@ -115,7 +115,7 @@ pub async fn get_account(
         };
         Ok(authorize::start_flow(&state, &req, Flow::new(tenant.id, None, None, state.clock.now())).await)
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }
 
 /// Setting up an authenticator signs in again: the password is asked for afresh and
@@ -173,7 +173,7 @@ pub async fn get_totp(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         }
         enrol_page(&state, &req, &me.with_note(&state, &req).await?).await
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }
 
 async fn enrol_page(state: &AppState, req: &HttpRequest, me: &SignedIn) -> Result<HttpResponse, LoginError> {
@@ -252,7 +252,7 @@ pub async fn get_codes(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
             None => Ok(see_other("/account")),
         }
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }
 
 /// New recovery codes need a current code, from a session signed in with a second factor.

@@ -53,12 +53,12 @@ fn admin_error(lang: Lang, err: &AdminError) -> HttpResponse {
             page(StatusCode::BAD_REQUEST, "admin-check-input")
         }
         AdminError::Throttled { retry_after } => {
-            errors::login_error(&LoginError::Throttled { retry_after: *retry_after })
+            errors::login_error_in(lang, &LoginError::Throttled { retry_after: *retry_after })
         }
         AdminError::Store(StoreError::Unavailable(m)) => {
-            errors::login_error(&LoginError::Unavailable(m.clone()))
+            errors::login_error_in(lang, &LoginError::Unavailable(m.clone()))
         }
-        AdminError::Store(other) => errors::login_error(&LoginError::Internal(other.to_string())),
+        AdminError::Store(other) => errors::login_error_in(lang, &LoginError::Internal(other.to_string())),
     }
 }
 
@@ -147,14 +147,14 @@ where
     let (me, admin) = match admin_session(state, req).await {
         Ok(Ok(found)) => found,
         Ok(Err(response)) => return response,
-        Err(err) => return errors::login_error(&err),
+        Err(err) => return errors::login_error(req, &err),
     };
     let lang = me.lang;
     let Some(submitted) = csrf else {
         // A page: with the note a form sent it (post/redirect/get).
         let mut response = match me.with_note(state, req).await {
             Ok(me) => f(me, admin).await.unwrap_or_else(|e| admin_error(lang, &e)),
-            Err(err) => errors::login_error(&err),
+            Err(err) => errors::login_error(req, &err),
         };
         // The switcher's choice is remembered for the pages that follow.
         if let Some(chosen) = i18n::chosen(req) {
@@ -163,7 +163,7 @@ where
         return response;
     };
     if !cookies::csrf_matches(&me.csrf, submitted) {
-        return errors::csrf_refused();
+        return errors::csrf_refused(req);
     }
     let session_id = me.session.id.clone();
     match f(me, admin).await {
@@ -179,7 +179,7 @@ where
                 if matches!(err, AdminError::NotFound) { "/admin".to_owned() } else { back_of(req.path()) };
             notes::redirect(state, &session_id, &back, Note::error(refusal(lang, &err)), &[])
                 .await
-                .unwrap_or_else(|e| errors::login_error(&e))
+                .unwrap_or_else(|e| errors::login_error(req, &e))
         }
         Err(err) => admin_error(lang, &err),
     }

@@ -20,12 +20,14 @@ use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
 use crate::oidc::clients;
 use crate::store::StoreError;
 
-fn bad_request(message: &str) -> HttpResponse {
-    pages::message(StatusCode::BAD_REQUEST, "This sign-in link is not valid", message, None)
+/// A sign-in link that cannot go back to its application; `message` is a message key.
+fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
+    let lang = i18n::negotiate(req, None, None);
+    pages::message_in(lang, StatusCode::BAD_REQUEST, &lang.t("link-invalid-title"), &lang.t(message), None)
 }
 
-fn store_error(err: StoreError) -> HttpResponse {
-    errors::login_error(&LoginError::from(err))
+fn store_error(req: &HttpRequest, err: StoreError) -> HttpResponse {
+    errors::login_error(req, &LoginError::from(err))
 }
 
 /// Sends the browser back to the client with `params` (plus `state` and `iss`).
@@ -35,7 +37,18 @@ fn back_to_client(
     oauth_state: Option<&str>,
     params: &[(&str, &str)],
 ) -> HttpResponse {
-    let Ok(mut url) = Url::parse(redirect_uri) else { return bad_request("The redirect URI is not valid.") };
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        {
+            let lang = i18n::Lang::EN;
+            return pages::message_in(
+                lang,
+                StatusCode::BAD_REQUEST,
+                &lang.t("link-invalid-title"),
+                &lang.t("link-bad-redirect"),
+                None,
+            );
+        }
+    };
     {
         let mut query = url.query_pairs_mut();
         for (k, v) in params {
@@ -77,22 +90,20 @@ pub async fn post_authorize(
 
 async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams) -> HttpResponse {
     let Some(client_id) = params.client_id.clone().filter(|c| !c.is_empty() && c.len() <= 128) else {
-        return bad_request("The request names no client (client_id is missing).");
+        return bad_request(req, "link-no-client");
     };
     let client = match state.client(&client_id).await {
         Ok(Some(client)) => client,
-        Ok(None) => return bad_request("The application that sent you here is not known to Watchword."),
-        Err(err) => return store_error(err),
+        Ok(None) => return bad_request(req, "link-unknown-client"),
+        Err(err) => return store_error(req, err),
     };
     // Exact string match against the registered URIs (RFC 6749 §3.1.2.3; OIDC Core §3.1.2.1).
     let Some(asked) = params.redirect_uri.clone().filter(|r| !r.is_empty()) else {
-        return bad_request(
-            "The application sent you here without saying where to return (redirect_uri is missing).",
-        );
+        return bad_request(req, "link-no-redirect");
     };
     let Some(redirect_uri) = Some(asked).filter(|r| clients::redirect_uris(&client).iter().any(|u| u == r))
     else {
-        return bad_request("The application sent you here with a return address it has not registered.");
+        return bad_request(req, "link-unregistered-redirect");
     };
     // Echoed in an error only when it is one we would keep (not a huge Location).
     let oauth_state = params.state.clone().filter(|s| s.len() <= authorize::MAX_STATE);
@@ -118,7 +129,7 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
     let now = state.clock.now();
     let session = match cookies::signed_in(state, req).await {
         Ok(session) => session.filter(|s| s.user.tenant_id == client.tenant_id),
-        Err(err) => return errors::login_error(&err),
+        Err(err) => return errors::login_error(req, &err),
     };
     let devices = crate::auth::remembered::Terms {
         max_age: checked.max_age,
@@ -147,7 +158,7 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
         let needs_consent =
             match needs_consent(state, &client, &me.user.id, &checked.request.scope, false).await {
                 Ok(needs) => needs,
-                Err(err) => return errors::login_error(&err),
+                Err(err) => return errors::login_error(req, &err),
             };
         if needs_consent {
             return redirect_error(
@@ -156,7 +167,7 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
                 RedirectError { error: "consent_required", description: "the user must consent" },
             );
         }
-        return finish(state, &checked.request, &me.user.id, &me.session.id).await;
+        return finish(state, req, &checked.request, &me.user.id, &me.session.id).await;
     }
     let mut flow = Flow::new(client.tenant_id.clone(), Some(checked.request.clone()), None, now);
     flow.consent_asked = checked.prompt.consent;
@@ -192,7 +203,7 @@ async fn save_and_go(state: &AppState, req: &HttpRequest, flow: Flow, next: &str
     if let Err(err) =
         login::create_flow(state.guard(), &at.key, &flow, ip.as_deref(), state.clock.now()).await
     {
-        return errors::login_error(&err);
+        return errors::login_error(req, &err);
     }
     let mut response = see_other(&at.url(next));
     if let Some(cookie) = binding {
@@ -224,14 +235,20 @@ async fn needs_consent(
 }
 
 /// Issues the code and sends the browser back to the client.
-async fn finish(state: &AppState, request: &AuthRequest, user_id: &str, session_id: &str) -> HttpResponse {
+async fn finish(
+    state: &AppState,
+    req: &HttpRequest,
+    request: &AuthRequest,
+    user_id: &str,
+    session_id: &str,
+) -> HttpResponse {
     let now = state.clock.now();
-    let (req, user, session) = (request.clone(), user_id.to_owned(), session_id.to_owned());
-    match state.db.run(move |conn| authorize::issue_code(conn, &req, &user, &session, now)).await {
+    let (asked, user, session) = (request.clone(), user_id.to_owned(), session_id.to_owned());
+    match state.db.run(move |conn| authorize::issue_code(conn, &asked, &user, &session, now)).await {
         Ok(code) => {
             back_to_client(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
         }
-        Err(err) => errors::login_error(&err),
+        Err(err) => errors::login_error(req, &err),
     }
 }
 
@@ -262,9 +279,11 @@ async fn authenticated(
 pub async fn get_resume(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let result = async {
         let Some((id, flow, request, user_id, session_id)) = authenticated(&state, &req).await? else {
-            return Ok(errors::flow_missing());
+            return Ok(errors::flow_missing(&req));
         };
-        let Some(client) = state.client(&request.client_id).await? else { return Ok(errors::flow_missing()) };
+        let Some(client) = state.client(&request.client_id).await? else {
+            return Ok(errors::flow_missing(&req));
+        };
         if needs_consent(&state, &client, &user_id, &request.scope, flow.consent_asked).await? {
             let mut ctx = Context::new();
             ctx.insert("csrf", &flow.csrf);
@@ -283,9 +302,9 @@ pub async fn get_resume(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
             return Ok(pages::render(StatusCode::OK, "consent.html", &ctx));
         }
         login::delete_flow(&state.ephemeral, &id).await?;
-        Ok(finish(&state, &request, &user_id, &session_id).await)
+        Ok(finish(&state, &req, &request, &user_id, &session_id).await)
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,17 +321,17 @@ pub async fn post_consent(
 ) -> HttpResponse {
     let result = async {
         let Some((id, flow, request, user_id, session_id)) = authenticated(&state, &req).await? else {
-            return Ok(errors::flow_missing());
+            return Ok(errors::flow_missing(&req));
         };
         if !cookies::csrf_matches(&flow.csrf, form.csrf.as_deref()) {
-            return Ok(errors::csrf_refused());
+            return Ok(errors::csrf_refused(&req));
         }
         login::delete_flow(&state.ephemeral, &id).await?;
         let response = if form.decision == "allow" {
             let (user, client, scope, now) =
                 (user_id.clone(), request.client_id.clone(), request.scope.clone(), state.clock.now());
             state.db.run(move |conn| authorize::save_consent(conn, &user, &client, &scope, now)).await?;
-            finish(&state, &request, &user_id, &session_id).await
+            finish(&state, &req, &request, &user_id, &session_id).await
         } else {
             redirect_error(
                 &state,
@@ -322,5 +341,5 @@ pub async fn post_consent(
         };
         Ok(response)
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }

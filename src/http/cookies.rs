@@ -181,9 +181,9 @@ where
             return Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/account")).finish());
         };
         if !csrf_matches(&me.csrf, csrf) {
-            return Ok(crate::http::errors::csrf_refused());
+            return Ok(crate::http::errors::csrf_refused(req));
         }
         f(me).await
     };
-    result.await.unwrap_or_else(|e| crate::http::errors::login_error(&e))
+    result.await.unwrap_or_else(|e| crate::http::errors::login_error(req, &e))
 }

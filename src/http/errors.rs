@@ -1,56 +1,60 @@
 //! Turning domain errors into pages. Internal details are logged, never shown.
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use fluent_templates::fluent_bundle::FluentValue;
 
 use crate::auth::errors::LoginError;
-use crate::http::i18n::Lang;
+use crate::http::i18n::{self, Lang};
 use crate::http::pages;
 
-/// A failed login or account operation, as the browser sees it.
-pub fn login_error(err: &LoginError) -> HttpResponse {
+/// A failed login or account operation, as the browser sees it, in the language of
+/// the request (its switcher cookie or `Accept-Language`).
+pub fn login_error(req: &HttpRequest, err: &LoginError) -> HttpResponse {
+    login_error_in(i18n::negotiate(req, None, None), err)
+}
+
+pub fn login_error_in(lang: Lang, err: &LoginError) -> HttpResponse {
     match err {
         // Fail closed: no decision was made, nothing is lost; try again shortly.
         LoginError::Unavailable(detail) | LoginError::Busy(detail) => {
             tracing::warn!(%detail, "a dependency is unavailable");
             retry_later(
+                lang,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Sign-in is temporarily unavailable. Please try again in a moment.",
+                "unavailable-title",
+                &lang.t("unavailable-text"),
                 5,
             )
         }
         LoginError::Throttled { retry_after } => {
-            let wait = Lang::EN.wait(*retry_after);
-            retry_later(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many attempts",
-                &format!("Too many attempts. Please wait {wait} before trying again."),
-                *retry_after,
-            )
+            let text = lang.t_with("throttled-text", &[("wait", FluentValue::from(lang.wait(*retry_after)))]);
+            retry_later(lang, StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", &text, *retry_after)
         }
         LoginError::Overloaded { retry_after } => retry_later(
+            lang,
             StatusCode::SERVICE_UNAVAILABLE,
-            "Busy",
-            "Sign-in is very busy right now. Please try again in a few seconds.",
+            "busy-title",
+            &lang.t("busy-text"),
             *retry_after,
         ),
         LoginError::Internal(detail) => {
             tracing::error!(%detail, "internal error");
-            pages::message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again later.",
-                None,
-            )
+            page(lang, StatusCode::INTERNAL_SERVER_ERROR, "internal-title", "internal-text")
         }
     }
 }
 
-/// A readable page that tells the client when to come back (`Retry-After`, at least 1 s).
-pub fn retry_later(status: StatusCode, title: &str, message: &str, seconds: i64) -> HttpResponse {
-    let mut response = pages::message(status, title, message, None);
+/// A message page whose title and text are the messages `title` and `text`.
+fn page(lang: Lang, status: StatusCode, title: &str, text: &str) -> HttpResponse {
+    pages::message_in(lang, status, &lang.t(title), &lang.t(text), None)
+}
+
+/// A readable page that tells the client when to come back (`Retry-After`, at least 1 s);
+/// `title` is a message key.
+pub fn retry_later(lang: Lang, status: StatusCode, title: &str, message: &str, seconds: i64) -> HttpResponse {
+    let mut response = pages::message_in(lang, status, &lang.t(title), message, None);
     if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
@@ -58,8 +62,8 @@ pub fn retry_later(status: StatusCode, title: &str, message: &str, seconds: i64)
 }
 
 /// A form that did not carry this flow's or session's CSRF token.
-pub fn csrf_refused() -> HttpResponse {
-    csrf_refused_in(Lang::EN)
+pub fn csrf_refused(req: &HttpRequest) -> HttpResponse {
+    csrf_refused_in(i18n::negotiate(req, None, None))
 }
 
 pub fn csrf_refused_in(lang: Lang) -> HttpResponse {
@@ -68,8 +72,8 @@ pub fn csrf_refused_in(lang: Lang) -> HttpResponse {
 }
 
 /// No login flow (or an expired one) behind the request.
-pub fn flow_missing() -> HttpResponse {
-    flow_missing_in(Lang::EN)
+pub fn flow_missing(req: &HttpRequest) -> HttpResponse {
+    flow_missing_in(i18n::negotiate(req, None, None))
 }
 
 pub fn flow_missing_in(lang: Lang) -> HttpResponse {
@@ -78,11 +82,26 @@ pub fn flow_missing_in(lang: Lang) -> HttpResponse {
 }
 
 /// The readable page for a form body that could not be parsed.
-pub fn bad_form() -> HttpResponse {
-    pages::message(
+pub fn bad_form(req: &HttpRequest) -> HttpResponse {
+    page(i18n::negotiate(req, None, None), StatusCode::BAD_REQUEST, "bad-form-title", "bad-form-text")
+}
+
+/// A form body over the size limit.
+pub fn too_large(req: &HttpRequest) -> HttpResponse {
+    page(i18n::negotiate(req, None, None), StatusCode::PAYLOAD_TOO_LARGE, "too-large-title", "too-large-text")
+}
+
+/// A request carrying a character nothing may hold (NUL).
+pub fn bad_character(req: &HttpRequest) -> HttpResponse {
+    page(
+        i18n::negotiate(req, None, None),
         StatusCode::BAD_REQUEST,
-        "Something is wrong with that form",
-        "The form could not be read. Go back, reload the page and try again.",
-        None,
+        "bad-character-title",
+        "bad-character-text",
     )
+}
+
+/// Any unknown path or method.
+pub fn not_found(req: &HttpRequest) -> HttpResponse {
+    page(i18n::negotiate(req, None, None), StatusCode::NOT_FOUND, "not-found-title", "not-found-text")
 }

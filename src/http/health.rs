@@ -27,10 +27,13 @@ pub async fn until_ready(
     if ready || matches!(req.path(), "/healthz" | "/readyz") {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
+    let lang = crate::http::i18n::negotiate(req.request(), None, None);
+    let text = lang.t("starting-text");
     let response = crate::http::errors::retry_later(
+        lang,
         StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "Watchword is starting and cannot reach its database yet. Please try again in a moment.",
+        "unavailable-title",
+        &text,
         5,
     );
     Ok(req.into_response(response).map_into_right_body())

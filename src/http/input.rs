@@ -6,11 +6,9 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
-
-use crate::http::pages;
 
 /// Whether `raw` (percent-encoded, or JSON) carries a NUL character.
 fn carries_nul(raw: &[u8]) -> bool {
@@ -31,12 +29,7 @@ fn refusal(req: &ServiceRequest) -> HttpResponse {
             "error_description": "the request contains a NUL character",
         }))
     } else {
-        pages::message(
-            StatusCode::BAD_REQUEST,
-            "Something is wrong with that request",
-            "It contains a character that is not allowed. Go back and try again.",
-            None,
-        )
+        crate::http::errors::bad_character(req.request())
     }
 }
 
@@ -63,12 +56,7 @@ pub async fn refuse_nul(
                 let response = if content_type.ends_with("json") {
                     err.error_response()
                 } else {
-                    pages::message(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "That form is too large",
-                        "Go back and try again with shorter input.",
-                        None,
-                    )
+                    crate::http::errors::too_large(req.request())
                 };
                 return Ok(req.into_response(response).map_into_right_body());
             }

@@ -207,7 +207,7 @@ pub async fn get_login(
         }
         Ok(response)
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }
 
 /// Applies `input` and answers with a redirect: to the next page, to the same page
@@ -370,7 +370,7 @@ where
             Err(refusal) => Ok(refusal),
         }
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(req, &e))
 }
 
 /// Loads the flow and checks the form's CSRF token, or answers with the refusal.
@@ -593,7 +593,7 @@ pub async fn post_offer(
     let input = match form.choice.as_str() {
         "now" => LoginInput::SetUpNow,
         "later" => LoginInput::Later,
-        _ => return errors::bad_form(),
+        _ => return errors::bad_form(&req),
     };
     simple(&state, &req, form.csrf.as_deref(), input).await
 }

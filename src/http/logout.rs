@@ -26,8 +26,10 @@ pub struct LogoutParams {
     csrf: Option<String>,
 }
 
-fn bad_request(message: &str) -> HttpResponse {
-    pages::message(StatusCode::BAD_REQUEST, "This sign-out link is not valid", message, None)
+/// A sign-out link that cannot be followed; `message` is a message key.
+fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
+    let lang = i18n::negotiate(req, None, None);
+    pages::message_in(lang, StatusCode::BAD_REQUEST, &lang.t("signout-invalid-title"), &lang.t(message), None)
 }
 
 /// What a checked request says: whose session, and where to go afterwards.
@@ -37,7 +39,11 @@ struct Checked {
     redirect: Option<String>,
 }
 
-async fn check(state: &AppState, p: &LogoutParams) -> Result<Result<Checked, HttpResponse>, LoginError> {
+async fn check(
+    state: &AppState,
+    req: &HttpRequest,
+    p: &LogoutParams,
+) -> Result<Result<Checked, HttpResponse>, LoginError> {
     let mut client_id = p.client_id.clone().filter(|c| !c.is_empty());
     let mut hinted_sid = None;
     let mut valid_hint = false;
@@ -45,14 +51,14 @@ async fn check(state: &AppState, p: &LogoutParams) -> Result<Result<Checked, Htt
         let keys = state.keys().await.map_err(|e| LoginError::Internal(e.to_string()))?;
         // An expired ID token is still a fine hint of who is signing out.
         let Some(claims) = keys.verify::<IdClaims>(hint, "JWT", true) else {
-            return Ok(Err(bad_request("The sign-out request carries an ID token Watchword did not issue.")));
+            return Ok(Err(bad_request(req, "signout-foreign-token")));
         };
         if claims.issuer().as_str() != state.issuer_str() {
-            return Ok(Err(bad_request("The sign-out request carries an ID token of another issuer.")));
+            return Ok(Err(bad_request(req, "signout-other-issuer")));
         }
         let audience = claims.audiences().first().map(|a| a.as_str().to_owned());
         if client_id.is_some() && client_id != audience {
-            return Ok(Err(bad_request("client_id does not match the ID token.")));
+            return Ok(Err(bad_request(req, "signout-client-mismatch")));
         }
         client_id = audience;
         hinted_sid = claims.additional_claims().sid.clone();
@@ -62,16 +68,14 @@ async fn check(state: &AppState, p: &LogoutParams) -> Result<Result<Checked, Htt
         None => None,
         Some(uri) => {
             let Some(id) = client_id else {
-                return Ok(Err(bad_request("A return address needs an id_token_hint or client_id.")));
+                return Ok(Err(bad_request(req, "signout-needs-hint")));
             };
             let client = state.client(&id).await?;
             let registered = client
                 .as_ref()
                 .is_some_and(|c| clients::post_logout_redirect_uris(c).iter().any(|u| u == uri));
             if !registered {
-                return Ok(Err(bad_request(
-                    "The application asked to return to an address it has not registered.",
-                )));
+                return Ok(Err(bad_request(req, "signout-unregistered")));
             }
             let mut url = Url::parse(uri).map_err(|e| LoginError::Internal(e.to_string()))?;
             if let Some(s) = &p.state {
@@ -113,7 +117,7 @@ async fn sign_out(state: &AppState, req: &HttpRequest, checked: Checked) -> Resu
 
 async fn end_session(state: &AppState, req: &HttpRequest, p: LogoutParams) -> HttpResponse {
     let result = async {
-        let checked = match check(state, &p).await? {
+        let checked = match check(state, req, &p).await? {
             Ok(checked) => checked,
             Err(page) => return Ok(page),
         };
@@ -130,7 +134,7 @@ async fn end_session(state: &AppState, req: &HttpRequest, p: LogoutParams) -> Ht
         ctx.insert("client_id", &p.client_id.unwrap_or_default());
         Ok(pages::render(StatusCode::OK, "logout.html", &ctx))
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(req, &e))
 }
 
 pub async fn get_end_session(
@@ -160,13 +164,13 @@ pub async fn post_confirm(
         if let Some(me) = cookies::signed_in(&state, &req).await?
             && !cookies::csrf_matches(&me.csrf, p.csrf.as_deref())
         {
-            return Ok(errors::csrf_refused());
+            return Ok(errors::csrf_refused(&req));
         }
         let p = LogoutParams { id_token_hint: None, ..p };
-        match check(&state, &p).await? {
+        match check(&state, &req, &p).await? {
             Ok(checked) => sign_out(&state, &req, checked).await,
             Err(page) => Ok(page),
         }
     };
-    result.await.unwrap_or_else(|e| errors::login_error(&e))
+    result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }

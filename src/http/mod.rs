@@ -38,22 +38,17 @@ const JSON_LIMIT: usize = 64 * 1024;
 
 /// Registers every route and the body-size limits.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let form = web::FormConfig::default().limit(FORM_LIMIT).error_handler(|err, _req| {
+    let form = web::FormConfig::default().limit(FORM_LIMIT).error_handler(|err, req| {
         // An unreadable or oversized form gets a readable page, not a bare 400/413.
         let response = match &err {
-            actix_web::error::UrlencodedError::Overflow { .. } => pages::message(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "That form is too large",
-                "Go back and try again with shorter input.",
-                None,
-            ),
-            _ => errors::bad_form(),
+            actix_web::error::UrlencodedError::Overflow { .. } => errors::too_large(req),
+            _ => errors::bad_form(req),
         };
         actix_web::error::InternalError::from_response(err, response).into()
     });
     // An unreadable query string (say, page=abc) gets a readable page too.
-    let query = web::QueryConfig::default().error_handler(|err, _req| {
-        actix_web::error::InternalError::from_response(err, errors::bad_form()).into()
+    let query = web::QueryConfig::default().error_handler(|err, req| {
+        actix_web::error::InternalError::from_response(err, errors::bad_form(req)).into()
     });
     cfg.app_data(form)
         .app_data(query)
@@ -180,13 +175,8 @@ pub fn origin(req: &HttpRequest, actor: Option<&str>) -> Origin {
 }
 
 /// Any unknown path or method: a readable page.
-pub async fn not_found() -> actix_web::HttpResponse {
-    pages::message(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "Page not found",
-        "There is nothing at this address.",
-        None,
-    )
+pub async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    errors::not_found(&req)
 }
 
 /// Headers on every response: no framing, no sniffing, no referrer leaks, a CSP that

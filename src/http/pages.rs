@@ -124,12 +124,8 @@ pub fn render(status: StatusCode, template: &str, context: &Context) -> HttpResp
     }
 }
 
-/// A page with a title, one paragraph and an optional link.
-pub fn message(status: StatusCode, title: &str, message: &str, link: Option<(&str, &str)>) -> HttpResponse {
-    message_in(Lang::EN, status, title, message, link)
-}
-
-/// [`message`] in `lang` (the title and text are given in it already).
+/// A page in `lang` with a title, one paragraph and an optional link (the texts are
+/// given in `lang` already).
 pub fn message_in(
     lang: Lang,
     status: StatusCode,
@@ -168,7 +164,8 @@ pub async fn get_brand_css(state: web::Data<AppState>, path: web::Path<String>) 
             HttpResponse::Ok().content_type("text/css; charset=utf-8").body(brand.css().unwrap_or_default())
         }
         Ok(None) => HttpResponse::NotFound().content_type("text/css; charset=utf-8").body(""),
-        Err(err) => crate::http::errors::login_error(&err.into()),
+        // A stylesheet: no page, and the default colours meanwhile.
+        Err(_) => HttpResponse::ServiceUnavailable().content_type("text/css; charset=utf-8").body(""),
     }
 }
 

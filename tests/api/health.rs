@@ -25,6 +25,16 @@ async fn every_response_carries_security_headers() {
     let missing = app.client.get(format!("{}/no-such-page", app.address)).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("Page not found"));
+    // Error pages speak the browser's language too.
+    let german = |path: &str| {
+        app.client.get(format!("{}{path}", app.address)).header("accept-language", "de").send()
+    };
+    let body = german("/no-such-page").await.unwrap().text().await.unwrap();
+    assert!(body.contains("<html lang=\"de\">") && body.contains("Seite nicht gefunden"), "{body}");
+    let body = german("/admin?page=abc").await.unwrap().text().await.unwrap();
+    assert!(body.contains("Mit diesem Formular stimmt etwas nicht"), "{body}");
+    let body = german("/authorize?client_id=nobody").await.unwrap().text().await.unwrap();
+    assert!(body.contains("Dieser Anmeldelink ist ungültig") && body.contains("nicht bekannt"), "{body}");
     for path in ["/healthz", "/no-such-page"] {
         let res = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
         let h = res.headers();
