@@ -36,6 +36,8 @@ fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
 struct Checked {
     hinted_sid: Option<String>,
     valid_hint: bool,
+    /// The client asking: `client_id`, else the hint's audience.
+    client_id: Option<String>,
     redirect: Option<String>,
 }
 
@@ -67,10 +69,10 @@ async fn check(
     let redirect = match p.post_logout_redirect_uri.as_deref().filter(|r| !r.is_empty()) {
         None => None,
         Some(uri) => {
-            let Some(id) = client_id else {
+            let Some(id) = &client_id else {
                 return Ok(Err(bad_request(req, "signout-needs-hint")));
             };
-            let client = state.client(&id).await?;
+            let client = state.client(id).await?;
             let registered = client
                 .as_ref()
                 .is_some_and(|c| clients::post_logout_redirect_uris(c).iter().any(|u| u == uri));
@@ -84,7 +86,7 @@ async fn check(
             Some(url.to_string())
         }
     };
-    Ok(Ok(Checked { hinted_sid, valid_hint, redirect }))
+    Ok(Ok(Checked { hinted_sid, valid_hint, client_id, redirect }))
 }
 
 async fn sign_out(state: &AppState, req: &HttpRequest, checked: Checked) -> Result<HttpResponse, LoginError> {
@@ -121,17 +123,20 @@ async fn end_session(state: &AppState, req: &HttpRequest, p: LogoutParams) -> Ht
             Ok(checked) => checked,
             Err(page) => return Ok(page),
         };
-        if checked.valid_hint {
-            return sign_out(state, req, checked).await;
-        }
-        // No proof the client sent this: ask the user (nothing to ask without a session).
+        // Nothing to ask without a session: the hinted session (if any) ends.
         let Some(me) = cookies::signed_in(state, req).await? else {
             return sign_out(state, req, checked).await;
         };
+        // Silently only when the client proves it is this browser's session: a valid
+        // hint whose `sid` is this session. A hint of another session (say, another
+        // user's ID token in a link) or no hint at all: ask the user first.
+        if checked.valid_hint && checked.hinted_sid.as_deref() == Some(me.session.id.as_str()) {
+            return sign_out(state, req, checked).await;
+        }
         let mut ctx = me.context();
         ctx.insert("post_logout_redirect_uri", &p.post_logout_redirect_uri.unwrap_or_default());
         ctx.insert("state", &p.state.unwrap_or_default());
-        ctx.insert("client_id", &p.client_id.unwrap_or_default());
+        ctx.insert("client_id", &checked.client_id.unwrap_or_default());
         Ok(pages::render(StatusCode::OK, "logout.html", &ctx))
     };
     result.await.unwrap_or_else(|e| errors::login_error(req, &e))

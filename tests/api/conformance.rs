@@ -617,6 +617,33 @@ async fn a_token_signed_before_rotation_verifies_against_jwks_after_it() {
 }
 
 #[tokio::test]
+async fn end_session_with_another_sessions_id_token_asks_first() {
+    let app = app_with_user().await;
+    app.user("acme", "rita", "pw-rita", false);
+    let rp = Rp::new(&app, SigningAlg::Rs256, false, true);
+    let bye = urlencode("https://rp.example/bye");
+    // quinn's ID token, from quinn's own browser.
+    let quinn = Browser::new(&app);
+    quinn.get(&rp.url("")).await;
+    let (_, tokens) = rp.exchange(&app, &code_of(&sign_in(&quinn, "quinn", "pw-quinn").await)).await;
+    let quinns_token = tokens["id_token"].as_str().unwrap().to_owned();
+    // rita, signed in elsewhere, follows a link carrying quinn's token: she is asked,
+    // not signed out behind her back.
+    let rita = Browser::new(&app);
+    rita.get(&rp.url("")).await;
+    code_of(&sign_in(&rita, "rita", "pw-rita").await);
+    let link = format!("/end_session?id_token_hint={quinns_token}&post_logout_redirect_uri={bye}&state=x");
+    let asked = rita.get(&link).await;
+    assert!(asked.status == 200 && asked.has("Sign out of Watchword?"), "{} {}", asked.status, asked.body);
+    assert!(asked.has(&format!("name=\"client_id\" value=\"{}\"", rp.id)), "{}", asked.body);
+    let still = rita.get(&rp.url("&prompt=none")).await;
+    assert!(query(still.location.as_deref().unwrap()).contains_key("code"), "rita is still signed in");
+    // quinn's own browser with quinn's token: no question (its session is the hint's).
+    let silent = quinn.get(&link).await;
+    assert_eq!(silent.location.as_deref(), Some("https://rp.example/bye?state=x"), "{}", silent.body);
+}
+
+#[tokio::test]
 async fn end_session_without_a_hint_asks_first() {
     let app = app_with_user().await;
     let rp = Rp::new(&app, SigningAlg::Rs256, false, true);

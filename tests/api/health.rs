@@ -26,9 +26,8 @@ async fn every_response_carries_security_headers() {
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("Page not found"));
     // Error pages speak the browser's language too.
-    let german = |path: &str| {
-        app.client.get(format!("{}{path}", app.address)).header("accept-language", "de").send()
-    };
+    let german =
+        |path: &str| app.client.get(format!("{}{path}", app.address)).header("accept-language", "de").send();
     let body = german("/no-such-page").await.unwrap().text().await.unwrap();
     assert!(body.contains("<html lang=\"de\">") && body.contains("Seite nicht gefunden"), "{body}");
     let body = german("/admin?page=abc").await.unwrap().text().await.unwrap();
