@@ -489,6 +489,8 @@ async fn run(
                 alg,
                 "--access-token-alg",
                 alg,
+                "--client-scope",
+                "api",
             ],
             None,
         )?;

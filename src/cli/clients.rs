@@ -53,6 +53,10 @@ pub(super) struct ClientCreate {
     /// RS256; choose them when the client's resource servers accept them).
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
     access_token_alg: String,
+    /// A scope it may ask for in a client_credentials grant (repeat for several; none:
+    /// only tokens without a scope).
+    #[arg(long = "client-scope")]
+    client_scopes: Vec<String>,
 }
 
 pub(super) fn run(db: &Db, command: ClientCommand, json: bool, now: i64) -> Result<(), Failure> {
@@ -91,6 +95,7 @@ fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<()
         remembered_device_mfa: args.remembered_device_mfa,
         id_token_alg: SigningAlg::parse(&args.id_token_alg).map_err(Failure::refused)?,
         access_token_alg: SigningAlg::parse(&args.access_token_alg).map_err(Failure::refused)?,
+        client_scopes: args.client_scopes,
     };
     let created = blocking(db, |c| clients::create_client(c, &new, now))?;
     let out = client_json(&created.client, &tenant, created.secret.as_deref());
@@ -114,6 +119,7 @@ fn client_json(c: &Client, tenant: &Slug, secret: Option<&str>) -> Value {
         "access_token_alg": c.access_token_alg,
         "allow_remembered_devices": c.allow_remembered_devices,
         "remembered_device_mfa": c.remembered_device_mfa,
+        "client_scopes": clients::client_scopes(c).collect::<Vec<_>>(),
         "created_at": c.created_at,
     });
     if let Some(secret) = secret {

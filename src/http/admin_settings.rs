@@ -118,10 +118,28 @@ pub async fn get_audit(
     let query = query.into_inner();
     with_admin(&state, &req, None, async |me, admin| {
         let span = query.span()?;
-        let AuditQuery { user, event, page, from, to } = query;
+        let AuditQuery { user, username, event, page, from, to } = query;
         let page = crate::tenancy::admin::page_number(page.unwrap_or(1));
+        let typed = username.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && n.len() <= 64);
         let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
+        let shown = typed.clone();
         let ((events, names, kinds), _) = run(&state, admin, move |c, a| {
+            // A typed username: a user of the tenant the administrator may read, else
+            // nothing (the same for a name unknown and one outside the subtree).
+            let u = match &typed {
+                None => u,
+                Some(name) => {
+                    let key = crate::tenancy::Username::parse(name).map(|n| n.key()).unwrap_or_default();
+                    let found = crate::store::users::find_by_username_key(c, &a.user.tenant_id, &key)?;
+                    match found.filter(|f| a.is_root() || a.tree.is_below(&f.id, &a.user.id)) {
+                        Some(found) => Some(found.id),
+                        None => {
+                            let kinds = crate::store::audit::event_names(c, &a.user.tenant_id)?;
+                            return Ok((Vec::new(), std::collections::HashMap::new(), kinds));
+                        }
+                    }
+                }
+            };
             let events = tenant_policy::audit_log(c, a, u.as_deref(), e.as_deref(), span, page)?;
             // Usernames for the ids on this page, in one query.
             let mut ids: Vec<String> =
@@ -152,17 +170,24 @@ pub async fn get_audit(
         ctx.insert("kinds", &kinds);
         ctx.insert("has_next", &(events.len() >= crate::tenancy::admin::PER_PAGE));
         ctx.insert("page", &page);
+        // The user filter as a username: as typed, else the name of the user linked to.
+        let shown = shown.or_else(|| user.as_ref().and_then(|id| names.get(id).cloned())).unwrap_or_default();
         let (user, event) = (user.unwrap_or_default(), event.unwrap_or_default());
         let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
         // The filters again, for the previous and next pages' links.
-        let filters: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("user", &user)
+        let mut filters = url::form_urlencoded::Serializer::new(String::new());
+        if shown.is_empty() {
+            filters.append_pair("user", &user);
+        } else {
+            filters.append_pair("username", &shown);
+        }
+        let filters: String = filters
             .append_pair("event", &event)
             .append_pair("from", &from)
             .append_pair("to", &to)
             .finish();
         ctx.insert("filters", &filters);
-        ctx.insert("user", &user);
+        ctx.insert("username", &shown);
         ctx.insert("event", &event);
         ctx.insert("from", &from);
         ctx.insert("to", &to);

@@ -15,7 +15,10 @@ pub struct ListQuery {
 /// `?user=&event=&page=` of an audit listing (API and pages).
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
+    /// A user's id.
     pub user: Option<String>,
+    /// A username, as typed on the audit page (it takes the place of `user`).
+    pub username: Option<String>,
     pub event: Option<String>,
     pub page: Option<usize>,
     /// First day (YYYY-MM-DD, UTC), inclusive.

@@ -53,6 +53,9 @@ pub struct NewClient {
     pub remembered_device_mfa: bool,
     pub id_token_alg: crate::oidc::keys::SigningAlg,
     pub access_token_alg: crate::oidc::keys::SigningAlg,
+    /// The scopes it may ask for in a client_credentials grant (none: only scope-less
+    /// tokens); user scopes (`openid`, `offline_access`) cannot be among them.
+    pub client_scopes: Vec<String>,
 }
 
 /// A new client and, for a confidential one, its secret, shown once.
@@ -79,6 +82,7 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
     if new.redirect_uris.is_empty() {
         return Err(TenancyError::Invalid("a client needs at least one redirect URI".to_owned()));
     }
+    let client_scopes = scope_list(&new.client_scopes)?;
     let secret = (!new.public).then(|| crate::auth::random::token(32));
     conn.write(|conn| {
         let tenant = find_tenant(conn, &new.tenant)?;
@@ -96,6 +100,7 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
             allow_refresh: true,
             allow_remembered_devices: new.allow_remembered_devices,
             remembered_device_mfa: new.remembered_device_mfa,
+            client_scopes: client_scopes.clone(),
             created_at: now,
             updated_at: now,
         };
@@ -105,6 +110,32 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
         audit::insert(conn, &event)?;
         Ok(CreatedClient { client, secret: secret.clone() })
     })
+}
+
+/// Scopes as registered: RFC 6749 §3.3 scope tokens, no user scopes, space-separated.
+fn scope_list(scopes: &[String]) -> Result<String, TenancyError> {
+    let mut out: Vec<&str> = Vec::new();
+    for scope in scopes.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()) {
+        let token = scope.len() <= 128
+            && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        if !token {
+            return Err(TenancyError::Invalid(format!("'{scope}' is not a scope (RFC 6749 §3.3)")));
+        }
+        if matches!(scope, "openid" | "offline_access") {
+            return Err(TenancyError::Invalid(format!(
+                "'{scope}' is a user scope: client credentials carry none"
+            )));
+        }
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// The scopes a client may ask for in a client_credentials grant.
+pub fn client_scopes(client: &Client) -> impl Iterator<Item = &str> {
+    client.client_scopes.split(' ').filter(|s| !s.is_empty())
 }
 
 /// The registered redirect URIs of a client row.

@@ -28,6 +28,8 @@ pub struct Client {
     pub allow_remembered_devices: bool,
     /// A remembered device counts as multi-factor for this client.
     pub remembered_device_mfa: bool,
+    /// The scopes it may ask for in a client_credentials grant, space-separated.
+    pub client_scopes: String,
 }
 
 pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), StoreError> {

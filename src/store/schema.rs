@@ -92,6 +92,7 @@ diesel::table! {
         access_token_alg -> Text,
         allow_remembered_devices -> Bool,
         remembered_device_mfa -> Bool,
+        client_scopes -> Text,
     }
 }
 

@@ -253,6 +253,7 @@ impl TestApp {
             remembered_device_mfa: false,
             id_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
             access_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
+            client_scopes: vec![],
         };
         adjust(&mut new);
         self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()

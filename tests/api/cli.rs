@@ -247,6 +247,40 @@ fn clients_are_created_listed_and_refused() {
         &cli.run(&["client", "create", "--tenant", "acme", "--name", "Bad", "--redirect-uri", "not a uri"]),
         "malformed redirect URI 'not a uri'",
     );
+    // Scopes for client credentials: registered one by one, user scopes refused.
+    let create_with = |scopes: &[&str]| {
+        let mut args = vec![
+            "client",
+            "create",
+            "--tenant",
+            "acme",
+            "--name",
+            "M2M",
+            "--redirect-uri",
+            "https://m.example/cb",
+        ];
+        for scope in scopes {
+            args.extend(["--client-scope", scope]);
+        }
+        cli.run(&args)
+    };
+    let m2m = cli.json(&[
+        "client",
+        "create",
+        "--tenant",
+        "acme",
+        "--name",
+        "M2M",
+        "--redirect-uri",
+        "https://m.example/cb",
+        "--client-scope",
+        "reports:read",
+        "--client-scope",
+        "reports:write",
+    ]);
+    assert_eq!(m2m["client_scopes"], serde_json::json!(["reports:read", "reports:write"]));
+    assert_refused(&create_with(&["openid"]), "user scope");
+    assert_refused(&create_with(&["bad\\scope"]), "is not a scope");
     assert_refused(
         &cli.run(&[
             "client",
@@ -273,7 +307,8 @@ fn clients_are_created_listed_and_refused() {
         ]),
         "unknown tenant 'ghost'",
     );
-    assert_eq!(cli.json(&["client", "list", "--tenant", "acme"]).as_array().unwrap().len(), 3);
+    // The three above and M2M: nothing refused was half-written.
+    assert_eq!(cli.json(&["client", "list", "--tenant", "acme"]).as_array().unwrap().len(), 4);
 }
 
 #[test]

@@ -371,6 +371,17 @@ async fn client_authentication_failures_are_401_with_a_challenge() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(claims(body["access_token"].as_str().unwrap())["sub"], rp.id);
     assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
+    // Only the scopes registered for the client (here `reports:read`): anything else,
+    // the admin API's scope above all, is refused.
+    let (status, body, _) =
+        rp.token(&app, &[("grant_type", "client_credentials"), ("scope", "reports:read")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(claims(body["access_token"].as_str().unwrap())["scope"], "reports:read");
+    for asked in ["watchword:admin anything-i-like", "reports:read reports:write", "openid"] {
+        let (status, body, _) =
+            rp.token(&app, &[("grant_type", "client_credentials"), ("scope", asked)]).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{asked}: {body}");
+    }
     let garbage = http_client()
         .post(format!("{}/token", app.address))
         .body("%%%")

@@ -35,6 +35,7 @@ impl TestApp {
             remembered_device_mfa: false,
             id_token_alg: alg,
             access_token_alg: alg,
+            client_scopes: vec!["reports:read".into()],
         };
         self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()
     }

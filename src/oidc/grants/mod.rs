@@ -291,6 +291,14 @@ pub async fn token(
             if scope.split(' ').any(|s| matches!(s, "openid" | "offline_access")) {
                 return Err(TokenError::InvalidScope("client credentials carry no user scopes"));
             }
+            // Only the scopes registered for the client (`client create --client-scope`).
+            if scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .any(|s| !crate::oidc::clients::client_scopes(client).any(|r| r == s))
+            {
+                return Err(TokenError::InvalidScope("a scope this client is not registered for"));
+            }
             let access_token =
                 tokens::client_access_token(keys, access_alg(client), issuer, &client.id, scope.trim(), now)?;
             return Ok(TokenResponse {
