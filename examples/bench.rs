@@ -383,6 +383,7 @@ fn start_server(binary: &str, dir: &std::path::Path, extra: &[(&str, String)]) -
     let mut child = Command::new(binary)
         .arg("serve")
         .env("WATCHWORD_LISTEN", "127.0.0.1:0")
+        .env("WATCHWORD_MANAGEMENT_LISTEN", "127.0.0.1:0")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

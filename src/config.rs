@@ -88,6 +88,9 @@ pub struct Settings {
     /// An operator's theme: templates and `style.css` that replace the built-in ones,
     /// file by file ([`crate::http::pages::load_theme`]).
     pub theme_dir: Option<PathBuf>,
+    /// Where `/metrics` and `/health/*` are served (never on the public port); `None`:
+    /// nowhere (`WATCHWORD_MANAGEMENT_LISTEN=off`).
+    pub management_listen: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -139,6 +142,7 @@ struct FileSettings {
     hash_workers: Option<usize>,
     hash_queue: Option<usize>,
     theme_dir: Option<String>,
+    management_listen: Option<String>,
     limits: Option<FileLimits>,
 }
 
@@ -246,6 +250,16 @@ impl Settings {
             crate::auth::hashing::HashPool::default_workers(),
         )?;
         let hash_queue = count("WATCHWORD_HASH_QUEUE", file.hash_queue, 64 * hash_workers)?;
+        let management_listen = match pick("WATCHWORD_MANAGEMENT_LISTEN", file.management_listen) {
+            Some(raw) if raw.eq_ignore_ascii_case("off") => None,
+            Some(raw) => Some(raw.parse().map_err(|_| {
+                bad(
+                    "WATCHWORD_MANAGEMENT_LISTEN",
+                    format!("'{raw}' is not an address like 127.0.0.1:9464, or off"),
+                )
+            })?),
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+        };
         let theme_dir = pick("WATCHWORD_THEME_DIR", file.theme_dir).map(PathBuf::from);
         if let Some(dir) = &theme_dir
             && !dir.is_dir()
@@ -267,6 +281,7 @@ impl Settings {
             hash_workers,
             hash_queue,
             theme_dir,
+            management_listen,
         })
     }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod ephemeral;
 pub mod http;
 pub mod memory;
+pub mod metrics;
 pub mod oidc;
 pub mod startup;
 pub mod store;

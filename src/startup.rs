@@ -144,6 +144,8 @@ pub fn prepare_keys(settings: &Settings, db: &Db, keyring: &Keyring, now: i64) -
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    /// `/metrics` and `/health/*`, on their own address (none when switched off).
+    management: Option<(Server, SocketAddr)>,
     state: AppState,
 }
 
@@ -197,11 +199,14 @@ impl Application {
                 started_at,
                 totp_enabled: settings.totp_enabled,
             },
+            metrics: crate::metrics::Metrics::new(),
         };
         let https = state.issuer.is_https();
         let data = web::Data::new(state.clone());
+        let management_data = data.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::http::ops::measure))
                 .wrap(actix_web::middleware::from_fn(crate::http::health::until_ready))
                 .wrap(actix_web::middleware::from_fn(crate::http::input::refuse_nul))
                 .wrap(crate::http::security_headers(https))
@@ -214,11 +219,37 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartupError::Bind { addr, source })?
         .run();
-        Ok(Self { server, addr, state })
+        let management = match settings.management_listen {
+            None => None,
+            Some(wanted) => {
+                let bind_err = |source| StartupError::Bind { addr: wanted, source };
+                let listener = TcpListener::bind(wanted).map_err(bind_err)?;
+                let bound = listener.local_addr().map_err(bind_err)?;
+                let data = management_data;
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .configure(crate::http::ops::configure)
+                        .default_service(web::to(actix_web::HttpResponse::NotFound))
+                })
+                .workers(1)
+                .shutdown_timeout(2)
+                .listen(listener)
+                .map_err(|source| StartupError::Bind { addr: bound, source })?
+                .run();
+                Some((server, bound))
+            }
+        };
+        Ok(Self { server, addr, management, state })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` and `/health/*` are served.
+    pub fn management_addr(&self) -> Option<SocketAddr> {
+        self.management.as_ref().map(|(_, addr)| *addr)
     }
 
     pub fn state(&self) -> &AppState {
@@ -227,6 +258,12 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.management {
+            None => self.server.await,
+            Some((management, _)) => {
+                let (public, management) = tokio::join!(self.server, management);
+                public.and(management)
+            }
+        }
     }
 }

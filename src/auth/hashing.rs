@@ -152,6 +152,11 @@ impl HashPool {
         self.inner.workers
     }
 
+    /// How many jobs wait for a worker now.
+    pub fn queued(&self) -> usize {
+        self.inner.queue.lock().jobs.len()
+    }
+
     /// How many requests the full queue refused since start.
     pub fn refused(&self) -> u64 {
         self.inner.refused.load(Ordering::Relaxed)

@@ -205,6 +205,7 @@ async fn save_and_go(state: &AppState, req: &HttpRequest, flow: Flow, next: &str
     {
         return errors::login_error(req, &err);
     }
+    state.metrics.flow_started();
     let mut response = see_other(&at.url(next));
     if let Some(cookie) = binding {
         let _ = response.add_cookie(&cookie);

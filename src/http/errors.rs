@@ -12,6 +12,14 @@ use crate::http::pages;
 /// A failed login or account operation, as the browser sees it, in the language of
 /// the request (its switcher cookie or `Accept-Language`).
 pub fn login_error(req: &HttpRequest, err: &LoginError) -> HttpResponse {
+    if let Some(state) = req.app_data::<actix_web::web::Data<crate::http::state::AppState>>() {
+        match err {
+            LoginError::Unavailable(_) => state.metrics.dependency_error("unavailable"),
+            LoginError::Busy(_) => state.metrics.dependency_error("busy"),
+            LoginError::Overloaded { .. } => state.metrics.dependency_error("hashing_full"),
+            _ => {}
+        }
+    }
     login_error_in(i18n::negotiate(req, None, None), err)
 }
 

@@ -22,6 +22,7 @@ use crate::http::flows::{self, FlowRef};
 use crate::http::i18n::{self, Lang};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, errors, origin, pages, see_other};
+use crate::metrics::{Check, Factor};
 use crate::tenancy::branding::Brand;
 
 // Message keys (locales/*/signin.ftl).
@@ -241,7 +242,10 @@ async fn advance(
             let page = cur.at.url("/login");
             Ok(see_other(&if view.recovery { format!("{page}&recovery=1") } else { page }))
         }
-        Outcome::Denied => denied(state, cur).await,
+        Outcome::Denied => {
+            state.metrics.login(&cur.flow.tenant_id, "denied");
+            denied(state, cur).await
+        }
         Outcome::Done => {
             let LoginState::Authenticated { user_id, amr, auth_time } = &next else {
                 return Err(LoginError::Internal("a finished flow is not authenticated".into()));
@@ -260,7 +264,10 @@ async fn advance(
                 },
                 remember: view.remember,
             };
-            let Some(done) = login::complete(&state.db, finishing, state.totp_enabled, now).await? else {
+            let completed = login::complete(&state.db, finishing, state.totp_enabled, now).await?;
+            let outcome = if completed.is_some() { "success" } else { "refused" };
+            state.metrics.login(&cur.flow.tenant_id, outcome);
+            let Some(done) = completed else {
                 // Disabled, locked or the password changed while this sign-in went on.
                 let (title, text) = (cur.lang.t("cannot-finish"), cur.lang.t("account-changed"));
                 return end(state, cur, &title, text).await;
@@ -354,6 +361,12 @@ async fn over_budget(
     if login::spend_flow_check(&state.ephemeral, &cur.at.key, step, state.clock.now()).await? {
         Ok(None)
     } else {
+        let factor = match step {
+            "password" => Factor::Password,
+            "enrolment" => Factor::Enrolment,
+            _ => Factor::Totp,
+        };
+        state.metrics.factor(factor, Check::Throttled);
         denied(state, cur.clone()).await.map(Some)
     }
 }
@@ -426,6 +439,7 @@ pub async fn post_password(
         let checked =
             login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await?;
         let right = matches!(checked.check, PasswordCheck::Right { .. });
+        state.metrics.factor(Factor::Password, if right { Check::Ok } else { Check::Wrong });
         let mut cur = cur;
         cur.flow.password_stamp = checked.stamp;
         let view = View { error: Some(INVALID_PASSWORD), username: Some(username), ..View::default() };
@@ -469,6 +483,14 @@ pub async fn post_totp(
         let remember =
             form.remember_device.as_deref() == Some("on") && !cur.flow.step_up && !cur.flow.devices.refused;
         let error = if check == CodeCheck::Replayed { REUSED_CODE } else { INVALID_CODE };
+        state.metrics.factor(
+            Factor::Totp,
+            match check {
+                CodeCheck::Valid => Check::Ok,
+                CodeCheck::Replayed => Check::Replay,
+                CodeCheck::Invalid => Check::Wrong,
+            },
+        );
         let view = View { error: Some(error), remember, ..View::default() };
         advance(&state, &req, cur, LoginInput::Totp { valid: check == CodeCheck::Valid }, view).await
     })
@@ -495,6 +517,7 @@ pub async fn post_recovery(
         let valid =
             credentials::use_recovery_code(state.guard(), user_id, &form.code, &origin(&req, None), now)
                 .await?;
+        state.metrics.factor(Factor::Recovery, if valid { Check::Ok } else { Check::Wrong });
         let view = View { error: Some(INVALID_CODE), recovery: true, ..View::default() };
         advance(&state, &req, cur, LoginInput::RecoveryCode { valid }, view).await
     })
@@ -523,6 +546,8 @@ pub async fn post_enrol(
                 recovery_codes,
             ),
         };
+        let valid = matches!(input, LoginInput::EnrolmentCode { valid: true, .. });
+        state.metrics.factor(Factor::Enrolment, if valid { Check::Ok } else { Check::Wrong });
         let view = View { error: Some(INVALID_CODE), codes, ..View::default() };
         advance(&state, &req, cur, input, view).await
     })

@@ -21,6 +21,7 @@ mod logout;
 pub(crate) mod notes;
 mod oauth;
 pub(crate) mod oidc;
+pub(crate) mod ops;
 pub mod pages;
 mod queries;
 pub mod state;

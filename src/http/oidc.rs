@@ -140,6 +140,12 @@ pub async fn post_token(
         return oauth::token_error(&TokenError::InvalidRequest("the request body is not a valid form"));
     };
     let form = form.into_inner();
+    let grant = match form.grant_type.as_deref() {
+        Some("authorization_code") => "authorization_code",
+        Some("refresh_token") => "refresh_token",
+        Some("client_credentials") => "client_credentials",
+        _ => "other",
+    };
     let result = async {
         let presented = presented(&req, form.client_id.as_deref(), form.client_secret.as_deref())?;
         let client = authenticate(&state, &presented).await?;
@@ -148,7 +154,10 @@ pub async fn post_token(
             .await
     };
     match result.await {
-        Ok(tokens) => HttpResponse::Ok().insert_header((header::PRAGMA, "no-cache")).json(tokens),
+        Ok(tokens) => {
+            state.metrics.token(grant);
+            HttpResponse::Ok().insert_header((header::PRAGMA, "no-cache")).json(tokens)
+        }
         Err(err) => oauth::token_error(&err),
     }
 }

@@ -44,6 +44,8 @@ pub struct AppState {
     pub schema_ready: Arc<std::sync::atomic::AtomicBool>,
     /// This server process (a random id, and when it started).
     pub instance: Instance,
+    /// What `/metrics` on the management listener shows.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {

@@ -140,3 +140,75 @@ async fn an_https_issuer_gets_hsts_and_secure_host_cookies() {
     let res = plain.client.get(format!("{}/healthz", plain.address)).send().await.unwrap();
     assert!(res.headers().get("strict-transport-security").is_none());
 }
+
+/// The value of one series (`name{labels}` exactly as exposed), 0 when absent.
+fn series(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_and_health_are_on_the_management_listener_and_move_with_the_traffic() {
+    use crate::browser::Browser;
+    let app = spawn_app().await;
+    let metrics = async || {
+        let res = app.client.get(format!("{}/metrics", app.management)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+        res.text().await.unwrap()
+    };
+    let before = metrics().await;
+    assert_eq!(series(&before, "watchword_hash_queue_depth"), 0.0, "{before}");
+    // Never on the public port.
+    let public = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+
+    // A first sign-in with enrolment, then a wrong code, then a token grant.
+    let client = app.client("acme", false, false);
+    app.user("acme", "mia", "pw-mia", true);
+    crate::login::enrol_for(&app, &client.client.id, "mia", "pw-mia").await;
+    app.clock.advance(30);
+    let browser = Browser::new(&app);
+    let login = browser.start(&client.client.id).await;
+    let code_page = browser.password(&login, "mia", "pw-mia").await;
+    let wrong = browser.code(&code_page, "/login/totp", "000000").await;
+    assert!(wrong.has("class=\"error\""), "{}", wrong.body);
+    let rp = crate::conformance::Rp::new(&app, watchword::oidc::keys::SigningAlg::Es256, false, true);
+    let (status, _, _) = rp.token(&app, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, 200);
+
+    let after = metrics().await;
+    let tenant = app.tenant("acme").id;
+    let moved = |name: &str| series(&after, name) - series(&before, name);
+    assert_eq!(
+        moved(&format!("watchword_logins_total{{outcome=\"success\",tenant=\"{tenant}\"}}")),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(moved("watchword_factor_checks_total{factor=\"password\",outcome=\"ok\"}"), 2.0, "{after}");
+    assert_eq!(moved("watchword_factor_checks_total{factor=\"enrolment\",outcome=\"ok\"}"), 1.0, "{after}");
+    assert_eq!(moved("watchword_factor_checks_total{factor=\"totp\",outcome=\"wrong\"}"), 1.0, "{after}");
+    assert_eq!(moved("watchword_tokens_issued_total{grant=\"client_credentials\"}"), 1.0, "{after}");
+    assert!(moved("watchword_flows_started_total") >= 2.0, "{after}");
+    let posts = "watchword_http_request_duration_seconds_count{method=\"POST\",route=\"/login/password\",status=\"3xx\"}";
+    assert_eq!(moved(posts), 2.0, "by route pattern: {after}");
+    assert!(after.contains("route=\"/login\""), "{after}");
+
+    // Health as orchestrators expect it.
+    for (path, status) in [("/health/live", 200), ("/health/ready", 200), ("/health/started", 200)] {
+        let res = app.client.get(format!("{}{path}", app.management)).send().await.unwrap();
+        assert_eq!(res.status(), status, "{path}");
+    }
+    let ready: serde_json::Value = app
+        .client
+        .get(format!("{}/health/ready", app.management))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["database"], "ok");
+}

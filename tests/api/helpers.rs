@@ -75,6 +75,8 @@ pub struct TestApp {
     pub address: String,
     /// The issuer as the server publishes it (the address unless configured).
     pub issuer: String,
+    /// The management listener (`/metrics`, `/health/*`).
+    pub management: String,
     /// The server's clock: tests move it to cross TOTP steps.
     pub clock: FixedClock,
     /// A handle on the server's database, for seeding and checking rows.
@@ -115,6 +117,7 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         hash_workers: 2,
         hash_queue: 128,
         theme_dir: None,
+        management_listen: Some("127.0.0.1:0".parse().expect("address")),
     }
 }
 
@@ -146,8 +149,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     .expect("build");
     let address = format!("http://{}", app.addr());
     let issuer = app.state().issuer_str().to_owned();
+    let management = app.management_addr().map(|a| format!("http://{a}")).unwrap_or_default();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, issuer, clock, store, ephemeral, client: http_client(), first_run, settings, db, dir }
+    TestApp {
+        address,
+        issuer,
+        management,
+        clock,
+        store,
+        ephemeral,
+        client: http_client(),
+        first_run,
+        settings,
+        db,
+        dir,
+    }
 }
 
 impl TestApp {
@@ -188,7 +204,9 @@ impl Cli<'_> {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("WATCHWORD_DATA_DIR", self.data_dir)
-            .env("WATCHWORD_DATABASE_URL", self.database_url);
+            .env("WATCHWORD_DATABASE_URL", self.database_url)
+            // Tests run side by side: no fixed management port.
+            .env("WATCHWORD_MANAGEMENT_LISTEN", "127.0.0.1:0");
         cmd
     }
 
