@@ -16,6 +16,7 @@ use crate::startup::{self, Application};
 use crate::store::{Db, DbConn, rewrap};
 use crate::tenancy::TenancyError;
 
+mod backup;
 mod clients;
 mod tenants;
 mod transfer;
@@ -59,6 +60,18 @@ enum Command {
     /// Manage the secrets keyring.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// A consistent copy of the embedded database, safe while the server runs (for
+    /// PostgreSQL it says how to use pg_dump). Back up the secret keys too.
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restores a backup into a data dir without a database, kept only when the secret
+    /// keys open every secret in it.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +123,10 @@ pub fn main() -> ExitCode {
     crate::telemetry::init(matches!(cli.command, Command::Serve));
     let result = match cli.command {
         Command::Serve => serve(&settings),
+        // Not through `with_database`: a restore must find no database, and a backup
+        // reads the file as it is.
+        Command::Backup { to } => backup::backup(&settings, &to, cli.json),
+        Command::Restore { from } => backup::restore(&settings, &from, cli.json),
         command => with_database(&settings, |db| run(db, &settings, command, cli.json)),
     };
     match result {
@@ -202,7 +219,7 @@ fn print_first_run(first_run: Option<&startup::FirstRun>, issuer: &crate::config
 fn run(db: &Db, settings: &Settings, command: Command, json: bool) -> Result<(), Failure> {
     let now = SystemClock.now();
     match command {
-        Command::Serve => Ok(()),
+        Command::Serve | Command::Backup { .. } | Command::Restore { .. } => Ok(()),
         Command::Migrate => {
             // `open_database` has applied them; report what the schema is at.
             let applied = db.migrate().map_err(Failure::refused)?;

@@ -34,6 +34,43 @@ impl From<diesel::result::Error> for RewrapError {
     }
 }
 
+/// Opens every sealed secret with `keyring` and writes nothing: how many there are, or
+/// the first that cannot be opened (a restore checks its backup so).
+pub fn check_all(conn: &mut DbConn, keyring: &Keyring) -> Result<Rewrapped, RewrapError> {
+    let mut opened = Rewrapped::default();
+    let credentials: Vec<(String, String, Vec<u8>, String)> =
+        crate::native!(conn, |c| totp_credentials::table
+            .select((
+                totp_credentials::id,
+                totp_credentials::user_id,
+                totp_credentials::secret_ciphertext,
+                totp_credentials::key_id,
+            ))
+            .load(c))?;
+    for (id, user_id, bytes, key_id) in credentials {
+        let aad = crate::auth::credentials::aad(&id, &user_id);
+        keyring.open(&Sealed { key_id, bytes }, &aad).map_err(|e| RewrapError::Undecryptable {
+            what: "TOTP credential",
+            id: id.clone(),
+            reason: e.to_string(),
+        })?;
+        opened.totp_secrets += 1;
+    }
+    let keys: Vec<(String, Vec<u8>, String)> = crate::native!(conn, |c| signing_keys::table
+        .select((signing_keys::id, signing_keys::private_ciphertext, signing_keys::key_id))
+        .load(c))?;
+    for (id, bytes, key_id) in keys {
+        let aad = crate::oidc::keys::aad(&id);
+        keyring.open(&Sealed { key_id, bytes }, &aad).map_err(|e| RewrapError::Undecryptable {
+            what: "signing key",
+            id: id.clone(),
+            reason: e.to_string(),
+        })?;
+        opened.signing_keys += 1;
+    }
+    Ok(opened)
+}
+
 /// Re-encrypts, in one transaction, every row not sealed by the newest key. Nothing is
 /// written when any row cannot be decrypted.
 pub fn rewrap_all(conn: &mut DbConn, keyring: &Keyring) -> Result<Rewrapped, RewrapError> {

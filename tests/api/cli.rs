@@ -248,39 +248,18 @@ fn clients_are_created_listed_and_refused() {
         "malformed redirect URI 'not a uri'",
     );
     // Scopes for client credentials: registered one by one, user scopes refused.
-    let create_with = |scopes: &[&str]| {
-        let mut args = vec![
-            "client",
-            "create",
-            "--tenant",
-            "acme",
-            "--name",
-            "M2M",
-            "--redirect-uri",
-            "https://m.example/cb",
-        ];
+    let m2m_args = |scopes: &[&'static str]| {
+        let mut args = vec!["client", "create", "--tenant", "acme", "--name", "M2M"];
+        args.extend(["--redirect-uri", "https://m.example/cb"]);
         for scope in scopes {
-            args.extend(["--client-scope", scope]);
+            args.extend(["--client-scope", *scope]);
         }
-        cli.run(&args)
+        args
     };
-    let m2m = cli.json(&[
-        "client",
-        "create",
-        "--tenant",
-        "acme",
-        "--name",
-        "M2M",
-        "--redirect-uri",
-        "https://m.example/cb",
-        "--client-scope",
-        "reports:read",
-        "--client-scope",
-        "reports:write",
-    ]);
+    let m2m = cli.json(&m2m_args(&["reports:read", "reports:write"]));
     assert_eq!(m2m["client_scopes"], serde_json::json!(["reports:read", "reports:write"]));
-    assert_refused(&create_with(&["openid"]), "user scope");
-    assert_refused(&create_with(&["bad\\scope"]), "is not a scope");
+    assert_refused(&cli.run(&m2m_args(&["openid"])), "user scope");
+    assert_refused(&cli.run(&m2m_args(&["bad\\scope"])), "is not a scope");
     assert_refused(
         &cli.run(&[
             "client",
@@ -547,4 +526,69 @@ async fn secrets_are_reencrypted_under_the_newest_key_and_keep_working() {
         done.status,
         done.body
     );
+}
+
+/// A backup taken while the server runs, restored into an empty data dir: every user
+/// signs in there with the authenticator they had. On PostgreSQL the command says to
+/// use pg_dump instead.
+#[tokio::test]
+async fn backup_and_restore_keep_every_user_able_to_sign_in_with_their_totp() {
+    use crate::browser::{Browser, REDIRECT, oathtool};
+    use crate::helpers::{TEST_KEYS, spawn_app_with};
+    let app = crate::helpers::spawn_app().await;
+    let client = app.client("acme", false, false);
+    app.user("acme", "nora", "pw-nora", true);
+    let (otpauth, _) = crate::login::enrol_for(&app, &client.client.id, "nora", "pw-nora").await;
+    let cli = Cli { data_dir: app.dir.path(), database_url: &app.db.url };
+    let file = app.dir.path().join("nightly.db");
+    let file_arg = file.to_string_lossy().into_owned();
+    let out = cli.run(&["backup", "--to", &file_arg]);
+    if app.db.url.starts_with("postgres") {
+        assert_refused(&out, "pg_dump");
+        return;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("KEEP THE SECRET KEYS"), "said loudly: {}", stderr(&out));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_refused(&cli.run(&["backup", "--to", &file_arg]), "exists");
+
+    // Into a new data dir: refused without the keys (and left empty), kept with them.
+    let target = tempfile::tempdir().unwrap();
+    let restored_db = target.path().join("watchword.db");
+    let restored_url = format!("sqlite://{}", restored_db.display());
+    let there = Cli { data_dir: target.path(), database_url: &restored_url };
+    let wrong = there
+        .command(&["restore", "--from", &file_arg])
+        .env("WATCHWORD_SECRET_KEYS", "other:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=")
+        .output()
+        .unwrap();
+    assert_refused(&wrong, "cannot be decrypted");
+    assert!(!restored_db.exists(), "nothing half-written");
+    let restore = |keys: &str| {
+        there
+            .command(&["restore", "--from", &file_arg, "--json"])
+            .env("WATCHWORD_SECRET_KEYS", keys)
+            .output()
+            .unwrap()
+    };
+    let out = restore(TEST_KEYS);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["totp_secrets"], 1, "{report}");
+    assert_refused(&restore(TEST_KEYS), "already");
+
+    // A server on the restored database: nora signs in with her authenticator.
+    let restored = spawn_app_with(|s| {
+        s.data_dir = target.path().to_path_buf();
+        s.database_url = watchword::store::DatabaseUrl::Sqlite(restored_db.clone());
+    })
+    .await;
+    restored.clock.advance(30);
+    let browser = Browser::new(&restored);
+    let login = browser.start(&client.client.id).await;
+    let code_page = browser.password(&login, "nora", "pw-nora").await;
+    let done = browser.code(&code_page, "/login/totp", &oathtool(&otpauth, restored.clock_now())).await;
+    let back = done.location.unwrap_or_else(|| panic!("{}", done.body));
+    assert!(back.starts_with(REDIRECT) && back.contains("code="), "{back}");
 }

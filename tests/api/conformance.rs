@@ -154,14 +154,8 @@ async fn discovery_advertises_what_is_supported_and_nothing_else() {
     }
     assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k.get("d").is_none()), "no private parts");
     // RFC 8414: the OAuth metadata is the same document, at its own well-known place.
-    let oauth: Value = http_client()
-        .get(format!("{}/.well-known/oauth-authorization-server", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oauth =
+        crate::helpers::get_json(&format!("{}/.well-known/oauth-authorization-server", app.address)).await;
     assert_eq!(oauth, doc);
     for required in ["issuer", "authorization_endpoint", "token_endpoint", "response_types_supported"] {
         assert!(oauth[required].is_string() || oauth[required].is_array(), "{required}");

@@ -201,14 +201,6 @@ async fn metrics_and_health_are_on_the_management_listener_and_move_with_the_tra
         let res = app.client.get(format!("{}{path}", app.management)).send().await.unwrap();
         assert_eq!(res.status(), status, "{path}");
     }
-    let ready: serde_json::Value = app
-        .client
-        .get(format!("{}/health/ready", app.management))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = crate::helpers::get_json(&format!("{}/health/ready", app.management)).await;
     assert_eq!(ready["database"], "ok");
 }

@@ -91,6 +91,11 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// The JSON a GET of `url` answers.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    http_client().get(url).send().await.expect("GET").json().await.expect("JSON")
+}
+
 /// A cookie-keeping HTTP client that does not follow redirects.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()

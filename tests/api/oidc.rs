@@ -170,15 +170,8 @@ async fn an_issuer_is_published_exactly_as_configured_with_or_without_a_trailing
         })
         .await;
         assert_eq!(app.issuer, configured);
-        let discovery: serde_json::Value = app
-            .client
-            .get(format!("{}/.well-known/openid-configuration", app.address))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let discovery =
+            crate::helpers::get_json(&format!("{}/.well-known/openid-configuration", app.address)).await;
         assert_eq!(discovery["issuer"], configured.as_str(), "character for character");
         assert_eq!(discovery["token_endpoint"], format!("http://127.0.0.1:{port}/token"), "no doubled slash");
         app.policy("acme", |t| t.prompt_new_users = false);
