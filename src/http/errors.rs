@@ -89,27 +89,67 @@ pub fn flow_missing_in(lang: Lang) -> HttpResponse {
     pages::message_in(lang, StatusCode::BAD_REQUEST, &title, &text, None)
 }
 
-/// The readable page for a form body that could not be parsed.
+/// The readable page for a form body (or query string) that could not be parsed.
 pub fn bad_form(req: &HttpRequest) -> HttpResponse {
-    page(i18n::negotiate(req, None, None), StatusCode::BAD_REQUEST, "bad-form-title", "bad-form-text")
+    json_refusal(
+        req,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "the query string or form could not be read",
+    )
+    .unwrap_or_else(|| {
+        page(i18n::negotiate(req, None, None), StatusCode::BAD_REQUEST, "bad-form-title", "bad-form-text")
+    })
 }
 
 /// A form body over the size limit.
 pub fn too_large(req: &HttpRequest) -> HttpResponse {
-    page(i18n::negotiate(req, None, None), StatusCode::PAYLOAD_TOO_LARGE, "too-large-title", "too-large-text")
+    json_refusal(req, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "the request body is too large")
+        .unwrap_or_else(|| {
+            let lang = i18n::negotiate(req, None, None);
+            page(lang, StatusCode::PAYLOAD_TOO_LARGE, "too-large-title", "too-large-text")
+        })
 }
 
 /// A request carrying a character nothing may hold (NUL).
 pub fn bad_character(req: &HttpRequest) -> HttpResponse {
-    page(
-        i18n::negotiate(req, None, None),
-        StatusCode::BAD_REQUEST,
-        "bad-character-title",
-        "bad-character-text",
-    )
+    json_refusal(req, StatusCode::BAD_REQUEST, "invalid_request", "the request contains a NUL character")
+        .unwrap_or_else(|| {
+            let lang = i18n::negotiate(req, None, None);
+            page(lang, StatusCode::BAD_REQUEST, "bad-character-title", "bad-character-text")
+        })
 }
 
 /// Any unknown path or method.
 pub fn not_found(req: &HttpRequest) -> HttpResponse {
-    page(i18n::negotiate(req, None, None), StatusCode::NOT_FOUND, "not-found-title", "not-found-text")
+    json_refusal(req, StatusCode::NOT_FOUND, "not_found", "there is nothing at this address").unwrap_or_else(
+        || page(i18n::negotiate(req, None, None), StatusCode::NOT_FOUND, "not-found-title", "not-found-text"),
+    )
+}
+
+/// The endpoints programs call answer in JSON, never with a page: the admin API in its
+/// own shape (`{"error": {"code", "message"}}`, as its OpenAPI document says), the OAuth
+/// endpoints in RFC 6749's (`{"error", "error_description"}`). `None`: a browser's page.
+fn json_refusal(
+    req: &HttpRequest,
+    status: StatusCode,
+    code: &str,
+    description: &str,
+) -> Option<HttpResponse> {
+    let path = req.path();
+    if path.starts_with("/api/") {
+        return Some(HttpResponse::build(status).json(serde_json::json!({
+            "error": { "code": code, "message": description },
+        })));
+    }
+    let oauth = ["/token", "/revoke", "/introspect", "/userinfo", "/jwks"].contains(&path);
+    let json_body = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    (oauth || json_body).then(|| {
+        HttpResponse::build(status)
+            .json(serde_json::json!({ "error": code, "error_description": description }))
+    })
 }

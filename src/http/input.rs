@@ -19,18 +19,7 @@ fn carries_nul(raw: &[u8]) -> bool {
 }
 
 fn refusal(req: &ServiceRequest) -> HttpResponse {
-    let path = req.path();
-    let json = path.starts_with("/api/")
-        || ["/token", "/revoke", "/introspect", "/userinfo"].contains(&path)
-        || req.content_type() == "application/json";
-    if json {
-        HttpResponse::BadRequest().json(serde_json::json!({
-            "error": "invalid_request",
-            "error_description": "the request contains a NUL character",
-        }))
-    } else {
-        crate::http::errors::bad_character(req.request())
-    }
+    crate::http::errors::bad_character(req.request())
 }
 
 /// The middleware: checks the query string, and reads a form or JSON body (within the

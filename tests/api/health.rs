@@ -100,6 +100,15 @@ async fn oversized_and_malformed_input_gets_a_readable_page_not_a_500() {
     let res = app.client.get(format!("{}/admin?page=abc", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("Something is wrong with that form"));
+    // Programs get JSON in the API's own shape, never a page.
+    for (path, status, code) in
+        [("/api/v1/users?page=abc", 400, "invalid_request"), ("/api/v1/nope", 404, "not_found")]
+    {
+        let res = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
+        assert_eq!(res.status(), status, "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+    }
     let res = app
         .client
         .post(format!("{}/login/totp", app.address))

@@ -284,6 +284,8 @@ async fn nul_characters_get_a_400_not_a_500() {
         .await
         .unwrap();
     assert_eq!(api.status(), 400);
+    let api: Value = api.json().await.unwrap();
+    assert_eq!(api["error"]["code"], "invalid_request", "the API's own error shape: {api}");
     // The same inputs without NUL still work.
     let ok = browser.password(&browser.get("/login").await, "quinn", "pw-quinn").await;
     assert_eq!(ok.status, 302, "{}", ok.body);
