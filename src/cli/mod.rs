@@ -270,7 +270,7 @@ fn keys_command(
             // Make sure there is an active key to rotate away from, then publish the next.
             keys::maintain(conn, &keyring, settings.key_rotation_delay, now)?;
             for alg in algs {
-                keys::create(conn, &keyring, alg, "next", now)?;
+                keys::publish_next(conn, &keyring, alg, settings.key_rotation_delay, now)?;
             }
             Ok(())
         })

@@ -151,6 +151,24 @@ fn public_jwk(alg: SigningAlg, kid: &str, key: &EncodingKey) -> jsonwebtoken::er
 }
 
 /// Creates and stores a new key of `alg` with `status`.
+/// Publishes a next key of `alg` in the JWKS that starts signing `delay` seconds from
+/// `now` — on every instance, whatever delay each is configured with (the moment is kept
+/// in the row's `activated_at` until it signs).
+pub fn publish_next(
+    conn: &mut DbConn,
+    keyring: &Keyring,
+    alg: SigningAlg,
+    delay: i64,
+    now: i64,
+) -> Result<KeyRow, KeyError> {
+    let mut row = create(conn, keyring, alg, "next", now)?;
+    row.activated_at = Some(now.saturating_add(delay.max(0)));
+    diesel::update(signing_keys::table.find(&row.id))
+        .set(signing_keys::activated_at.eq(row.activated_at))
+        .execute(conn)?;
+    Ok(row)
+}
+
 pub fn create(
     conn: &mut DbConn,
     keyring: &Keyring,
@@ -193,9 +211,11 @@ pub fn maintain(conn: &mut DbConn, keyring: &Keyring, delay: i64, now: i64) -> R
         let rows = list(conn)?;
         for alg in SigningAlg::ALL {
             let of_alg: Vec<&KeyRow> = rows.iter().filter(|r| r.algorithm == alg.as_str()).collect();
+            // A published key carries the moment it was told it would sign (the delay of
+            // whoever published it); an older row without one waits this process's delay.
             let due = of_alg
                 .iter()
-                .filter(|r| r.status == "next" && r.created_at + delay <= now)
+                .filter(|r| r.status == "next" && r.activated_at.unwrap_or(r.created_at + delay) <= now)
                 .max_by_key(|r| r.created_at);
             if let Some(next) = due {
                 diesel::update(

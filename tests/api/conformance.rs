@@ -594,6 +594,23 @@ async fn a_token_signed_before_rotation_verifies_against_jwks_after_it() {
     let (_, after) = rp.exchange(&app, &code_of(&browser.get("/authorize/resume").await)).await;
     let new_kid = header(after["id_token"].as_str().unwrap())["kid"].as_str().unwrap().to_owned();
     assert_ne!(new_kid, old_kid, "the new key signs");
+    // The delay the publisher was given is the one every instance keeps (this server's
+    // own is 0): a key published to sign in an hour waits the hour. (Published on the
+    // server's clock here; the CLI runs on the real one.)
+    let keyring = watchword::auth::keyring::Keyring::parse(crate::helpers::TEST_KEYS).unwrap();
+    let now = app.clock_now();
+    let next = app
+        .store
+        .run_blocking(|c| watchword::oidc::keys::publish_next(c, &keyring, SigningAlg::Rs256, 3600, now))
+        .unwrap();
+    let signer = async |advance: i64| {
+        app.clock.advance(advance);
+        browser.get(&rp.url("")).await;
+        let (_, later) = rp.exchange(&app, &code_of(&browser.get("/authorize/resume").await)).await;
+        header(later["id_token"].as_str().unwrap())["kid"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(signer(61).await, new_kid, "a key published for an hour from now does not sign yet");
+    assert_eq!(signer(3600).await, next.id, "an hour later it does");
 
     let jwks: Value =
         http_client().get(format!("{}/jwks", app.address)).send().await.unwrap().json().await.unwrap();
