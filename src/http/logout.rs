@@ -10,6 +10,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::auth::errors::LoginError;
+use crate::http::cookies::SignedIn;
 use crate::http::state::AppState;
 use crate::http::{cookies, errors, i18n, pages};
 use crate::oidc::clients;
@@ -89,9 +90,14 @@ async fn check(
     Ok(Ok(Checked { hinted_sid, valid_hint, client_id, redirect }))
 }
 
-async fn sign_out(state: &AppState, req: &HttpRequest, checked: Checked) -> Result<HttpResponse, LoginError> {
+/// Ends this browser's session (`me`, as the caller looked it up) and the hinted one.
+async fn sign_out(
+    state: &AppState,
+    req: &HttpRequest,
+    me: Option<SignedIn>,
+    checked: Checked,
+) -> Result<HttpResponse, LoginError> {
     let now = state.clock.now();
-    let me = cookies::signed_in(state, req).await?;
     // The page after: in the language of the signed-in user's pages (tenant default too).
     let lang = me.as_ref().map_or_else(|| i18n::negotiate(req, None, None), |me| me.lang);
     let current = me.map(|me| me.session.id);
@@ -125,13 +131,13 @@ async fn end_session(state: &AppState, req: &HttpRequest, p: LogoutParams) -> Ht
         };
         // Nothing to ask without a session: the hinted session (if any) ends.
         let Some(me) = cookies::signed_in(state, req).await? else {
-            return sign_out(state, req, checked).await;
+            return sign_out(state, req, None, checked).await;
         };
         // Silently only when the client proves it is this browser's session: a valid
         // hint whose `sid` is this session. A hint of another session (say, another
         // user's ID token in a link) or no hint at all: ask the user first.
         if checked.valid_hint && checked.hinted_sid.as_deref() == Some(me.session.id.as_str()) {
-            return sign_out(state, req, checked).await;
+            return sign_out(state, req, Some(me), checked).await;
         }
         let mut ctx = me.context();
         ctx.insert("post_logout_redirect_uri", &p.post_logout_redirect_uri.unwrap_or_default());
@@ -166,14 +172,13 @@ pub async fn post_confirm(
 ) -> HttpResponse {
     let p = form.into_inner();
     let result = async {
-        if let Some(me) = cookies::signed_in(&state, &req).await?
-            && !cookies::csrf_matches(&me.csrf, p.csrf.as_deref())
-        {
+        let me = cookies::signed_in(&state, &req).await?;
+        if me.as_ref().is_some_and(|me| !cookies::csrf_matches(&me.csrf, p.csrf.as_deref())) {
             return Ok(errors::csrf_refused(&req));
         }
         let p = LogoutParams { id_token_hint: None, ..p };
         match check(&state, &req, &p).await? {
-            Ok(checked) => sign_out(&state, &req, checked).await,
+            Ok(checked) => sign_out(&state, &req, me, checked).await,
             Err(page) => Ok(page),
         }
     };
