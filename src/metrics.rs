@@ -59,7 +59,7 @@ pub struct Metrics {
     requests: HistogramVec,
     dependency_errors: IntCounterVec,
     hash_queue: IntGauge,
-    hash_refused: IntGauge,
+    hash_refused: IntCounter,
     flows_started: IntCounter,
 }
 
@@ -116,10 +116,12 @@ impl Metrics {
         .expect("metric");
         registry.register(Box::new(requests.clone())).expect("register");
         let hash_queue = gauge("watchword_hash_queue_depth", "argon2id jobs waiting for a worker.");
-        let hash_refused = gauge(
+        let hash_refused = IntCounter::new(
             "watchword_hash_refused_total",
             "Sign-ins refused with 503 because the hashing queue was full.",
-        );
+        )
+        .expect("metric");
+        registry.register(Box::new(hash_refused.clone())).expect("register");
         let flows_started =
             IntCounter::new("watchword_flows_started_total", "Sign-in flows started.").expect("metric");
         registry.register(Box::new(flows_started.clone())).expect("register");
@@ -164,7 +166,8 @@ impl Metrics {
     /// The exposition, with the gauges read now (`queued`, `refused` of the hash pool).
     pub fn render(&self, queued: usize, refused: u64) -> String {
         self.hash_queue.set(i64::try_from(queued).unwrap_or(i64::MAX));
-        self.hash_refused.set(i64::try_from(refused).unwrap_or(i64::MAX));
+        // The pool counts refusals; the counter catches up at each scrape (still a counter).
+        self.hash_refused.inc_by(refused.saturating_sub(self.hash_refused.get()));
         let mut out = Vec::new();
         if TextEncoder::new().encode(&self.registry.gather(), &mut out).is_err() {
             return String::new();
