@@ -41,7 +41,7 @@ pub(crate) fn refusal(lang: Lang, err: &AdminError) -> String {
     }
 }
 
-fn admin_error(lang: Lang, err: &AdminError) -> HttpResponse {
+fn admin_error(req: &HttpRequest, lang: Lang, err: &AdminError) -> HttpResponse {
     let back = lang.t("admin-back-to-users");
     let page = |status, title: &str| {
         pages::message_in(lang, status, &lang.t(title), &refusal(lang, err), Some(("/admin", &back)))
@@ -53,12 +53,18 @@ fn admin_error(lang: Lang, err: &AdminError) -> HttpResponse {
             page(StatusCode::BAD_REQUEST, "admin-check-input")
         }
         AdminError::Throttled { retry_after } => {
-            errors::login_error_in(lang, &LoginError::Throttled { retry_after: *retry_after })
+            errors::login_error_for(req, lang, &LoginError::Throttled { retry_after: *retry_after })
         }
+        // Down, or still contended after the retry: 503, never 500.
         AdminError::Store(StoreError::Unavailable(m)) => {
-            errors::login_error_in(lang, &LoginError::Unavailable(m.clone()))
+            errors::login_error_for(req, lang, &LoginError::Unavailable(m.clone()))
         }
-        AdminError::Store(other) => errors::login_error_in(lang, &LoginError::Internal(other.to_string())),
+        AdminError::Store(StoreError::Busy(m)) => {
+            errors::login_error_for(req, lang, &LoginError::Busy(m.clone()))
+        }
+        AdminError::Store(other) => {
+            errors::login_error_for(req, lang, &LoginError::Internal(other.to_string()))
+        }
     }
 }
 
@@ -153,7 +159,7 @@ where
     let Some(submitted) = csrf else {
         // A page: with the note a form sent it (post/redirect/get).
         let mut response = match me.with_note(state, req).await {
-            Ok(me) => f(me, admin).await.unwrap_or_else(|e| admin_error(lang, &e)),
+            Ok(me) => f(me, admin).await.unwrap_or_else(|e| admin_error(req, lang, &e)),
             Err(err) => errors::login_error(req, &err),
         };
         // The switcher's choice is remembered for the pages that follow.
@@ -181,7 +187,7 @@ where
                 .await
                 .unwrap_or_else(|e| errors::login_error(req, &e))
         }
-        Err(err) => admin_error(lang, &err),
+        Err(err) => admin_error(req, lang, &err),
     }
 }
 

@@ -49,9 +49,12 @@ fn admin_error(err: &AdminError) -> HttpResponse {
             }
             response
         }
-        AdminError::Store(StoreError::Unavailable(detail)) => {
-            tracing::warn!(%detail, "admin API: database unavailable");
-            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly")
+        // Down, or still contended after the retry: fail closed, come back shortly.
+        AdminError::Store(StoreError::Unavailable(detail) | StoreError::Busy(detail)) => {
+            tracing::warn!(%detail, "admin API: database unavailable or busy");
+            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly");
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
         }
         AdminError::Store(other) => {
             tracing::error!(error = %other, "admin API: internal error");

@@ -12,6 +12,12 @@ use crate::http::pages;
 /// A failed login or account operation, as the browser sees it, in the language of
 /// the request (its switcher cookie or `Accept-Language`).
 pub fn login_error(req: &HttpRequest, err: &LoginError) -> HttpResponse {
+    login_error_for(req, i18n::negotiate(req, None, None), err)
+}
+
+/// [`login_error`] in `lang` (a page whose language is known already), counted in the
+/// metrics like every other.
+pub fn login_error_for(req: &HttpRequest, lang: Lang, err: &LoginError) -> HttpResponse {
     if let Some(state) = req.app_data::<actix_web::web::Data<crate::http::state::AppState>>() {
         match err {
             LoginError::Unavailable(_) => state.metrics.dependency_error("unavailable"),
@@ -20,10 +26,10 @@ pub fn login_error(req: &HttpRequest, err: &LoginError) -> HttpResponse {
             _ => {}
         }
     }
-    login_error_in(i18n::negotiate(req, None, None), err)
+    login_error_in(lang, err)
 }
 
-pub fn login_error_in(lang: Lang, err: &LoginError) -> HttpResponse {
+fn login_error_in(lang: Lang, err: &LoginError) -> HttpResponse {
     match err {
         // Fail closed: no decision was made, nothing is lost; try again shortly.
         LoginError::Unavailable(detail) | LoginError::Busy(detail) => {
