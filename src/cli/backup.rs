@@ -48,13 +48,17 @@ pub(super) fn backup(settings: &Settings, to: &Path, json: bool) -> Result<(), F
     if !from.exists() {
         return Err(Failure::refused(format!("there is no database at {}", from.display())));
     }
+    // SQLite names the copy by text: a path that is not UTF-8 would name another file.
+    let Some(to_text) = to.to_str() else {
+        return Err(Failure::refused(format!("{} is not a UTF-8 path", to.display())));
+    };
     create_private(to)?;
     let copied = (|| -> Result<(), String> {
         let mut conn = SqliteConnection::establish(&from.to_string_lossy()).map_err(|e| e.to_string())?;
         // The server may be writing: wait for it rather than fail.
         diesel::sql_query("PRAGMA busy_timeout = 10000").execute(&mut conn).map_err(|e| e.to_string())?;
         diesel::sql_query("VACUUM INTO ?")
-            .bind::<diesel::sql_types::Text, _>(to.to_string_lossy())
+            .bind::<diesel::sql_types::Text, _>(to_text)
             .execute(&mut conn)
             .map_err(|e| e.to_string())?;
         Ok(())
