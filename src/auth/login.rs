@@ -83,6 +83,13 @@ pub struct Flow {
     #[serde(default)]
     codes: Option<HeldCodes>,
     pub created_at: i64,
+    /// Counts the saves, so that a flow's stored bytes never repeat (see [`save_flow`]).
+    #[serde(default)]
+    revision: u64,
+    /// The bytes this copy was read from (or last written as): a save succeeds only
+    /// while the store still holds them.
+    #[serde(skip)]
+    loaded: Vec<u8>,
 }
 
 /// A message for the next showing of a sign-in page.
@@ -130,6 +137,8 @@ impl Flow {
             ui_locales: None,
             codes: None,
             created_at: now,
+            revision: 0,
+            loaded: Vec::new(),
         }
     }
 
@@ -179,11 +188,50 @@ fn encode(flow: &Flow) -> Result<Vec<u8>, LoginError> {
     serde_json::to_vec(flow).map_err(|e| LoginError::Internal(e.to_string()))
 }
 
-/// Saves `flow` for the rest of its lifetime; a new flow gets a new id.
-pub async fn save_flow(store: &Ephemeral, id: &str, flow: &Flow, now: i64) -> Result<(), LoginError> {
+/// Saves this copy of the flow for the rest of its lifetime — unless another request
+/// saved (or deleted) the flow since this copy was loaded: then nothing is written and
+/// the answer is false. Each request loads the flow, changes it and saves it; without
+/// this check a slow request (a password being hashed) would write back an older state
+/// over a newer one, and a sign-in stopped meanwhile would start again.
+pub async fn save_flow(store: &Ephemeral, id: &str, flow: &mut Flow, now: i64) -> Result<bool, LoginError> {
     let remaining = (flow.created_at + FLOW_TTL - now).max(1);
-    store.put(&flow_key(id), encode(flow)?, u64::try_from(remaining).unwrap_or(1), now).await?;
-    Ok(())
+    flow.revision += 1;
+    let bytes = encode(flow)?;
+    let saved = store
+        .swap(&flow_key(id), &flow.loaded, bytes.clone(), u64::try_from(remaining).unwrap_or(1), now)
+        .await?;
+    if saved {
+        flow.loaded = bytes;
+    } else {
+        flow.revision -= 1;
+    }
+    Ok(saved)
+}
+
+/// Makes `change` hold in the stored flow whatever other requests did meanwhile: saves
+/// `flow` with `change` applied and, each time another request got there first, applies
+/// it again to the flow as that request left it. `change` answers false when there is
+/// nothing (more) to do — the flow has ended, say. The flow may also have expired.
+/// Returns whether the stored flow now has the change.
+pub async fn settle_flow(
+    store: &Ephemeral,
+    id: &str,
+    flow: &mut Flow,
+    now: i64,
+    change: impl Fn(&mut Flow) -> bool,
+) -> Result<bool, LoginError> {
+    // Each lost race means another request saved; the flow's few steps bound them.
+    for _ in 0..16 {
+        if !change(flow) {
+            return Ok(false);
+        }
+        if save_flow(store, id, flow, now).await? {
+            return Ok(true);
+        }
+        let Some(fresh) = load_flow(store, id, now).await? else { return Ok(false) };
+        *flow = fresh;
+    }
+    Err(LoginError::Internal("a sign-in kept changing while it was being saved".into()))
 }
 
 /// Stores a flow that has just started, under a fresh id. Every client address may
@@ -232,7 +280,13 @@ pub async fn spend_flow_check(store: &Ephemeral, id: &str, step: &str, now: i64)
 pub async fn load_flow(store: &Ephemeral, id: &str, now: i64) -> Result<Option<Flow>, LoginError> {
     let Some(bytes) = store.get(&flow_key(id), now).await? else { return Ok(None) };
     // An unreadable flow (say, from an older version) is treated as expired.
-    Ok(serde_json::from_slice::<Flow>(&bytes).ok().filter(|f| f.created_at + FLOW_TTL > now))
+    let Some(mut flow) =
+        serde_json::from_slice::<Flow>(&bytes).ok().filter(|f| f.created_at + FLOW_TTL > now)
+    else {
+        return Ok(None);
+    };
+    flow.loaded = bytes;
+    Ok(Some(flow))
 }
 
 pub async fn delete_flow(store: &Ephemeral, id: &str) -> Result<(), LoginError> {

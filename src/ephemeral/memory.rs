@@ -120,6 +120,18 @@ impl MemoryStore {
         });
     }
 
+    /// Replaces `key`'s value only while it is live and still `expected`.
+    pub fn swap(&self, key: &str, expected: &[u8], value: Vec<u8>, ttl_secs: u64, now: i64) -> bool {
+        self.with(|map| match map.get_mut(key) {
+            Some((held, exp)) if *exp > now && held.as_slice() == expected => {
+                *held = value;
+                *exp = Self::expires(ttl_secs, now);
+                true
+            }
+            _ => false,
+        })
+    }
+
     pub fn get(&self, key: &str, now: i64) -> Option<Vec<u8>> {
         self.with_state(|state| match state.entries.get(key) {
             Some((value, exp)) if *exp > now => Some(value.clone()),

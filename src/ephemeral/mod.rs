@@ -67,6 +67,22 @@ impl Ephemeral {
         }
     }
 
+    /// Compare-and-set: replaces `key`'s value only while it is still `expected` (so
+    /// that a read-modify-write cannot overwrite another's write); false when it was not.
+    pub async fn swap(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl_secs: u64,
+        now: i64,
+    ) -> Result<bool, EphemeralError> {
+        match self {
+            Self::Memory(m) => Ok(m.swap(key, expected, value, ttl_secs, now)),
+            Self::Redis(r) => r.swap(key, expected, value, ttl_secs).await,
+        }
+    }
+
     pub async fn get(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>, EphemeralError> {
         match self {
             Self::Memory(m) => Ok(m.get(key, now)),

@@ -140,7 +140,32 @@ if c <= tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'b', 0) end
 return c
 "#;
 
+/// Compare-and-set: KEYS[1] takes ARGV[2] (for ARGV[3] seconds) only while it holds
+/// exactly ARGV[1].
+const SWAP: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"#;
+
 impl RedisStore {
+    /// Replaces `key`'s value only while it is still `expected` (see [`SWAP`]).
+    pub async fn swap(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl_secs: u64,
+    ) -> Result<bool, EphemeralError> {
+        let script = redis::Script::new(SWAP);
+        let mut invocation = script.key(self.key(key));
+        invocation.arg(expected).arg(value).arg(ttl_secs.max(1));
+        let invocation = &invocation;
+        let swapped: i64 =
+            self.call(|mut conn| async move { invocation.invoke_async(&mut conn).await }).await?;
+        Ok(swapped == 1)
+    }
+
     pub async fn hit(
         &self,
         key: &str,

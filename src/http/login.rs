@@ -197,7 +197,8 @@ pub async fn get_login(
         } else {
             let notice = cur.flow.notice.take();
             if notice.is_some() {
-                login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, state.clock.now()).await?;
+                // Lost to another request's save: that one's page is the next to show.
+                login::save_flow(&state.ephemeral, &cur.at.key, &mut cur.flow, state.clock.now()).await?;
             }
             notice
         };
@@ -213,7 +214,9 @@ pub async fn get_login(
 
 /// Applies `input` and answers with a redirect: to the next page, to the same page
 /// with its notice (post/redirect/get: a reload never sends the form again), or to the
-/// end of the sign-in.
+/// end of the sign-in. When another request in the same sign-in saved the flow first
+/// (a double click, or parallel guesses), this step is not written: the page shows the
+/// flow as that request left it — a sign-in that was stopped stays stopped.
 async fn advance(
     state: &AppState,
     req: &HttpRequest,
@@ -231,14 +234,14 @@ async fn advance(
                 Some(codes) => cur.flow.hold_codes(&state.keyring, &cur.at.key, codes),
                 None => cur.flow.drop_codes(),
             }
-            login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
+            login::save_flow(&state.ephemeral, &cur.at.key, &mut cur.flow, now).await?;
             Ok(see_other(&cur.at.url("/login")))
         }
         Outcome::Retry => {
             cur.flow.state = next;
             let text = view.message.or_else(|| view.error.map(|key| cur.lang.t(key))).unwrap_or_default();
             cur.flow.notice = Some(Notice { title: None, text, username: view.username });
-            login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
+            login::save_flow(&state.ephemeral, &cur.at.key, &mut cur.flow, now).await?;
             let page = cur.at.url("/login");
             Ok(see_other(&if view.recovery { format!("{page}&recovery=1") } else { page }))
         }
@@ -287,10 +290,15 @@ async fn advance(
                 }
                 return Ok(response);
             }
-            // The authorization goes on (consent, then the code) with the new session.
-            cur.flow.state = next;
-            cur.flow.session_id = Some(done.session_id);
-            login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
+            // The authorization goes on (consent, then the code) with the new session. The
+            // session exists, so the flow says so whatever a parallel request wrote.
+            let session_id = done.session_id;
+            login::settle_flow(&state.ephemeral, &cur.at.key, &mut cur.flow, now, |flow| {
+                flow.state = next.clone();
+                flow.session_id = Some(session_id.clone());
+                true
+            })
+            .await?;
             let mut response = HttpResponse::SeeOther()
                 .cookie(session_cookie)
                 .insert_header((LOCATION, cur.at.url("/authorize/resume")))
@@ -337,17 +345,26 @@ async fn denied(state: &AppState, cur: Current) -> Result<HttpResponse, LoginErr
 const STOPPED: &str = "stopped";
 
 /// Ends the sign-in: it stays, stopped, until it expires, so that its page (reached by
-/// a redirect, like every answer to a form) says why on every reload.
+/// a redirect, like every answer to a form) says why on every reload. The stop lands
+/// whatever parallel requests in the sign-in saved meanwhile, unless it had already
+/// ended (stopped, or finished with a session).
 async fn end(
     state: &AppState,
     mut cur: Current,
     title: &str,
     text: String,
 ) -> Result<HttpResponse, LoginError> {
-    cur.flow.state = LoginState::Denied;
-    cur.flow.drop_codes();
-    cur.flow.notice = Some(Notice { title: Some(title.to_owned()), text, username: None });
-    login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, state.clock.now()).await?;
+    let notice = Notice { title: Some(title.to_owned()), text, username: None };
+    login::settle_flow(&state.ephemeral, &cur.at.key, &mut cur.flow, state.clock.now(), |flow| {
+        if matches!(flow.state, LoginState::Denied | LoginState::Authenticated { .. }) {
+            return false;
+        }
+        flow.state = LoginState::Denied;
+        flow.drop_codes();
+        flow.notice = Some(notice.clone());
+        true
+    })
+    .await?;
     Ok(see_other(&cur.at.url("/login")))
 }
 
@@ -595,7 +612,7 @@ pub async fn post_new_password(
                 // The same page again, saying why (a refusal is not a failed attempt).
                 let mut cur = cur;
                 cur.flow.notice = Some(Notice::error(refused.to_string()));
-                login::save_flow(&state.ephemeral, &cur.at.key, &cur.flow, now).await?;
+                login::save_flow(&state.ephemeral, &cur.at.key, &mut cur.flow, now).await?;
                 Ok(see_other(&cur.at.url("/login")))
             }
         }

@@ -129,6 +129,13 @@ async fn forty_parallel_passwords_in_one_sign_in_get_no_more_than_five_checks() 
     );
     assert!(answers.iter().any(|a| a.has("Too many attempts")));
     assert!(app.count_events("password.failed") <= 5, "checked: {}", app.count_events("password.failed"));
+    // Stopped for good: no slower check wrote the password step back over the stop.
+    let after = browser.get("/login").await;
+    assert!(after.has("Too many attempts"), "{}", after.body);
+    let again = browser
+        .post("/login/password", &[("csrf", csrf.as_str()), ("username", "guess0"), ("password", "wrong")])
+        .await;
+    assert!(again.has("Too many attempts"), "{}", again.body);
 }
 
 #[tokio::test]

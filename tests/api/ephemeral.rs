@@ -99,3 +99,74 @@ async fn the_limiter_counts_before_checking_and_blocks_by_the_given_clock() {
         Decision::Allowed { count: 100, blocked_until: t + 900 }
     );
 }
+
+/// Compare-and-set: a write based on what was read lands only while nobody wrote since.
+#[tokio::test]
+async fn swap_writes_only_over_the_value_it_expects() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let settings = test_settings(dir.path(), &db);
+    let store = watchword::startup::ephemeral_store(&settings).unwrap();
+    let now = 1_800_000_000;
+    assert!(!store.swap("flow:s", b"", b"x".to_vec(), 60, now).await.unwrap(), "nothing to swap");
+    assert_eq!(store.get("flow:s", now).await.unwrap(), None, "a failed swap writes nothing");
+    store.put("flow:s", b"one".to_vec(), 60, now).await.unwrap();
+    assert!(!store.swap("flow:s", b"on", b"two".to_vec(), 60, now).await.unwrap());
+    assert!(store.swap("flow:s", b"one", b"two".to_vec(), 60, now).await.unwrap());
+    assert!(!store.swap("flow:s", b"one", b"three".to_vec(), 60, now).await.unwrap(), "one is gone");
+    assert_eq!(store.get("flow:s", now).await.unwrap(), Some(b"two".to_vec()));
+
+    // Twenty writers that read the same value: exactly one lands.
+    let swaps = (0..20).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move { store.swap("flow:s", b"two", vec![n], 60, now).await.unwrap() })
+    });
+    let mut landed = 0;
+    for swap in swaps {
+        landed += usize::from(swap.await.unwrap());
+    }
+    assert_eq!(landed, 1);
+}
+
+/// The race CI caught: a slow request (a password being hashed) loaded the sign-in,
+/// another stopped it, and the slow one's save brought it back. A save now lands only
+/// over the copy it loaded, and a stop lands over any live state.
+#[tokio::test]
+async fn a_stopped_sign_in_is_not_brought_back_by_a_slower_request() {
+    use watchword::auth::flow::LoginState;
+    use watchword::auth::login::{self, Flow};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let settings = test_settings(dir.path(), &db);
+    let store = watchword::startup::ephemeral_store(&settings).unwrap();
+    let now = 1_800_000_000;
+    store
+        .put("flow:f", serde_json::to_vec(&Flow::new("t".into(), None, None, now)).unwrap(), 600, now)
+        .await
+        .unwrap();
+
+    let mut slow = login::load_flow(&store, "f", now).await.unwrap().unwrap();
+    let mut quick = login::load_flow(&store, "f", now).await.unwrap().unwrap();
+    let mut stopper = login::load_flow(&store, "f", now).await.unwrap().unwrap();
+    // Another wrong answer is saved first; the stop, which loaded before it, still lands.
+    quick.state = LoginState::AwaitingPassword { failures: 1 };
+    assert!(login::save_flow(&store, "f", &mut quick, now).await.unwrap());
+    let stopped = login::settle_flow(&store, "f", &mut stopper, now, |flow| {
+        let live = flow.state != LoginState::Denied;
+        flow.state = LoginState::Denied;
+        live
+    })
+    .await
+    .unwrap();
+    assert!(stopped);
+    // The slow request's save of an older state does not land.
+    slow.state = LoginState::AwaitingPassword { failures: 1 };
+    assert!(!login::save_flow(&store, "f", &mut slow, now).await.unwrap());
+    assert_eq!(login::load_flow(&store, "f", now).await.unwrap().unwrap().state, LoginState::Denied);
+    // A copy loaded after the stop saves (the page's notice is taken, say) — and the
+    // saved copy can be saved again: each save is checked against the last.
+    let mut after = login::load_flow(&store, "f", now).await.unwrap().unwrap();
+    assert!(login::save_flow(&store, "f", &mut after, now).await.unwrap());
+    assert!(login::save_flow(&store, "f", &mut after, now).await.unwrap());
+    assert!(!login::save_flow(&store, "f", &mut stopper, now).await.unwrap(), "stale since");
+}
