@@ -54,7 +54,9 @@ fn main() {
 
     let store = Ephemeral::Memory(MemoryStore::new());
     let flow = Flow::new("tenant".into(), None, None, now);
-    runtime.block_on(store.put("flow:bench", serde_json::to_vec(&flow).expect("flow"), 600, now)).expect("put");
+    runtime
+        .block_on(store.put("flow:bench", serde_json::to_vec(&flow).expect("flow"), 600, now))
+        .expect("put");
     let flows = time(200, || {
         runtime.block_on(async {
             for _ in 0..2 {

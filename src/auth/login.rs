@@ -501,6 +501,14 @@ pub struct Completed {
     pub session_id: String,
     /// The remember-this-device token for the browser's cookie, and its days.
     pub remembered: Option<(String, i32)>,
+    /// What the caller's `then` made in the same transaction (an authorization code).
+    pub code: Option<String>,
+}
+
+/// What [`complete`]'s transaction made besides the session.
+struct Admitted {
+    remembered: Option<(String, i32)>,
+    code: Option<String>,
 }
 
 /// The browser a sign-in finishes in, as the session (and a remembered device) records it.
@@ -526,13 +534,19 @@ pub struct Finishing {
 }
 
 /// Creates the SSO session of a finished login (and records the login time) — if the
-/// gate admits the user as it is now; `Ok(None)` when it does not.
-pub async fn complete(
+/// gate admits the user as it is now; `Ok(None)` when it does not. `then` runs in the
+/// same transaction with the user's and the new session's ids: the authorization the
+/// login answers issues its code there (one trip, one commit), unless it must ask first.
+pub async fn complete<F>(
     db: &Db,
     finishing: Finishing,
     totp_globally_enabled: bool,
     now: i64,
-) -> Result<Option<Completed>, LoginError> {
+    then: F,
+) -> Result<Option<Completed>, LoginError>
+where
+    F: Fn(&mut crate::store::DbConn, &str, &str) -> Result<Option<String>, LoginError> + Send + 'static,
+{
     let Finishing { user_id, amr, auth_time, demand, password_stamp, browser, remember } = finishing;
     let session_token = crate::auth::random::token(32);
     let session = Session {
@@ -551,7 +565,7 @@ pub async fn complete(
     let session_id = session.id.clone();
     let admitted = db
         .run(move |conn| {
-            conn.write(|conn| -> Result<Option<Option<(String, i32)>>, LoginError> {
+            conn.write(|conn| -> Result<Option<Admitted>, LoginError> {
                 let standing = match gate::check(conn, &user_id, amr, demand, totp_globally_enabled, now)? {
                     Ok(standing) => standing,
                     Err(_) => return Ok(None),
@@ -575,9 +589,15 @@ pub async fn complete(
                     }
                     _ => None,
                 };
-                Ok(Some(remembered))
+                let code = then(conn, &user_id, &session.id)?;
+                Ok(Some(Admitted { remembered, code }))
             })
         })
         .await?;
-    Ok(admitted.map(|remembered| Completed { session_token, session_id, remembered }))
+    Ok(admitted.map(|Admitted { remembered, code }| Completed {
+        session_token,
+        session_id,
+        remembered,
+        code,
+    }))
 }

@@ -5,15 +5,14 @@
 //! `/authorize/resume` asks for consent where needed and returns the code.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use tera::Context;
-use url::Url;
 
 use crate::auth::errors::LoginError;
 use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::{self, AuthRequest, Flow};
+use crate::http::redirects::{back_to_client, redirect_error};
 use crate::http::state::AppState;
 use crate::http::{cookies, errors, flows, i18n, pages, see_other};
 use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
@@ -28,48 +27,6 @@ fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
 
 fn store_error(req: &HttpRequest, err: StoreError) -> HttpResponse {
     errors::login_error(req, &LoginError::from(err))
-}
-
-/// Sends the browser back to the client with `params` (plus `state` and `iss`).
-fn back_to_client(
-    state: &AppState,
-    redirect_uri: &str,
-    oauth_state: Option<&str>,
-    params: &[(&str, &str)],
-) -> HttpResponse {
-    let Ok(mut url) = Url::parse(redirect_uri) else {
-        {
-            let lang = i18n::Lang::EN;
-            return pages::message_in(
-                lang,
-                StatusCode::BAD_REQUEST,
-                &lang.t("link-invalid-title"),
-                &lang.t("link-bad-redirect"),
-                None,
-            );
-        }
-    };
-    {
-        let mut query = url.query_pairs_mut();
-        for (k, v) in params {
-            query.append_pair(k, v);
-        }
-        if let Some(s) = oauth_state {
-            query.append_pair("state", s);
-        }
-        // RFC 9207: name the issuer, against mix-up attacks.
-        query.append_pair("iss", state.issuer_str());
-    }
-    HttpResponse::Found().insert_header((LOCATION, url.to_string())).finish()
-}
-
-fn redirect_error(state: &AppState, request: &AuthRequest, err: RedirectError) -> HttpResponse {
-    back_to_client(
-        state,
-        &request.redirect_uri,
-        request.state.as_deref(),
-        &[("error", err.error), ("error_description", err.description)],
-    )
 }
 
 pub async fn get_authorize(
@@ -174,21 +131,49 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
     flow.ui_locales = ui_locales;
     flow.devices = devices;
     match usable {
-        Some(me) => {
-            let amr = Amr::from_stored(&me.session.amr).unwrap_or(Amr::Pwd);
-            flow.state = LoginState::Authenticated {
-                user_id: me.user.id.clone(),
-                amr,
-                auth_time: me.session.auth_time,
-            };
-            flow.session_id = Some(me.session.id.clone());
-            save_and_go(state, req, flow, "/authorize/resume").await
+        // Signed in already and nothing to ask: the code at once (one request, one trip).
+        Some(me) if !flow.consent_asked => {
+            let (asked, trusted) = (checked.request.clone(), client.trusted);
+            let (user, session) = (me.user.id.clone(), me.session.id.clone());
+            let answered = state
+                .db
+                .run(move |conn| {
+                    conn.write(|conn| {
+                        authorize::code_unless_consent(conn, &asked, trusted, false, &user, &session, now)
+                    })
+                })
+                .await;
+            match answered {
+                Ok(Some(code)) => back_to_client(
+                    state,
+                    &checked.request.redirect_uri,
+                    checked.request.state.as_deref(),
+                    &[("code", &code)],
+                ),
+                Ok(None) => resume_with(state, req, flow, me).await,
+                Err(err) => errors::login_error(req, &err),
+            }
         }
+        Some(me) => resume_with(state, req, flow, me).await,
         None => {
             flow.login_hint = login_hint(&checked, session.as_ref().map(|s| s.user.username.as_str()));
             save_and_go(state, req, flow, "/login").await
         }
     }
+}
+
+/// Goes on to `/authorize/resume` (the consent page) with the browser's session.
+async fn resume_with(
+    state: &AppState,
+    req: &HttpRequest,
+    mut flow: Flow,
+    me: &cookies::SignedIn,
+) -> HttpResponse {
+    let amr = Amr::from_stored(&me.session.amr).unwrap_or(Amr::Pwd);
+    flow.state =
+        LoginState::Authenticated { user_id: me.user.id.clone(), amr, auth_time: me.session.auth_time };
+    flow.session_id = Some(me.session.id.clone());
+    save_and_go(state, req, flow, "/authorize/resume").await
 }
 
 fn login_hint(checked: &Checked, signed_in_as: Option<&str>) -> Option<String> {
@@ -232,7 +217,10 @@ async fn needs_consent(
         return Ok(true);
     }
     let (user_id, client_id, scope) = (user_id.to_owned(), client.id.clone(), scope.to_owned());
-    Ok(!state.db.run(move |conn| authorize::has_consent(conn, &user_id, &client_id, &scope)).await?)
+    state
+        .db
+        .run(move |conn| authorize::consent_needed(conn, false, false, &user_id, &client_id, &scope))
+        .await
 }
 
 /// Issues the code and sends the browser back to the client.

@@ -4,7 +4,6 @@
 //! finishes the login.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
@@ -21,8 +20,9 @@ use crate::auth::totp;
 use crate::http::flows::{self, FlowRef};
 use crate::http::i18n::{self, Lang};
 use crate::http::state::AppState;
-use crate::http::{CsrfForm, cookies, errors, origin, pages, see_other};
+use crate::http::{CsrfForm, cookies, errors, origin, pages, redirects, see_other};
 use crate::metrics::{Check, Factor};
+use crate::oidc::authorize;
 use crate::tenancy::branding::Brand;
 
 // Message keys (locales/*/signin.ftl).
@@ -249,66 +249,97 @@ async fn advance(
             state.metrics.login(&cur.flow.tenant_id, "denied");
             denied(state, cur).await
         }
-        Outcome::Done => {
-            let LoginState::Authenticated { user_id, amr, auth_time } = &next else {
-                return Err(LoginError::Internal("a finished flow is not authenticated".into()));
-            };
-            let finishing = login::Finishing {
-                user_id: user_id.clone(),
-                amr: *amr,
-                auth_time: *auth_time,
-                demand: cur.flow.demand(),
-                password_stamp: cur.flow.password_stamp.clone(),
-                browser: login::Browser {
-                    label: crate::auth::remembered::label_of(
-                        req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
-                    ),
-                    origin: origin(req, None),
-                },
-                remember: view.remember,
-            };
-            let completed = login::complete(&state.db, finishing, state.totp_enabled, now).await?;
-            let outcome = if completed.is_some() { "success" } else { "refused" };
-            state.metrics.login(&cur.flow.tenant_id, outcome);
-            let Some(done) = completed else {
-                // Disabled, locked or the password changed while this sign-in went on.
-                let (title, text) = (cur.lang.t("cannot-finish"), cur.lang.t("account-changed"));
-                return end(state, cur, &title, text).await;
-            };
-            let session_cookie = cookies::make(state, cookies::session_name(state), done.session_token);
-            let remembered = done.remembered.map(|(token, days)| cookies::remembered(state, token, days));
-            if cur.flow.request.is_none() {
-                login::delete_flow(&state.ephemeral, &cur.at.key).await?;
-                // Only local paths: the flow was made by us, but never redirect off-site.
-                let to = cur.flow.return_to.clone().filter(|p| p.starts_with('/') && !p.starts_with("//"));
-                let mut response = HttpResponse::SeeOther()
-                    .cookie(session_cookie)
-                    .insert_header((LOCATION, to.unwrap_or_else(|| "/account".to_owned())))
-                    .finish();
-                if let Some(cookie) = remembered {
-                    let _ = response.add_cookie(&cookie);
+        Outcome::Done => finish(state, req, cur, next, view.remember, now).await,
+    }
+}
+
+/// Ends a sign-in whose last factor was just proved: the SSO session, and in the same
+/// transaction the authorization's code when nothing is left to ask — the browser goes
+/// straight back to the client. Otherwise on to the consent page (`/authorize/resume`),
+/// or, for a sign-in without a client, to the page that asked for it.
+async fn finish(
+    state: &AppState,
+    req: &HttpRequest,
+    mut cur: Current,
+    next: LoginState,
+    remember: bool,
+    now: i64,
+) -> Result<HttpResponse, LoginError> {
+    let LoginState::Authenticated { user_id, amr, auth_time } = &next else {
+        return Err(LoginError::Internal("a finished flow is not authenticated".into()));
+    };
+    let finishing = login::Finishing {
+        user_id: user_id.clone(),
+        amr: *amr,
+        auth_time: *auth_time,
+        demand: cur.flow.demand(),
+        password_stamp: cur.flow.password_stamp.clone(),
+        browser: login::Browser {
+            label: crate::auth::remembered::label_of(
+                req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
+            ),
+            origin: origin(req, None),
+        },
+        remember,
+    };
+    // The client's terms (cached): a trusted one is never asked for consent.
+    let answer = match &cur.flow.request {
+        Some(request) => state
+            .client(&request.client_id)
+            .await?
+            .map(|client| (request.clone(), client.trusted, cur.flow.consent_asked)),
+        None => None,
+    };
+    let completed =
+        login::complete(&state.db, finishing, state.totp_enabled, now, move |conn, user, session| {
+            match &answer {
+                Some((request, trusted, asked)) => {
+                    authorize::code_unless_consent(conn, request, *trusted, *asked, user, session, now)
                 }
-                return Ok(response);
+                None => Ok(None),
             }
-            // The authorization goes on (consent, then the code) with the new session. The
-            // session exists, so the flow says so whatever a parallel request wrote.
-            let session_id = done.session_id;
+        })
+        .await?;
+    state.metrics.login(&cur.flow.tenant_id, if completed.is_some() { "success" } else { "refused" });
+    let Some(done) = completed else {
+        // Disabled, locked or the password changed while this sign-in went on.
+        let (title, text) = (cur.lang.t("cannot-finish"), cur.lang.t("account-changed"));
+        return end(state, cur, &title, text).await;
+    };
+    let mut response = match (&cur.flow.request, &done.code) {
+        (Some(request), Some(code)) => {
+            login::delete_flow(&state.ephemeral, &cur.at.key).await?;
+            redirects::back_to_client(
+                state,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                &[("code", code)],
+            )
+        }
+        (None, _) => {
+            login::delete_flow(&state.ephemeral, &cur.at.key).await?;
+            // Only local paths: the flow was made by us, but never redirect off-site.
+            let to = cur.flow.return_to.clone().filter(|p| p.starts_with('/') && !p.starts_with("//"));
+            see_other(&to.unwrap_or_else(|| "/account".to_owned()))
+        }
+        (Some(_), None) => {
+            // Consent first, with the new session. The session exists, so the flow says
+            // so whatever a parallel request wrote.
+            let session_id = done.session_id.clone();
             login::settle_flow(&state.ephemeral, &cur.at.key, &mut cur.flow, now, |flow| {
                 flow.state = next.clone();
                 flow.session_id = Some(session_id.clone());
                 true
             })
             .await?;
-            let mut response = HttpResponse::SeeOther()
-                .cookie(session_cookie)
-                .insert_header((LOCATION, cur.at.url("/authorize/resume")))
-                .finish();
-            if let Some(cookie) = remembered {
-                let _ = response.add_cookie(&cookie);
-            }
-            Ok(response)
+            see_other(&cur.at.url("/authorize/resume"))
         }
+    };
+    let _ = response.add_cookie(&cookies::make(state, cookies::session_name(state), done.session_token));
+    if let Some((token, days)) = done.remembered {
+        let _ = response.add_cookie(&cookies::remembered(state, token, days));
     }
+    Ok(response)
 }
 
 /// What the code pages say while the code step is locked.

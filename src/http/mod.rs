@@ -24,6 +24,7 @@ pub(crate) mod oidc;
 pub(crate) mod ops;
 pub mod pages;
 mod queries;
+mod redirects;
 pub mod state;
 
 use actix_web::http::header;

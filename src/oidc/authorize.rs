@@ -258,6 +258,37 @@ pub fn save_consent(
     })
 }
 
+/// Whether the user must be asked before the client gets `scope`: never for a trusted
+/// client; always when the request said `prompt=consent`; otherwise unless every scope
+/// was granted before.
+pub fn consent_needed(
+    conn: &mut DbConn,
+    trusted: bool,
+    asked: bool,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+) -> Result<bool, LoginError> {
+    Ok(!trusted && (asked || !has_consent(conn, user_id, client_id, scope)?))
+}
+
+/// The authorization's answer when nothing is left to ask: the code for `request` — or
+/// `None` when the user must consent first.
+pub fn code_unless_consent(
+    conn: &mut DbConn,
+    request: &AuthRequest,
+    trusted: bool,
+    asked: bool,
+    user_id: &str,
+    session_id: &str,
+    now: i64,
+) -> Result<Option<String>, LoginError> {
+    if consent_needed(conn, trusted, asked, user_id, &request.client_id, &request.scope)? {
+        return Ok(None);
+    }
+    issue_code(conn, request, user_id, session_id, now).map(Some)
+}
+
 /// Stores a new authorization code for `request` and returns it.
 pub fn issue_code(
     conn: &mut DbConn,

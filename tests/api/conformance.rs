@@ -79,7 +79,7 @@ impl Rp {
     }
 }
 
-/// Signs in from the sign-in page; returns the client's redirect (following resume).
+/// Signs in from the sign-in page; returns the client's redirect (or the consent page).
 pub(crate) async fn sign_in(browser: &Browser, username: &str, password: &str) -> Page {
     let login = browser.get("/login").await;
     assert!(login.has("Sign in"), "{}", login.body);
@@ -330,8 +330,7 @@ async fn codes_expire_after_60_seconds_and_bind_redirect_uri_and_pkce() {
         .await;
     assert_eq!(body["error"], "invalid_grant", "wrong PKCE verifier");
 
-    browser.get(&rp.url("")).await;
-    let code = code_of(&browser.get("/authorize/resume").await);
+    let code = code_of(&browser.get(&rp.url("")).await);
     let (_, body, _) = rp
         .token(
             &app,
@@ -345,8 +344,7 @@ async fn codes_expire_after_60_seconds_and_bind_redirect_uri_and_pkce() {
         .await;
     assert_eq!(body["error"], "invalid_grant", "another redirect_uri");
 
-    browser.get(&rp.url("")).await;
-    let code = code_of(&browser.get("/authorize/resume").await);
+    let code = code_of(&browser.get(&rp.url("")).await);
     app.clock.advance(61);
     assert_eq!(rp.exchange(&app, &code).await.1["error"], "invalid_grant", "expired");
 }
@@ -422,11 +420,9 @@ async fn prompt_none_login_and_max_age_follow_the_session() {
         auth_time
     );
 
-    // max_age=10000: the session is fresh enough (SSO, through resume).
+    // max_age=10000: the session is fresh enough (SSO: the code at once).
     app.clock.advance(5);
-    let sso = browser.get(&rp.url("&max_age=10000")).await;
-    assert_eq!(sso.location.as_deref(), Some("/authorize/resume"));
-    code_of(&browser.get("/authorize/resume").await);
+    code_of(&browser.get(&rp.url("&max_age=10000")).await);
 
     // max_age=1: too old, sign in again; the new auth_time is later.
     let again = browser.get(&rp.url("&max_age=1")).await;
@@ -474,6 +470,32 @@ async fn acr_values_for_multi_factor_force_the_totp_step() {
     assert_eq!(query(page.location.as_deref().unwrap())["error"], "interaction_required");
 }
 
+/// The last factor's answer is the client's redirect itself — the session and the code
+/// made in one step — and so is an SSO sign-in's: no page in between.
+#[tokio::test]
+async fn a_finished_sign_in_goes_straight_back_to_the_client() {
+    let app = app_with_user().await;
+    let rp = Rp::new(&app, SigningAlg::Rs256, false, true);
+    let browser = Browser::new(&app);
+    browser.get(&rp.url("")).await;
+    let login = browser.get("/login").await;
+    let answer = browser
+        .post_with(
+            "/login/password",
+            &[("csrf", &login.csrf()), ("username", "quinn"), ("password", "pw-quinn")],
+            ("accept", "text/html"),
+        )
+        .await;
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    let (status, tokens) = rp.exchange(&app, &code_of(&answer)).await;
+    assert_eq!(status, 200, "{tokens}");
+    // The sign-in is over: its handle leads nowhere now.
+    assert_eq!(browser.get("/login").await.status, 400);
+    let sso = browser.get(&rp.url("")).await;
+    assert_eq!(sso.status, 302);
+    assert_eq!(rp.exchange(&app, &code_of(&sso)).await.0, 200);
+}
+
 #[tokio::test]
 async fn untrusted_clients_ask_for_consent_once() {
     let app = app_with_user().await;
@@ -485,7 +507,8 @@ async fn untrusted_clients_ask_for_consent_once() {
     let denied = browser.post("/authorize/consent", &[("csrf", &consent.csrf()), ("decision", "deny")]).await;
     assert_eq!(query(denied.location.as_deref().unwrap())["error"], "access_denied");
 
-    browser.get(&rp.url("")).await;
+    let asked = browser.get(&rp.url("")).await;
+    assert_eq!(asked.location.as_deref(), Some("/authorize/resume"), "not consented yet: asked again");
     let consent = browser.get("/authorize/resume").await;
     let forged = browser.post("/authorize/consent", &[("csrf", "forged"), ("decision", "allow")]).await;
     assert_eq!(forged.status, 403);
@@ -493,8 +516,7 @@ async fn untrusted_clients_ask_for_consent_once() {
         browser.post("/authorize/consent", &[("csrf", &consent.csrf()), ("decision", "allow")]).await;
     code_of(&allowed);
     // Remembered: the next authorization goes straight through; prompt=none too.
-    browser.get(&rp.url("")).await;
-    code_of(&browser.get("/authorize/resume").await);
+    code_of(&browser.get(&rp.url("")).await);
     code_of(&browser.get(&rp.url("&prompt=none")).await);
     // prompt=consent asks again.
     browser.get(&rp.url("&prompt=consent")).await;
@@ -590,8 +612,7 @@ async fn a_token_signed_before_rotation_verifies_against_jwks_after_it() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     app.clock.advance(61);
-    browser.get(&rp.url("")).await;
-    let (_, after) = rp.exchange(&app, &code_of(&browser.get("/authorize/resume").await)).await;
+    let (_, after) = rp.exchange(&app, &code_of(&browser.get(&rp.url("")).await)).await;
     let new_kid = header(after["id_token"].as_str().unwrap())["kid"].as_str().unwrap().to_owned();
     assert_ne!(new_kid, old_kid, "the new key signs");
     // The delay the publisher was given is the one every instance keeps (this server's
@@ -605,8 +626,7 @@ async fn a_token_signed_before_rotation_verifies_against_jwks_after_it() {
         .unwrap();
     let signer = async |advance: i64| {
         app.clock.advance(advance);
-        browser.get(&rp.url("")).await;
-        let (_, later) = rp.exchange(&app, &code_of(&browser.get("/authorize/resume").await)).await;
+        let (_, later) = rp.exchange(&app, &code_of(&browser.get(&rp.url("")).await)).await;
         header(later["id_token"].as_str().unwrap())["kid"].as_str().unwrap().to_owned()
     };
     assert_eq!(signer(61).await, new_kid, "a key published for an hour from now does not sign yet");
