@@ -14,7 +14,6 @@ use crate::auth::login::Flow;
 use crate::auth::passwords::{self, NewPassword};
 use crate::http::cookies::{self, SignedIn, with_session};
 use crate::http::i18n;
-use crate::http::login::enrol_context;
 use crate::http::notes::{self, Found, Note};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
@@ -192,7 +191,7 @@ async fn enrol_page(state: &AppState, req: &HttpRequest, me: &SignedIn) -> Resul
     .await?;
     let mut ctx = me.context();
     ctx.insert("can_postpone", &false);
-    enrol_context(&mut ctx, &enrolment, "/account/totp/confirm");
+    pages::enrol_context(&mut ctx, &enrolment, "/account/totp/confirm");
     Ok(pages::render(StatusCode::OK, "enrol.html", &ctx))
 }
 

@@ -321,6 +321,22 @@ pub fn codes_download(codes: &[String]) -> String {
     format!("data:text/plain;charset=utf-8,Watchword%20recovery%20codes%0A{lines}")
 }
 
+/// The enrolment page's variables: QR, grouped key, `otpauth://` link and parameters.
+pub fn enrol_context(ctx: &mut Context, enrolment: &crate::auth::enrolment::Enrolment, action: &str) {
+    let uri = enrolment.otpauth_uri();
+    let label =
+        format!("QR code to add {} at {} to an authenticator app", enrolment.account, enrolment.issuer);
+    ctx.insert("qr_svg", &crate::auth::totp::qr_svg(&uri, &label).unwrap_or_default());
+    ctx.insert("secret_grouped", &enrolment.secret.grouped());
+    ctx.insert("otpauth_uri", &uri);
+    ctx.insert("issuer", &enrolment.issuer);
+    ctx.insert("account", &enrolment.account);
+    ctx.insert("algorithm", enrolment.params.algorithm.as_str());
+    ctx.insert("digits", &enrolment.params.digits);
+    ctx.insert("period", &enrolment.params.period);
+    ctx.insert("action", action);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
