@@ -7,6 +7,7 @@
 //! active key becomes `retired`, still published until tokens signed by it have expired.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::encoding::AsDer;
@@ -150,7 +151,6 @@ fn public_jwk(alg: SigningAlg, kid: &str, key: &EncodingKey) -> jsonwebtoken::er
     Ok(jwk)
 }
 
-/// Creates and stores a new key of `alg` with `status`.
 /// Publishes a next key of `alg` in the JWKS that starts signing `delay` seconds from
 /// `now` — on every instance, whatever delay each is configured with (the moment is kept
 /// in the row's `activated_at` until it signs).
@@ -169,6 +169,7 @@ pub fn publish_next(
     Ok(row)
 }
 
+/// Creates and stores a new key of `alg` with `status`.
 pub fn create(
     conn: &mut DbConn,
     keyring: &Keyring,
@@ -195,6 +196,30 @@ pub fn create(
     };
     diesel::insert_into(signing_keys::table).values(&row).execute(conn)?;
     Ok(row)
+}
+
+/// What tells one state of the keys from another: each key's id, status and moments,
+/// without key material — cheap enough for every instance to compare every
+/// [`CHECK_EVERY`] seconds, so that a rotation anywhere (another instance, the CLI)
+/// reaches its JWKS within seconds on every backend.
+pub fn stamp(conn: &mut DbConn) -> Result<String, KeyError> {
+    let rows: Vec<(String, String, Option<i64>, Option<i64>)> = signing_keys::table
+        .select((
+            signing_keys::id,
+            signing_keys::status,
+            signing_keys::activated_at,
+            signing_keys::retired_at,
+        ))
+        .load(conn)?;
+    Ok(stamp_of(rows))
+}
+
+fn stamp_of(mut rows: Vec<(String, String, Option<i64>, Option<i64>)>) -> String {
+    rows.sort();
+    rows.iter()
+        .map(|(id, status, on, off)| format!("{id}:{status}:{on:?}:{off:?}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn list(conn: &mut DbConn) -> Result<Vec<KeyRow>, KeyError> {
@@ -304,6 +329,10 @@ pub struct KeySet {
     verifiers: HashMap<String, (Algorithm, DecodingKey)>,
     pub jwks: serde_json::Value,
     pub loaded_at: i64,
+    /// The keys' [`stamp`] when loaded.
+    pub stamp: String,
+    /// The next moment a published key is to start signing (then the set is reloaded).
+    next_change: Option<i64>,
 }
 
 impl KeySet {
@@ -332,7 +361,23 @@ impl KeySet {
                 .map_err(|reason| KeyError::Broken { kid: row.id.clone(), reason })?;
             active.insert(alg, ActiveKey { kid: row.id.clone(), alg, signer });
         }
-        Ok(Self { active, verifiers, jwks: serde_json::json!({ "keys": published }), loaded_at: now })
+        let stamp = stamp_of(
+            rows.iter().map(|r| (r.id.clone(), r.status.clone(), r.activated_at, r.retired_at)).collect(),
+        );
+        let next_change = rows
+            .iter()
+            .filter(|r| r.status == "next")
+            .filter_map(|r| r.activated_at)
+            .filter(|&at| at > now)
+            .min();
+        Ok(Self {
+            active,
+            verifiers,
+            jwks: serde_json::json!({ "keys": published }),
+            loaded_at: now,
+            stamp,
+            next_change,
+        })
     }
 
     /// Checks a JWT we signed: a published `kid`, its algorithm, the signature, `typ`,
@@ -368,12 +413,28 @@ impl KeySet {
     }
 }
 
-/// The key set shared by all workers, reloaded from the database after `ttl` seconds so
-/// that a rotation by any instance (or the CLI) reaches every instance.
+/// How often an instance compares its keys' [`stamp`] with the database's.
+pub const CHECK_EVERY: i64 = 2;
+
+/// The key set shared by all workers. It is reloaded from the database after `ttl`
+/// seconds, when a published key's moment to sign has come, and as soon as a stamp
+/// check (every [`CHECK_EVERY`] seconds) finds the keys changed — by a rotation on
+/// another instance or through the CLI.
 #[derive(Clone)]
 pub struct KeyCache {
     current: Arc<RwLock<Option<Arc<KeySet>>>>,
     ttl: i64,
+    checked_at: Arc<AtomicI64>,
+}
+
+/// What the cache can answer without a full reload.
+pub enum Cached {
+    /// Use it.
+    Fresh(Arc<KeySet>),
+    /// Use it if the database's stamp still matches it (then [`KeyCache::checked`]).
+    Check(Arc<KeySet>),
+    /// Reload.
+    Stale,
 }
 
 impl std::fmt::Debug for KeyCache {
@@ -384,16 +445,30 @@ impl std::fmt::Debug for KeyCache {
 
 impl KeyCache {
     pub fn new(ttl: i64) -> Self {
-        Self { current: Arc::new(RwLock::new(None)), ttl }
+        Self { current: Arc::new(RwLock::new(None)), ttl, checked_at: Arc::new(AtomicI64::new(i64::MIN)) }
     }
 
-    /// The cached set when fresh.
-    pub fn fresh(&self, now: i64) -> Option<Arc<KeySet>> {
+    pub fn lookup(&self, now: i64) -> Cached {
         let guard = self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.as_ref().filter(|set| set.loaded_at + self.ttl > now).cloned()
+        match guard.as_ref() {
+            Some(set) if set.loaded_at + self.ttl > now && set.next_change.is_none_or(|at| now < at) => {
+                if now.saturating_sub(self.checked_at.load(Ordering::Relaxed)) < CHECK_EVERY {
+                    Cached::Fresh(set.clone())
+                } else {
+                    Cached::Check(set.clone())
+                }
+            }
+            _ => Cached::Stale,
+        }
+    }
+
+    /// The database's stamp matched at `now`.
+    pub fn checked(&self, now: i64) {
+        self.checked_at.store(now, Ordering::Relaxed);
     }
 
     pub fn store(&self, set: KeySet) -> Arc<KeySet> {
+        self.checked(set.loaded_at);
         let set = Arc::new(set);
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(set.clone());
         set

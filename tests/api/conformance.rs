@@ -591,6 +591,42 @@ async fn refresh_narrows_scope_never_widens_and_revoke_and_introspect_work() {
     assert_eq!(body["error"], "invalid_grant");
 }
 
+/// A key published elsewhere (another instance, the CLI) is in this server's JWKS within
+/// seconds — its cache compares the keys' stamp every two seconds, not a minute — and
+/// signs from the moment it was given, not up to a minute later.
+#[tokio::test]
+async fn a_key_published_elsewhere_is_served_within_seconds_and_signs_on_time() {
+    use watchword::oidc::keys::{CHECK_EVERY, publish_next};
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    app.user("acme", "sam", "pw-sam", false);
+    let rp = Rp::new(&app, SigningAlg::Rs256, false, true);
+    let browser = Browser::new(&app);
+    browser.get(&rp.url("")).await;
+    let (_, tokens) = rp.exchange(&app, &code_of(&sign_in(&browser, "sam", "pw-sam").await)).await;
+    let kid_of =
+        |tokens: &Value| header(tokens["id_token"].as_str().unwrap())["kid"].as_str().unwrap().to_owned();
+    let old_kid = kid_of(&tokens);
+    let jwks_kids = async || -> Vec<String> {
+        let jwks = crate::helpers::get_json(&format!("{}/jwks", app.address)).await;
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+    };
+    assert!(jwks_kids().await.contains(&old_kid));
+
+    // Published by someone else, to sign in 30 s.
+    let keyring = watchword::auth::keyring::Keyring::parse(crate::helpers::TEST_KEYS).unwrap();
+    let now = app.clock_now();
+    let next = app.store.run_blocking(|c| publish_next(c, &keyring, SigningAlg::Rs256, 30, now)).unwrap();
+    app.clock.advance(CHECK_EVERY);
+    let kids = jwks_kids().await;
+    assert!(kids.contains(&next.id) && kids.contains(&old_kid), "published at once: {kids:?}");
+    let signed = async || kid_of(&rp.exchange(&app, &code_of(&browser.get(&rp.url("")).await)).await.1);
+    assert_eq!(signed().await, old_kid, "not before its moment");
+    app.clock.advance(30 - CHECK_EVERY);
+    assert_eq!(signed().await, next.id, "from its moment on");
+    assert!(jwks_kids().await.contains(&old_kid), "the old key stays published for its tokens");
+}
+
 #[tokio::test]
 async fn a_token_signed_before_rotation_verifies_against_jwks_after_it() {
     let app = spawn_app_with(|s| s.key_rotation_delay = 0).await;
