@@ -39,14 +39,10 @@ pub async fn refuse_nul(
     if with_body && textual {
         let body = match req.extract::<web::Bytes>().await {
             Ok(body) => body,
-            Err(err) => {
-                // Over the payload limit (or cut off): the same answer the handler's
-                // extractor gives, as a page for forms.
-                let response = if content_type.ends_with("json") {
-                    err.error_response()
-                } else {
-                    crate::http::errors::too_large(req.request())
-                };
+            Err(_) => {
+                // Over the payload limit (or cut off): in the API's or OAuth's error shape
+                // for programs, a readable page for browsers' forms.
+                let response = crate::http::errors::too_large(req.request());
                 return Ok(req.into_response(response).map_into_right_body());
             }
         };

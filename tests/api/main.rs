@@ -20,6 +20,7 @@ mod limits;
 mod load;
 mod login;
 mod oidc;
+mod openapi;
 mod pages;
 mod passwords;
 mod remembered;
