@@ -60,7 +60,22 @@ pub struct Metrics {
     dependency_errors: IntCounterVec,
     hash_queue: IntGauge,
     hash_refused: IntCounter,
+    hash_wait: prometheus::Histogram,
+    limiter_refusals: IntCounterVec,
+    active_flows: IntGauge,
     flows_started: IntCounter,
+}
+
+/// What the metrics read from elsewhere at each scrape.
+#[derive(Debug, Default)]
+pub struct Readings {
+    /// argon2id jobs waiting, and requests refused because the queue was full.
+    pub hash_queued: usize,
+    pub hash_refused: u64,
+    /// Attempts each kind of budget refused since start.
+    pub limiter_refusals: Vec<(&'static str, u64)>,
+    /// Live sign-in flows (none when the store could not be asked).
+    pub active_flows: Option<usize>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -122,6 +137,18 @@ impl Metrics {
         )
         .expect("metric");
         registry.register(Box::new(hash_refused.clone())).expect("register");
+        let hash_wait = prometheus::Histogram::with_opts(
+            HistogramOpts::new("watchword_hash_wait_seconds", "Time argon2id jobs waited for a worker.")
+                .buckets(vec![0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+        )
+        .expect("metric");
+        registry.register(Box::new(hash_wait.clone())).expect("register");
+        let limiter_refusals = counter(
+            "watchword_limiter_refusals_total",
+            "Attempts refused by a limiter budget (pw, pwip, ip, totp, flows, flow, create-conflict), by this instance.",
+            &["budget"],
+        );
+        let active_flows = gauge("watchword_active_flows", "Sign-in flows live in the ephemeral store.");
         let flows_started =
             IntCounter::new("watchword_flows_started_total", "Sign-in flows started.").expect("metric");
         registry.register(Box::new(flows_started.clone())).expect("register");
@@ -134,8 +161,16 @@ impl Metrics {
             dependency_errors,
             hash_queue,
             hash_refused,
+            hash_wait,
+            limiter_refusals,
+            active_flows,
             flows_started,
         }
+    }
+
+    /// How long an argon2id job waited for a worker.
+    pub fn hash_wait(&self, waited: Duration) {
+        self.hash_wait.observe(waited.as_secs_f64());
     }
 
     pub fn login(&self, tenant: &str, outcome: &str) {
@@ -163,11 +198,19 @@ impl Metrics {
         self.flows_started.inc();
     }
 
-    /// The exposition, with the gauges read now (`queued`, `refused` of the hash pool).
-    pub fn render(&self, queued: usize, refused: u64) -> String {
-        self.hash_queue.set(i64::try_from(queued).unwrap_or(i64::MAX));
-        // The pool counts refusals; the counter catches up at each scrape (still a counter).
-        self.hash_refused.inc_by(refused.saturating_sub(self.hash_refused.get()));
+    /// The exposition, with what is read elsewhere taken now.
+    pub fn render(&self, readings: &Readings) -> String {
+        self.hash_queue.set(i64::try_from(readings.hash_queued).unwrap_or(i64::MAX));
+        // The pool and the store count refusals; the counters catch up at each scrape
+        // (still counters: they only grow).
+        self.hash_refused.inc_by(readings.hash_refused.saturating_sub(self.hash_refused.get()));
+        for (budget, refused) in &readings.limiter_refusals {
+            let counter = self.limiter_refusals.with_label_values(&[budget]);
+            counter.inc_by(refused.saturating_sub(counter.get()));
+        }
+        if let Some(flows) = readings.active_flows {
+            self.active_flows.set(i64::try_from(flows).unwrap_or(i64::MAX));
+        }
         let mut out = Vec::new();
         if TextEncoder::new().encode(&self.registry.gather(), &mut out).is_err() {
             return String::new();
@@ -187,7 +230,14 @@ mod tests {
         m.factor(Factor::Totp, Check::Replay);
         m.token("authorization_code");
         m.request("/token", "POST", 200, Duration::from_millis(3));
-        let text = m.render(2, 5);
+        m.hash_wait(Duration::from_millis(7));
+        let readings = Readings {
+            hash_queued: 2,
+            hash_refused: 5,
+            limiter_refusals: vec![("totp", 3), ("pw", 0)],
+            active_flows: Some(4),
+        };
+        let text = m.render(&readings);
         assert!(text.contains("watchword_logins_total{outcome=\"success\",tenant=\"t1\"} 1"), "{text}");
         assert!(
             text.contains("watchword_factor_checks_total{factor=\"totp\",outcome=\"replay\"} 1"),
@@ -199,5 +249,11 @@ mod tests {
             text.contains("watchword_hash_queue_depth 2") && text.contains("watchword_hash_refused_total 5"),
             "{text}"
         );
+        assert!(text.contains("watchword_hash_wait_seconds_count 1"), "{text}");
+        assert!(text.contains("watchword_limiter_refusals_total{budget=\"totp\"} 3"), "{text}");
+        assert!(text.contains("watchword_active_flows 4"), "{text}");
+        // A later scrape with more refusals: the counter catches up, never doubles.
+        let text = m.render(&Readings { limiter_refusals: vec![("totp", 4)], ..readings });
+        assert!(text.contains("watchword_limiter_refusals_total{budget=\"totp\"} 4"), "{text}");
     }
 }

@@ -179,6 +179,10 @@ impl Application {
             tracing::warn!(error = %err, "signing keys could not be prepared at start");
         }
         let started_at = clock.now();
+        let metrics = crate::metrics::Metrics::new();
+        let hasher = HashPool::start(settings.hash_workers, settings.hash_queue);
+        let observed = metrics.clone();
+        hasher.observe_waits(move |waited| observed.hash_wait(waited));
         let state = AppState {
             issuer: settings.issuer_for(addr),
             db,
@@ -192,14 +196,14 @@ impl Application {
             key_rotation_delay: settings.key_rotation_delay,
             limits: settings.limits,
             trust_forwarded: settings.trust_forwarded,
-            hasher: HashPool::start(settings.hash_workers, settings.hash_queue),
+            hasher,
             schema_ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             instance: Instance {
                 id: crate::auth::random::token(12),
                 started_at,
                 totp_enabled: settings.totp_enabled,
             },
-            metrics: crate::metrics::Metrics::new(),
+            metrics,
         };
         let https = state.issuer.is_https();
         let data = web::Data::new(state.clone());

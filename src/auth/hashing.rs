@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use argon2::Block;
 use tokio::sync::oneshot;
@@ -66,11 +66,16 @@ pub struct HashPool {
 struct Queue {
     state: Mutex<QueueState>,
     ready: Condvar,
+    /// Told how long each job waited for a worker (the metrics).
+    observer: OnceLock<WaitObserver>,
 }
+
+type WaitObserver = Box<dyn Fn(Duration) + Send + Sync>;
 
 #[derive(Default)]
 struct QueueState {
-    jobs: VecDeque<Job>,
+    /// Each job and when it was queued.
+    jobs: VecDeque<(Job, Instant)>,
     closed: bool,
 }
 
@@ -152,6 +157,12 @@ impl HashPool {
         self.inner.workers
     }
 
+    /// Tells `observe` how long each job waited for a worker (set once; later calls are
+    /// ignored).
+    pub fn observe_waits(&self, observe: impl Fn(Duration) + Send + Sync + 'static) {
+        let _ = self.inner.queue.observer.set(Box::new(observe));
+    }
+
     /// How many jobs wait for a worker now.
     pub fn queued(&self) -> usize {
         self.inner.queue.lock().jobs.len()
@@ -185,7 +196,7 @@ impl HashPool {
             self.inner.refused.fetch_add(1, Ordering::Relaxed);
             return Err(HashError::Busy);
         }
-        state.jobs.push_back(job);
+        state.jobs.push_back((job, Instant::now()));
         drop(state);
         self.inner.queue.ready.notify_one();
         Ok(())
@@ -231,7 +242,10 @@ fn work(queue: &Queue) {
         let job = {
             let mut state = queue.lock();
             loop {
-                if let Some(job) = state.jobs.pop_front() {
+                if let Some((job, queued_at)) = state.jobs.pop_front() {
+                    if let Some(observe) = queue.observer.get() {
+                        observe(queued_at.elapsed());
+                    }
                     break Some(job);
                 }
                 if state.closed {

@@ -151,3 +151,30 @@ mod tests {
         assert_eq!(step(state, &rule, 10).1, Decision::Refused { retry_after: 890 });
     }
 }
+
+/// The kinds of budget, named by the second part of their keys (`attempts:<kind>:…`).
+pub const BUDGETS: [&str; 8] = ["pw", "pwip", "ip", "totp", "flows", "flow", "create-conflict", "other"];
+
+/// How many attempts each kind of budget refused since start, for the metrics.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    counts: [std::sync::atomic::AtomicU64; BUDGETS.len()],
+}
+
+impl Refusals {
+    /// Counts a refusal of the budget `key`.
+    pub fn count(&self, key: &str) {
+        let kind = key.strip_prefix("attempts:").and_then(|rest| rest.split(':').next()).unwrap_or("");
+        let at = BUDGETS.iter().position(|b| *b == kind).unwrap_or(BUDGETS.len() - 1);
+        self.counts[at].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Each kind of budget and its refusals.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        BUDGETS
+            .iter()
+            .zip(&self.counts)
+            .map(|(kind, count)| (*kind, count.load(std::sync::atomic::Ordering::Relaxed)))
+            .collect()
+    }
+}

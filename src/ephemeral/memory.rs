@@ -31,6 +31,7 @@ struct State {
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     max_new: usize,
+    refusals: Arc<super::limiter::Refusals>,
 }
 
 impl Default for MemoryStore {
@@ -46,7 +47,11 @@ impl MemoryStore {
 
     /// A store that keeps at most `max_new` entries made by [`MemoryStore::put_new`].
     pub fn with_capacity(max_new: usize) -> Self {
-        Self { state: Arc::new(Mutex::new(State::default())), max_new: max_new.max(1) }
+        Self {
+            state: Arc::new(Mutex::new(State::default())),
+            max_new: max_new.max(1),
+            refusals: Arc::default(),
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Entries) -> T) -> T {
@@ -98,6 +103,22 @@ impl MemoryStore {
             state.created.push_back(key.to_owned());
             state.entries.insert(key.to_owned(), (value, Self::expires(ttl_secs, now)));
         });
+    }
+
+    /// What the limiter refused, by kind of budget.
+    pub fn refusals(&self) -> &super::limiter::Refusals {
+        &self.refusals
+    }
+
+    /// How many entries made by `put_new` (sign-in flows) are live at `now`.
+    pub fn live_new(&self, now: i64) -> usize {
+        self.with_state(|state| {
+            state
+                .live_new
+                .iter()
+                .filter(|key| state.entries.get(*key).is_some_and(|(_, exp)| *exp > now))
+                .count()
+        })
     }
 
     /// How many entries the store holds (expired ones not yet swept included).

@@ -63,7 +63,23 @@ impl Ephemeral {
                 m.put_new(key, value, ttl_secs, now);
                 Ok(())
             }
-            Self::Redis(r) => r.put(key, value, ttl_secs).await,
+            Self::Redis(r) => r.put_new(key, value, ttl_secs, now).await,
+        }
+    }
+
+    /// How many entries made by [`Ephemeral::put_new`] — sign-in flows — are live.
+    pub async fn live_new(&self, now: i64) -> Result<usize, EphemeralError> {
+        match self {
+            Self::Memory(m) => Ok(m.live_new(now)),
+            Self::Redis(r) => r.live_new(now).await,
+        }
+    }
+
+    /// What the limiter refused since start, by kind of budget (this instance's count).
+    pub fn refusals(&self) -> &limiter::Refusals {
+        match self {
+            Self::Memory(m) => m.refusals(),
+            Self::Redis(r) => r.refusals(),
         }
     }
 
@@ -115,10 +131,14 @@ impl Ephemeral {
         rule: &limiter::Rule,
         now: i64,
     ) -> Result<limiter::Decision, EphemeralError> {
-        match self {
-            Self::Memory(m) => Ok(m.hit(key, rule, now)),
-            Self::Redis(r) => r.hit(key, rule, now).await,
+        let decision = match self {
+            Self::Memory(m) => m.hit(key, rule, now),
+            Self::Redis(r) => r.hit(key, rule, now).await?,
+        };
+        if matches!(decision, limiter::Decision::Refused { .. }) {
+            self.refusals().count(key);
         }
+        Ok(decision)
     }
 
     /// Takes back one counted attempt (a success that should not spend a budget).

@@ -15,6 +15,7 @@ const CALL_TIMEOUT: Duration = Duration::from_millis(1500);
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
+    refusals: std::sync::Arc<super::limiter::Refusals>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -22,6 +23,9 @@ impl std::fmt::Debug for RedisStore {
         f.debug_struct("RedisStore").field("prefix", &self.prefix).finish()
     }
 }
+
+/// The sorted set of live new entries (sign-in flows), scored by their expiry.
+const LIVE_NEW: &str = "live-new";
 
 fn unavailable(err: impl std::fmt::Display) -> EphemeralError {
     EphemeralError::Unavailable(err.to_string())
@@ -37,7 +41,7 @@ impl RedisStore {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
-        Ok(Self { conn, prefix: prefix.to_owned() })
+        Ok(Self { conn, prefix: prefix.to_owned(), refusals: std::sync::Arc::default() })
     }
 
     fn key(&self, key: &str) -> String {
@@ -81,12 +85,55 @@ impl RedisStore {
         self.query::<()>(&cmd).await
     }
 
+    /// What the limiter refused, by kind of budget (counted by this instance).
+    pub fn refusals(&self) -> &super::limiter::Refusals {
+        &self.refusals
+    }
+
+    /// As [`RedisStore::put`], and listed (until `now + ttl`) among the live new
+    /// entries, sign-in flows, that [`RedisStore::live_new`] counts.
+    pub async fn put_new(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl_secs: u64,
+        now: i64,
+    ) -> Result<(), EphemeralError> {
+        let ttl = ttl_secs.max(1);
+        let until = now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(self.key(key)).arg(value).arg("EX").arg(ttl).ignore();
+        // Listed, and the list kept to the live ones (whether or not anyone scrapes the
+        // metrics), living as long as its newest entry.
+        pipe.cmd("ZREMRANGEBYSCORE").arg(self.key(LIVE_NEW)).arg("-inf").arg(now).ignore();
+        pipe.cmd("ZADD").arg(self.key(LIVE_NEW)).arg(until).arg(key).ignore();
+        // (Flows share one lifetime, so the newest one's is the longest.)
+        pipe.cmd("EXPIRE").arg(self.key(LIVE_NEW)).arg(ttl).ignore();
+        let pipe = &pipe;
+        self.call(|mut conn| async move { pipe.query_async::<()>(&mut conn).await }).await
+    }
+
+    /// How many live new entries (sign-in flows) all instances hold at `now`.
+    pub async fn live_new(&self, now: i64) -> Result<usize, EphemeralError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZREMRANGEBYSCORE").arg(self.key(LIVE_NEW)).arg("-inf").arg(now).ignore();
+        pipe.cmd("ZCARD").arg(self.key(LIVE_NEW));
+        let pipe = &pipe;
+        let (count,): (usize,) =
+            self.call(|mut conn| async move { pipe.query_async(&mut conn).await }).await?;
+        Ok(count)
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError> {
         self.query(redis::cmd("GET").arg(self.key(key))).await
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), EphemeralError> {
-        self.query::<i64>(redis::cmd("DEL").arg(self.key(key))).await.map(|_| ())
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(self.key(key)).ignore();
+        pipe.cmd("ZREM").arg(self.key(LIVE_NEW)).arg(key).ignore();
+        let pipe = &pipe;
+        self.call(|mut conn| async move { pipe.query_async::<()>(&mut conn).await }).await
     }
 
     /// `SET NX EX`: exactly one caller across all instances gets `true`.

@@ -38,7 +38,14 @@ async fn get_started(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    let text = state.metrics.render(state.hasher.queued(), state.hasher.refused());
+    let readings = crate::metrics::Readings {
+        hash_queued: state.hasher.queued(),
+        hash_refused: state.hasher.refused(),
+        limiter_refusals: state.ephemeral.refusals().snapshot(),
+        // Redis down: the gauge keeps its last value (the errors show elsewhere).
+        active_flows: state.ephemeral.live_new(state.clock.now()).await.ok(),
+    };
+    let text = state.metrics.render(&readings);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
 }
 

@@ -21,6 +21,14 @@ async fn put_get_delete_and_exclusive_claims() {
     store.delete("flow:a").await.unwrap();
     assert_eq!(store.get("flow:a", now).await.unwrap(), None);
 
+    // New entries (sign-in flows) are counted while they live, and not once deleted or expired.
+    store.put_new("flow:n1", b"1".to_vec(), 600, now).await.unwrap();
+    store.put_new("flow:n2", b"2".to_vec(), 60, now).await.unwrap();
+    store.put_new("flow:n3", b"3".to_vec(), 600, now).await.unwrap();
+    store.delete("flow:n3").await.unwrap();
+    assert_eq!(store.live_new(now).await.unwrap(), 2);
+    assert_eq!(store.live_new(now + 61).await.unwrap(), 1, "n2 expired");
+
     // Many concurrent claimants, exactly one winner.
     let claims = (0..20).map(|_| {
         let store = store.clone();

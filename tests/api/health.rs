@@ -6,7 +6,7 @@ use watchword::clock::SystemClock;
 use watchword::startup::{self, Application};
 use watchword::store::{DatabaseUrl, Db};
 
-use crate::helpers::{TestDb, http_client, spawn_app, test_settings};
+use crate::helpers::{TestDb, http_client, spawn_app, spawn_app_with, test_settings};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok() {
@@ -158,6 +158,29 @@ fn series(text: &str, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// A limiter's refusals are counted by budget (here, new sign-ins per address).
+#[tokio::test]
+async fn limiter_refusals_are_counted_by_budget() {
+    let app = spawn_app_with(|s| s.limits.flow_starts.free = 2).await;
+    let client = app.client("acme", false, false);
+    let browser = crate::browser::Browser::new(&app);
+    let url = format!(
+        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid",
+        client.client.id,
+        crate::browser::urlencode(crate::browser::REDIRECT)
+    );
+    let statuses: Vec<u16> = futures_util::future::join_all((0..4).map(|_| browser.get(&url)))
+        .await
+        .iter()
+        .map(|p| p.status)
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 1, "{statuses:?}");
+    let text =
+        app.client.get(format!("{}/metrics", app.management)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(series(&text, "watchword_limiter_refusals_total{budget=\"flows\"}"), 1.0, "{text}");
+    assert_eq!(series(&text, "watchword_limiter_refusals_total{budget=\"pw\"}"), 0.0, "{text}");
+}
+
 #[tokio::test]
 async fn metrics_and_health_are_on_the_management_listener_and_move_with_the_traffic() {
     use crate::browser::Browser;
@@ -176,7 +199,7 @@ async fn metrics_and_health_are_on_the_management_listener_and_move_with_the_tra
 
     // A first sign-in with enrolment, then a wrong code, then a token grant.
     let client = app.client("acme", false, false);
-    app.user("acme", "mia", "pw-mia", true);
+    let mia = app.user("acme", "mia", "pw-mia", true);
     crate::login::enrol_for(&app, &client.client.id, "mia", "pw-mia").await;
     app.clock.advance(30);
     let browser = Browser::new(&app);
@@ -204,6 +227,31 @@ async fn metrics_and_health_are_on_the_management_listener_and_move_with_the_tra
     let posts = "watchword_http_request_duration_seconds_count{method=\"POST\",route=\"/login/password\",status=\"3xx\"}";
     assert_eq!(moved(posts), 2.0, "by route pattern: {after}");
     assert!(after.contains("route=\"/login\""), "{after}");
+    // Both password checks waited for a hashing worker (however briefly); the second
+    // sign-in is still live, on its code page.
+    assert!(moved("watchword_hash_wait_seconds_count") >= 2.0, "{after}");
+    assert!(series(&after, "watchword_active_flows") >= 1.0, "{after}");
+
+    // A user whose code step is locked: the check is refused before it is made.
+    let until = app.clock_now() + 600;
+    app.store
+        .run_blocking(move |c| -> Result<usize, watchword::store::StoreError> {
+            use diesel::prelude::*;
+            use watchword::store::schema::users;
+            Ok(diesel::update(users::table.find(mia))
+                .set(users::totp_locked_until.eq(Some(until)))
+                .execute(c)?)
+        })
+        .unwrap();
+    let again = Browser::new(&app);
+    let login = again.start(&client.client.id).await;
+    let code_page = again.password(&login, "mia", "pw-mia").await;
+    again.code(&code_page, "/login/totp", "000000").await;
+    let last = metrics().await;
+    assert!(
+        series(&last, "watchword_factor_checks_total{factor=\"totp\",outcome=\"locked\"}") >= 1.0,
+        "{last}"
+    );
 
     // Health as orchestrators expect it.
     for (path, status) in [("/health/live", 200), ("/health/ready", 200), ("/health/started", 200)] {

@@ -9,12 +9,27 @@ use super::{INVALID_CODE, INVALID_PASSWORD, REUSED_CODE, simple, with_flow};
 use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::devices;
 use crate::auth::enrolment::{self, Confirmation};
+use crate::auth::errors::LoginError;
 use crate::auth::flow::{LoginInput, LoginState, PasswordCheck};
 use crate::auth::login::{self, Notice};
 use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, errors, origin, see_other};
 use crate::metrics::{Check, Factor};
+
+/// Counts a check its limiter refused before it was made — `throttled` for a password
+/// budget, `locked` for a user's code step — and passes the result on.
+fn refused_as<T>(
+    state: &AppState,
+    factor: Factor,
+    check: Check,
+    result: Result<T, LoginError>,
+) -> Result<T, LoginError> {
+    if matches!(result, Err(LoginError::Throttled { .. })) {
+        state.metrics.factor(factor, check);
+    }
+    result
+}
 
 // No Debug: it holds a secret that must never reach a log.
 #[derive(Deserialize)]
@@ -53,8 +68,12 @@ pub async fn post_password(
             device,
             remembered: cookies::value(&req, cookies::remembered_name(&state)),
         };
-        let checked =
-            login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await?;
+        let checked = refused_as(
+            &state,
+            Factor::Password,
+            Check::Throttled,
+            login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await,
+        )?;
         let right = matches!(checked.check, PasswordCheck::Right { .. });
         state.metrics.factor(Factor::Password, if right { Check::Ok } else { Check::Wrong });
         let mut cur = cur;
@@ -95,8 +114,12 @@ pub async fn post_totp(
             return Ok(refused);
         }
         let now = state.clock.now();
-        let check =
-            credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await?;
+        let check = refused_as(
+            &state,
+            Factor::Totp,
+            Check::Locked,
+            credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await,
+        )?;
         let remember =
             form.remember_device.as_deref() == Some("on") && !cur.flow.step_up && !cur.flow.devices.refused;
         let error = if check == CodeCheck::Replayed { REUSED_CODE } else { INVALID_CODE };
@@ -131,9 +154,13 @@ pub async fn post_recovery(
             return Ok(refused);
         }
         let now = state.clock.now();
-        let valid =
+        let valid = refused_as(
+            &state,
+            Factor::Recovery,
+            Check::Locked,
             credentials::use_recovery_code(state.guard(), user_id, &form.code, &origin(&req, None), now)
-                .await?;
+                .await,
+        )?;
         state.metrics.factor(Factor::Recovery, if valid { Check::Ok } else { Check::Wrong });
         let view = View { error: Some(INVALID_CODE), recovery: true, ..View::default() };
         advance(&state, &req, cur, LoginInput::RecoveryCode { valid }, view).await
@@ -154,8 +181,12 @@ pub async fn post_enrol(
             return Ok(refused);
         }
         let now = state.clock.now();
-        let confirmation =
-            enrolment::confirm_pending(state.guard(), user_id, &form.code, &origin(&req, None), now).await?;
+        let confirmation = refused_as(
+            &state,
+            Factor::Enrolment,
+            Check::Locked,
+            enrolment::confirm_pending(state.guard(), user_id, &form.code, &origin(&req, None), now).await,
+        )?;
         let (input, codes) = match confirmation {
             Confirmation::Invalid => (LoginInput::EnrolmentCode { valid: false, codes_issued: false }, None),
             Confirmation::Activated { recovery_codes } => (
