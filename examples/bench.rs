@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -218,6 +218,15 @@ where
     (cpu, hashing)
 }
 
+/// Says what the first few failed operations got, on stderr (the smoke run's log), so
+/// that a failed run tells why.
+fn report_failure(what: &str) {
+    static REPORTED: AtomicUsize = AtomicUsize::new(0);
+    if REPORTED.fetch_add(1, Ordering::Relaxed) < 5 {
+        eprintln!("failed: {what}");
+    }
+}
+
 /// Operations that did not succeed, outside the flood (where 503 is the design):
 /// a benchmark of failing requests measures nothing, so the run fails.
 static FAILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -266,7 +275,10 @@ async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64
     let started = Instant::now();
     let http = client();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let fail = |status: u16| (started.elapsed().as_secs_f64() * 1000.0, status, Value::Null);
+    let fail = |status: u16| {
+        report_failure(&format!("login of {user}: {status}"));
+        (started.elapsed().as_secs_f64() * 1000.0, status, Value::Null)
+    };
     let mut res = match http
         .get(format!(
             "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope=openid%20offline_access&code_challenge={challenge}&code_challenge_method=S256",
@@ -299,6 +311,12 @@ async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64
             continue;
         }
         if status != 200 {
+            let at = res.url().path().to_owned();
+            let body = res.text().await.unwrap_or_default();
+            report_failure(&format!(
+                "login of {user}: {status} at {at}: {}",
+                body.chars().take(300).collect::<String>()
+            ));
             return fail(status);
         }
         let page = res.text().await.unwrap_or_default();
@@ -352,6 +370,9 @@ async fn exchange(
     };
     let status = res.status().as_u16();
     let mut tokens: Value = res.json().await.unwrap_or(Value::Null);
+    if status != 200 {
+        report_failure(&format!("code exchange: {status} {tokens}"));
+    }
     if let Some(secret) = enrolled {
         tokens["totp_secret"] = Value::from(secret);
     }
