@@ -19,6 +19,17 @@ pub(super) enum ClientCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Give a confidential client a new secret (printed once); the old one stays valid for
+    /// the grace period, so that the client's instances can change over.
+    RotateSecret {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        client_id: String,
+        /// Seconds the old secret stays valid (0 ends it at once; at most 30 days).
+        #[arg(long, default_value_t = clients::SECRET_GRACE)]
+        grace: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +73,18 @@ pub(super) struct ClientCreate {
 pub(super) fn run(db: &Db, command: ClientCommand, json: bool, now: i64) -> Result<(), Failure> {
     match command {
         ClientCommand::Create(args) => create_client(db, args, json, now),
+        ClientCommand::RotateSecret { tenant, client_id, grace } => {
+            let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
+            let (secret, until) = blocking(db, |c| clients::rotate_secret(c, &slug, &client_id, grace, now))?;
+            let out =
+                json!({ "client_id": client_id, "client_secret": secret, "previous_valid_until": until });
+            print(json, out, || {
+                format!(
+                    "client_secret (shown once): {secret}\nthe previous secret works until {until} (Unix time)"
+                )
+            });
+            Ok(())
+        }
         ClientCommand::List { tenant } => {
             let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
             let list = blocking(db, |c| clients::list_clients(c, &slug))?;

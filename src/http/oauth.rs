@@ -103,8 +103,15 @@ pub async fn authenticate(state: &AppState, presented: &Presented) -> Result<Cli
         .as_deref()
         .filter(|i| !i.is_empty() && i.len() <= 128)
         .ok_or(TokenError::InvalidClient)?;
+    let now = state.clock.now();
     let client = state.client(id).await?.ok_or(TokenError::InvalidClient)?;
-    if clients::secret_matches(&client, presented.secret.as_deref()) {
+    if clients::secret_matches(&client, presented.secret.as_deref(), now) {
+        return Ok(client);
+    }
+    // A secret rotated since the client was cached (by the CLI, another instance) works
+    // at once: a refusal is checked once more against the stored client.
+    let client = state.client_uncached(id).await?.ok_or(TokenError::InvalidClient)?;
+    if clients::secret_matches(&client, presented.secret.as_deref(), now) {
         Ok(client)
     } else {
         Err(TokenError::InvalidClient)

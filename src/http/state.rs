@@ -90,6 +90,12 @@ impl AppState {
         Ok(self.keys.store(set))
     }
 
+    /// A client by id as stored now (the cache is refreshed with it).
+    pub async fn client_uncached(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.clients.forget(id);
+        self.client(id).await
+    }
+
     /// A client by id, through the cache.
     pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let now = self.clock.now();

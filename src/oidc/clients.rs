@@ -101,6 +101,8 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
             allow_remembered_devices: new.allow_remembered_devices,
             remembered_device_mfa: new.remembered_device_mfa,
             client_scopes: client_scopes.clone(),
+            previous_secret_hash: None,
+            previous_secret_until: None,
             created_at: now,
             updated_at: now,
         };
@@ -153,15 +155,59 @@ pub fn list_clients(conn: &mut DbConn, tenant: &Slug) -> Result<Vec<Client>, Ten
     Ok(clients::list_by_tenant(conn, &tenant.id)?)
 }
 
-/// Whether `secret` is this client's secret (constant-time over the hashes). A public
-/// client has no secret and authenticates with none.
-pub fn secret_matches(client: &Client, secret: Option<&str>) -> bool {
+/// Whether `secret` is this client's secret — or, within the grace period of the last
+/// rotation, its previous one (constant-time over the hashes, both always compared). A
+/// public client has no secret and authenticates with none.
+pub fn secret_matches(client: &Client, secret: Option<&str>, now: i64) -> bool {
     use subtle::ConstantTimeEq;
     match (&client.secret_hash, secret) {
-        (Some(stored), Some(given)) => bool::from(hash_secret(given).as_bytes().ct_eq(stored.as_bytes())),
+        (Some(stored), Some(given)) => {
+            let given = hash_secret(given);
+            let current = given.as_bytes().ct_eq(stored.as_bytes());
+            let previous = match (&client.previous_secret_hash, client.previous_secret_until) {
+                (Some(previous), Some(until)) if now < until => given.as_bytes().ct_eq(previous.as_bytes()),
+                _ => subtle::Choice::from(0),
+            };
+            bool::from(current | previous)
+        }
         (None, None) => true,
         _ => false,
     }
+}
+
+/// How long a rotated secret stays valid by default: one hour.
+pub const SECRET_GRACE: i64 = 3600;
+
+/// A confidential client's new secret, shown once; the old one stays valid for `grace`
+/// seconds (audited as `client.secret_rotated`).
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    tenant: &Slug,
+    client_id: &str,
+    grace: i64,
+    now: i64,
+) -> Result<(String, i64), TenancyError> {
+    if !(0..=30 * 86_400).contains(&grace) {
+        return Err(TenancyError::Invalid("the grace period is 0 to 30 days, in seconds".to_owned()));
+    }
+    let secret = crate::auth::random::token(32);
+    let until = now.saturating_add(grace);
+    conn.write(|conn| {
+        let tenant = find_tenant(conn, tenant)?;
+        let client = clients::find(conn, client_id)?.filter(|c| c.tenant_id == tenant.id);
+        let Some(client) = client else {
+            return Err(TenancyError::Invalid(format!("no client {client_id} in this tenant")));
+        };
+        if !clients::rotate_secret(conn, &client.id, &hash_secret(&secret), until, now)? {
+            return Err(TenancyError::Invalid("a public client has no secret to rotate".to_owned()));
+        }
+        let mut event = system_event(&tenant.id, None, "client.secret_rotated", now);
+        event.detail =
+            serde_json::json!({ "via": "system", "client_id": client.id, "previous_valid_until": until })
+                .to_string();
+        audit::insert(conn, &event)?;
+        Ok((secret.clone(), until))
+    })
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct Client {
     pub remembered_device_mfa: bool,
     /// The scopes it may ask for in a client_credentials grant, space-separated.
     pub client_scopes: String,
+    /// The secret before the last rotation, valid until `previous_secret_until`.
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_until: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), StoreError> {
@@ -43,6 +46,27 @@ pub fn list_by_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<Client>,
         .order((clients::name, clients::id))
         .select(Client::as_select())
         .load(c))?)
+}
+
+/// Replaces the secret: the current one stays valid until `until`.
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    id: &str,
+    new_hash: &str,
+    until: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let updated = crate::native!(conn, |c| diesel::update(
+        clients::table.find(id).filter(clients::secret_hash.is_not_null())
+    )
+    .set((
+        clients::previous_secret_hash.eq(clients::secret_hash),
+        clients::previous_secret_until.eq(Some(until)),
+        clients::secret_hash.eq(Some(new_hash)),
+        clients::updated_at.eq(now),
+    ))
+    .execute(c))?;
+    Ok(updated == 1)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Client>, StoreError> {

@@ -93,6 +93,8 @@ diesel::table! {
         allow_remembered_devices -> Bool,
         remembered_device_mfa -> Bool,
         client_scopes -> Text,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
     }
 }
 

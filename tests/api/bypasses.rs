@@ -88,7 +88,7 @@ async fn a_password_only_session_of_a_user_who_enrolled_since_cannot_touch_the_f
 }
 
 impl TestApp {
-    fn count_events(&self, event: &str) -> i64 {
+    pub(crate) fn count_events(&self, event: &str) -> i64 {
         use watchword::store::schema::audit_events;
         let event = event.to_owned();
         self.store

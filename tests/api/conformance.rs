@@ -760,3 +760,78 @@ async fn end_session_without_a_hint_asks_first() {
     let q = query(browser.get(&rp.url("&prompt=none")).await.location.as_deref().unwrap());
     assert_eq!(q["error"], "login_required", "signed out");
 }
+
+/// A rotated client secret works at once on a server that had the client cached; the
+/// old one keeps working for the grace period and not a second longer; a public client
+/// has nothing to rotate; each rotation is audited.
+#[tokio::test]
+async fn a_rotated_client_secret_works_at_once_and_the_old_one_for_its_grace() {
+    use watchword::oidc::clients::rotate_secret;
+    use watchword::tenancy::Slug;
+    let app = spawn_app().await;
+    let rp = Rp::new(&app, SigningAlg::Es256, false, true);
+    let with = |secret: &str| Rp { id: rp.id.clone(), secret: Some(secret.to_owned()) };
+    let grant = async |rp: &Rp| rp.token(&app, &[("grant_type", "client_credentials")]).await.0;
+    let old = rp.secret.clone().unwrap();
+    assert_eq!(grant(&rp).await, 200, "the client is now cached");
+
+    // Rotated on the server's clock (by another instance, say) with an hour's grace.
+    let acme = Slug::parse("acme").unwrap();
+    let (id, now) = (rp.id.clone(), app.clock_now());
+    let (new, until) = app.store.run_blocking(|c| rotate_secret(c, &acme, &id, 3600, now)).unwrap();
+    assert_eq!(until, now + 3600);
+    assert_eq!(grant(&with(&new)).await, 200, "the new secret at once");
+    assert_eq!(grant(&with(&old)).await, 200, "the old one in its grace");
+    assert_eq!(grant(&with("not-a-secret")).await, 401);
+    app.clock.advance(3600);
+    assert_eq!(grant(&with(&old)).await, 401, "the grace is over");
+    assert_eq!(grant(&with(&new)).await, 200);
+
+    // Through the CLI, with no grace: the printed secret works, the one before does not.
+    let cli = crate::helpers::Cli { data_dir: app.settings.data_dir.as_path(), database_url: &app.db.url };
+    let run = |args: &[&str]| {
+        let out = cli.command(args).env("WATCHWORD_SECRET_KEYS", crate::helpers::TEST_KEYS).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&[
+        "client",
+        "rotate-secret",
+        "--tenant",
+        "acme",
+        "--client-id",
+        &rp.id,
+        "--grace",
+        "0",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let printed: Value = serde_json::from_str(&stdout).unwrap();
+    let newest = printed["client_secret"].as_str().unwrap();
+    assert_eq!(grant(&with(newest)).await, 200);
+    assert_eq!(grant(&with(&new)).await, 401);
+
+    // Refusals: a public client, an unknown client, a grace out of range.
+    let public = Rp::new(&app, SigningAlg::Es256, true, true);
+    for args in [
+        vec!["client", "rotate-secret", "--tenant", "acme", "--client-id", public.id.as_str()],
+        vec!["client", "rotate-secret", "--tenant", "acme", "--client-id", "nobody"],
+        vec![
+            "client",
+            "rotate-secret",
+            "--tenant",
+            "acme",
+            "--client-id",
+            rp.id.as_str(),
+            "--grace",
+            "2592001",
+        ],
+    ] {
+        let (ok, _, stderr) = run(&args);
+        assert!(!ok && !stderr.trim().is_empty(), "{args:?}");
+    }
+    assert_eq!(app.count_events("client.secret_rotated"), 2);
+}
