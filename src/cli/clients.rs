@@ -19,6 +19,13 @@ pub(super) enum ClientCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Show one client (its settings; never a secret).
+    Show {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        client_id: String,
+    },
     /// Give a confidential client a new secret (printed once); the old one stays valid for
     /// the grace period, so that the client's instances can change over.
     RotateSecret {
@@ -73,6 +80,17 @@ pub(super) struct ClientCreate {
 pub(super) fn run(db: &Db, command: ClientCommand, json: bool, now: i64) -> Result<(), Failure> {
     match command {
         ClientCommand::Create(args) => create_client(db, args, json, now),
+        ClientCommand::Show { tenant, client_id } => {
+            let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
+            let client = blocking(db, |c| clients::show_client(c, &slug, &client_id))?;
+            let out = client_json(&client, &slug, None);
+            print(json, out.clone(), || {
+                out.as_object()
+                    .map(|o| o.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n"))
+                    .unwrap_or_default()
+            });
+            Ok(())
+        }
         ClientCommand::RotateSecret { tenant, client_id, grace } => {
             let slug = Slug::parse(&tenant).map_err(Failure::refused)?;
             let (secret, until) = blocking(db, |c| clients::rotate_secret(c, &slug, &client_id, grace, now))?;
@@ -144,6 +162,9 @@ fn client_json(c: &Client, tenant: &Slug, secret: Option<&str>) -> Value {
         "remembered_device_mfa": c.remembered_device_mfa,
         "client_scopes": clients::client_scopes(c).collect::<Vec<_>>(),
         "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        // A rotated secret still accepted until then (Unix time), if any.
+        "previous_secret_valid_until": c.previous_secret_until.filter(|_| c.previous_secret_hash.is_some()),
     });
     if let Some(secret) = secret {
         out["client_secret"] = Value::from(secret);

@@ -155,6 +155,14 @@ pub fn list_clients(conn: &mut DbConn, tenant: &Slug) -> Result<Vec<Client>, Ten
     Ok(clients::list_by_tenant(conn, &tenant.id)?)
 }
 
+/// One client of `tenant` (a client of another tenant is not found).
+pub fn show_client(conn: &mut DbConn, tenant: &Slug, client_id: &str) -> Result<Client, TenancyError> {
+    let tenant = find_tenant(conn, tenant)?;
+    clients::find(conn, client_id)?
+        .filter(|c| c.tenant_id == tenant.id)
+        .ok_or_else(|| TenancyError::Invalid(format!("no client {client_id} in this tenant")))
+}
+
 /// Whether `secret` is this client's secret — or, within the grace period of the last
 /// rotation, its previous one (constant-time over the hashes, both always compared). A
 /// public client has no secret and authenticates with none.
@@ -193,15 +201,11 @@ pub fn rotate_secret(
     let secret = crate::auth::random::token(32);
     let until = now.saturating_add(grace);
     conn.write(|conn| {
-        let tenant = find_tenant(conn, tenant)?;
-        let client = clients::find(conn, client_id)?.filter(|c| c.tenant_id == tenant.id);
-        let Some(client) = client else {
-            return Err(TenancyError::Invalid(format!("no client {client_id} in this tenant")));
-        };
+        let client = show_client(conn, tenant, client_id)?;
         if !clients::rotate_secret(conn, &client.id, &hash_secret(&secret), until, now)? {
             return Err(TenancyError::Invalid("a public client has no secret to rotate".to_owned()));
         }
-        let mut event = system_event(&tenant.id, None, "client.secret_rotated", now);
+        let mut event = system_event(&client.tenant_id, None, "client.secret_rotated", now);
         event.detail =
             serde_json::json!({ "via": "system", "client_id": client.id, "previous_valid_until": until })
                 .to_string();

@@ -813,6 +813,15 @@ async fn a_rotated_client_secret_works_at_once_and_the_old_one_for_its_grace() {
     let newest = printed["client_secret"].as_str().unwrap();
     assert_eq!(grant(&with(newest)).await, 200);
     assert_eq!(grant(&with(&new)).await, 401);
+    // Shown: its settings and when the last rotated secret stops, never a secret.
+    let (ok, stdout, stderr) = run(&["client", "show", "--tenant", "acme", "--client-id", &rp.id, "--json"]);
+    assert!(ok, "{stderr}");
+    let shown: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(shown["client_id"], rp.id.as_str());
+    assert!(shown["previous_secret_valid_until"].is_i64(), "{shown}");
+    assert!(!stdout.contains(newest) && !stdout.contains(&old) && shown.get("client_secret").is_none());
+    let (ok, _, _) = run(&["client", "show", "--tenant", "other", "--client-id", &rp.id]);
+    assert!(!ok, "another tenant's slug does not show it");
 
     // Refusals: a public client, an unknown client, a grace out of range.
     let public = Rp::new(&app, SigningAlg::Es256, true, true);
