@@ -42,8 +42,9 @@ pub struct AuthRequest {
 }
 
 /// One login in progress, stored under a random id held in a cookie.
-// No Debug: it holds the flow's CSRF token.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+// No Debug: it holds the flow's CSRF token. No PartialEq: two copies of one state differ
+// in `loaded`.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Flow {
     /// The synchronizer token every form of this flow must send back.
     pub csrf: String,
@@ -231,7 +232,8 @@ pub async fn settle_flow(
         let Some(fresh) = load_flow(store, id, now).await? else { return Ok(false) };
         *flow = fresh;
     }
-    Err(LoginError::Internal("a sign-in kept changing while it was being saved".into()))
+    // Busy, not broken: the sign-in may be tried again (503 with Retry-After, never a 500).
+    Err(LoginError::Busy("a sign-in kept changing while it was being saved".into()))
 }
 
 /// Stores a flow that has just started, under a fresh id. Every client address may

@@ -58,7 +58,8 @@ impl RedisStore {
     /// failed. A timeout is not retried (Redis is down or hung: fail closed at once).
     /// Retrying is safe for every call here: a `SET NX` or a counted attempt that did
     /// land the first time only makes the answer stricter (a replay refused, one more
-    /// attempt counted).
+    /// attempt counted, a compare-and-set answered "changed meanwhile" — its caller then
+    /// reloads, see `login::settle_flow`).
     async fn call<T, F, Fut>(&self, mut call: F) -> Result<T, EphemeralError>
     where
         F: FnMut(ConnectionManager) -> Fut,

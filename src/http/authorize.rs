@@ -112,19 +112,17 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
                 RedirectError { error, description: "the user must sign in" },
             );
         };
-        let needs_consent =
-            match needs_consent(state, &client, &me.user.id, &checked.request.scope, false).await {
-                Ok(needs) => needs,
-                Err(err) => return errors::login_error(req, &err),
-            };
-        if needs_consent {
-            return redirect_error(
+        return match code_now(state, &checked.request, client.trusted, false, &me.user.id, &me.session.id)
+            .await
+        {
+            Ok(Some(answer)) => answer,
+            Ok(None) => redirect_error(
                 state,
                 &checked.request,
                 RedirectError { error: "consent_required", description: "the user must consent" },
-            );
-        }
-        return finish(state, req, &checked.request, &me.user.id, &me.session.id).await;
+            ),
+            Err(err) => errors::login_error(req, &err),
+        };
     }
     let mut flow = Flow::new(client.tenant_id.clone(), Some(checked.request.clone()), None, now);
     flow.consent_asked = checked.prompt.consent;
@@ -133,23 +131,9 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
     match usable {
         // Signed in already and nothing to ask: the code at once (one request, one trip).
         Some(me) if !flow.consent_asked => {
-            let (asked, trusted) = (checked.request.clone(), client.trusted);
-            let (user, session) = (me.user.id.clone(), me.session.id.clone());
-            let answered = state
-                .db
-                .run(move |conn| {
-                    conn.write(|conn| {
-                        authorize::code_unless_consent(conn, &asked, trusted, false, &user, &session, now)
-                    })
-                })
-                .await;
-            match answered {
-                Ok(Some(code)) => back_to_client(
-                    state,
-                    &checked.request.redirect_uri,
-                    checked.request.state.as_deref(),
-                    &[("code", &code)],
-                ),
+            match code_now(state, &checked.request, client.trusted, false, &me.user.id, &me.session.id).await
+            {
+                Ok(Some(answer)) => answer,
                 Ok(None) => resume_with(state, req, flow, me).await,
                 Err(err) => errors::login_error(req, &err),
             }
@@ -203,42 +187,30 @@ pub async fn start_flow(state: &AppState, req: &HttpRequest, flow: Flow) -> Http
     save_and_go(state, req, flow, "/login").await
 }
 
-async fn needs_consent(
+/// The authorization answered at once — the code issued and the browser sent back —
+/// when nothing is left to ask (`oidc::authorize::code_unless_consent`, one trip);
+/// `None` when the user must consent first.
+async fn code_now(
     state: &AppState,
-    client: &crate::store::clients::Client,
-    user_id: &str,
-    scope: &str,
-    asked: bool,
-) -> Result<bool, LoginError> {
-    if client.trusted {
-        return Ok(false);
-    }
-    if asked {
-        return Ok(true);
-    }
-    let (user_id, client_id, scope) = (user_id.to_owned(), client.id.clone(), scope.to_owned());
-    state
-        .db
-        .run(move |conn| authorize::consent_needed(conn, false, false, &user_id, &client_id, &scope))
-        .await
-}
-
-/// Issues the code and sends the browser back to the client.
-async fn finish(
-    state: &AppState,
-    req: &HttpRequest,
     request: &AuthRequest,
+    trusted: bool,
+    asked: bool,
     user_id: &str,
     session_id: &str,
-) -> HttpResponse {
+) -> Result<Option<HttpResponse>, LoginError> {
     let now = state.clock.now();
-    let (asked, user, session) = (request.clone(), user_id.to_owned(), session_id.to_owned());
-    match state.db.run(move |conn| authorize::issue_code(conn, &asked, &user, &session, now)).await {
-        Ok(code) => {
-            back_to_client(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
-        }
-        Err(err) => errors::login_error(req, &err),
-    }
+    let (asking, user, session) = (request.clone(), user_id.to_owned(), session_id.to_owned());
+    let code = state
+        .db
+        .run(move |conn| {
+            conn.write(|conn| {
+                authorize::code_unless_consent(conn, &asking, trusted, asked, &user, &session, now)
+            })
+        })
+        .await?;
+    Ok(code.map(|code| {
+        back_to_client(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
+    }))
 }
 
 /// The flow the request names, finished by a login, and its still-live session.
@@ -273,25 +245,28 @@ pub async fn get_resume(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
         let Some(client) = state.client(&request.client_id).await? else {
             return Ok(errors::flow_missing(&req));
         };
-        if needs_consent(&state, &client, &user_id, &request.scope, flow.consent_asked).await? {
-            let mut ctx = Context::new();
-            ctx.insert("csrf", &flow.csrf);
-            ctx.insert("error", &None::<&str>);
-            ctx.insert("flow", &flows::named(&state, &req).map(|at| at.handle));
-            let brand = state.brand(&flow.tenant_id).await?;
-            let tenant_default = brand.as_ref().and_then(|b| b.default_language.as_deref());
-            let lang = i18n::negotiate(&req, flow.ui_locales.as_deref(), tenant_default);
-            ctx.insert("lang", lang.code());
-            if let Some(brand) = &brand {
-                pages::brand(&mut ctx, &flow.tenant_id, brand);
-            }
-            ctx.insert("client_name", &client.name);
-            let scopes: Vec<&str> = request.scope.split(' ').filter(|s| *s != "openid").collect();
-            ctx.insert("scopes", &scopes);
-            return Ok(pages::render(StatusCode::OK, "consent.html", &ctx));
+        if let Some(answer) =
+            code_now(&state, &request, client.trusted, flow.consent_asked, &user_id, &session_id).await?
+        {
+            login::delete_flow(&state.ephemeral, &id).await?;
+            return Ok(answer);
         }
-        login::delete_flow(&state.ephemeral, &id).await?;
-        Ok(finish(&state, &req, &request, &user_id, &session_id).await)
+        // Consent first.
+        let mut ctx = Context::new();
+        ctx.insert("csrf", &flow.csrf);
+        ctx.insert("error", &None::<&str>);
+        ctx.insert("flow", &flows::named(&state, &req).map(|at| at.handle));
+        let brand = state.brand(&flow.tenant_id).await?;
+        let tenant_default = brand.as_ref().and_then(|b| b.default_language.as_deref());
+        let lang = i18n::negotiate(&req, flow.ui_locales.as_deref(), tenant_default);
+        ctx.insert("lang", lang.code());
+        if let Some(brand) = &brand {
+            pages::brand(&mut ctx, &flow.tenant_id, brand);
+        }
+        ctx.insert("client_name", &client.name);
+        let scopes: Vec<&str> = request.scope.split(' ').filter(|s| *s != "openid").collect();
+        ctx.insert("scopes", &scopes);
+        Ok(pages::render(StatusCode::OK, "consent.html", &ctx))
     };
     result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }
@@ -317,10 +292,19 @@ pub async fn post_consent(
         }
         login::delete_flow(&state.ephemeral, &id).await?;
         let response = if form.decision == "allow" {
-            let (user, client, scope, now) =
-                (user_id.clone(), request.client_id.clone(), request.scope.clone(), state.clock.now());
-            state.db.run(move |conn| authorize::save_consent(conn, &user, &client, &scope, now)).await?;
-            finish(&state, &req, &request, &user_id, &session_id).await
+            let (asking, user, session, now) =
+                (request.clone(), user_id.clone(), session_id.clone(), state.clock.now());
+            // The consent and the code in one transaction.
+            let code = state
+                .db
+                .run(move |conn| {
+                    conn.write(|conn| {
+                        authorize::save_consent(conn, &user, &asking.client_id, &asking.scope, now)?;
+                        authorize::issue_code(conn, &asking, &user, &session, now)
+                    })
+                })
+                .await?;
+            back_to_client(&state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])
         } else {
             redirect_error(
                 &state,

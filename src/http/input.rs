@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, web};
+use actix_web::{Error, HttpMessage, web};
 
 /// Whether `raw` (percent-encoded, or JSON) carries a NUL character.
 fn carries_nul(raw: &[u8]) -> bool {
@@ -16,10 +16,6 @@ fn carries_nul(raw: &[u8]) -> bool {
     raw.contains(&0)
         || raw.windows(3).any(|w| w == b"%00")
         || raw.windows(6).any(|w| w.iter().map(lower).eq(b"\\u0000".iter().copied()))
-}
-
-fn refusal(req: &ServiceRequest) -> HttpResponse {
-    crate::http::errors::bad_character(req.request())
 }
 
 /// The middleware: checks the query string, and reads a form or JSON body (within the
@@ -30,7 +26,7 @@ pub async fn refuse_nul(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     // The raw path too: path parameters (`/api/v1/users/{id}`) are decoded later.
     if carries_nul(req.query_string().as_bytes()) || carries_nul(req.path().as_bytes()) {
-        let response = refusal(&req);
+        let response = crate::http::errors::bad_character(req.request());
         return Ok(req.into_response(response).map_into_right_body());
     }
     let with_body = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
@@ -47,7 +43,7 @@ pub async fn refuse_nul(
             }
         };
         if carries_nul(&body) {
-            let response = refusal(&req);
+            let response = crate::http::errors::bad_character(req.request());
             return Ok(req.into_response(response).map_into_right_body());
         }
         req.set_payload(Payload::from(body));

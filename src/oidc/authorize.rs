@@ -261,7 +261,7 @@ pub fn save_consent(
 /// Whether the user must be asked before the client gets `scope`: never for a trusted
 /// client; always when the request said `prompt=consent`; otherwise unless every scope
 /// was granted before.
-pub fn consent_needed(
+fn consent_needed(
     conn: &mut DbConn,
     trusted: bool,
     asked: bool,
