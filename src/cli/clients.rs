@@ -23,7 +23,8 @@ pub(super) enum ClientCommand {
     Show {
         #[arg(long)]
         tenant: String,
-        #[arg(long)]
+        /// Generated ids may begin with `-`: taken as the value, never as an option.
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
     },
     /// Give a confidential client a new secret (printed once); the old one stays valid for
@@ -31,7 +32,8 @@ pub(super) enum ClientCommand {
     RotateSecret {
         #[arg(long)]
         tenant: String,
-        #[arg(long)]
+        /// Generated ids may begin with `-`: taken as the value, never as an option.
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
         /// Seconds the old secret stays valid (0 ends it at once; at most 30 days).
         #[arg(long, default_value_t = clients::SECRET_GRACE)]

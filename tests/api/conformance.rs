@@ -813,6 +813,9 @@ async fn a_rotated_client_secret_works_at_once_and_the_old_one_for_its_grace() {
     let newest = printed["client_secret"].as_str().unwrap();
     assert_eq!(grant(&with(newest)).await, 200);
     assert_eq!(grant(&with(&new)).await, 401);
+    // A generated id may begin with "-" (base64url): still taken as the id.
+    let (ok, _, stderr) = run(&["client", "show", "--tenant", "acme", "--client-id", "-Cnobody"]);
+    assert!(!ok && stderr.contains("no client -Cnobody"), "{stderr}");
     // Shown: its settings and when the last rotated secret stops, never a secret.
     let (ok, stdout, stderr) = run(&["client", "show", "--tenant", "acme", "--client-id", &rp.id, "--json"]);
     assert!(ok, "{stderr}");
