@@ -37,8 +37,21 @@ fn smoke() -> bool {
     std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1")
 }
 
+/// The concurrency levels: `BENCH_LEVELS=1,1,1` (say) repeats a level, for profiling.
 fn levels() -> Vec<usize> {
-    if smoke() { vec![1, 2] } else { vec![1, 4, 16] }
+    let asked: Vec<usize> = std::env::var("BENCH_LEVELS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|&l| l > 0)
+        .collect();
+    if !asked.is_empty() {
+        asked
+    } else if smoke() {
+        vec![1, 2]
+    } else {
+        vec![1, 4, 16]
+    }
 }
 
 /// `n` operations, or a tenth of them in a smoke run.
@@ -153,6 +166,79 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Runs `ops` operations, `level` at a time, and prints one line.
 /// CPU of the server's argon2 worker threads (named `argon2-N`), in milliseconds: the
 /// hashing the server did, measured where it ran, under the same contention.
+/// Per-request server CPU, when `BENCH_STEPS=1`: (label, ns outside argon2, ns in argon2, count).
+static STEPS: std::sync::Mutex<Vec<(String, u64, u64, u64)>> = std::sync::Mutex::new(Vec::new());
+static STEPS_PID: AtomicU64 = AtomicU64::new(0);
+
+fn steps_wanted() -> bool {
+    std::env::var("BENCH_STEPS").is_ok_and(|v| v == "1")
+}
+
+/// The server's CPU so far in ns, from each thread's schedstat: (outside argon2, in argon2).
+fn thread_ns(pid: u32) -> (u64, u64) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return (0, 0) };
+    let (mut other, mut hashing) = (0, 0);
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let ran: u64 = std::fs::read_to_string(task.path().join("schedstat"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if comm.starts_with("argon2-") { hashing += ran } else { other += ran }
+    }
+    (other, hashing)
+}
+
+/// Awaits one request and, in a `BENCH_STEPS=1` run (sequential logins), charges the
+/// server's CPU meanwhile to `label`. Threads that exit meanwhile are not counted.
+async fn step<T>(label: &str, request: impl std::future::Future<Output = T>) -> T {
+    let pid = STEPS_PID.load(Ordering::Relaxed) as u32;
+    if pid == 0 {
+        return request.await;
+    }
+    let before = thread_ns(pid);
+    let out = request.await;
+    let after = thread_ns(pid);
+    let mut steps = STEPS.lock().unwrap();
+    let (other, hashing) = (after.0.saturating_sub(before.0), after.1.saturating_sub(before.1));
+    match steps.iter_mut().find(|s| s.0 == label) {
+        Some(s) => {
+            s.1 += other;
+            s.2 += hashing;
+            s.3 += 1;
+        }
+        None => steps.push((label.to_owned(), other, hashing, 1)),
+    }
+    out
+}
+
+/// Prints the `BENCH_STEPS` table: where a login's server CPU goes, request by request.
+fn print_steps() {
+    let steps = std::mem::take(&mut *STEPS.lock().unwrap());
+    println!("\n| request (sequential logins) | count | server CPU outside argon2, ms | argon2, ms |");
+    println!("|---|---|---|---|");
+    let (mut other, mut hashing, mut logins) = (0.0, 0.0, 0);
+    for (label, o, h, n) in &steps {
+        println!(
+            "| {label} | {n} | {:.3} | {:.3} |",
+            *o as f64 / 1e6 / *n as f64,
+            *h as f64 / 1e6 / *n as f64
+        );
+        other += *o as f64 / 1e6;
+        hashing += *h as f64 / 1e6;
+        if label.starts_with("POST /token") {
+            logins = *n;
+        }
+    }
+    let (other, hashing) = (other / logins.max(1) as f64, hashing / logins.max(1) as f64);
+    println!(
+        "| **a login** | {logins} | **{other:.3}** | {hashing:.3} ({:.3} x) |",
+        (other + hashing) / hashing.max(0.001)
+    );
+}
+
 fn hash_cpu_ms(pid: u32) -> f64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
     let mut ticks = 0.0;
@@ -279,13 +365,15 @@ async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64
         report_failure(&format!("login of {user}: {status}"));
         (started.elapsed().as_secs_f64() * 1000.0, status, Value::Null)
     };
-    let mut res = match http
-        .get(format!(
+    let mut res = match step(
+        "GET /authorize",
+        http.get(format!(
             "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope=openid%20offline_access&code_challenge={challenge}&code_challenge_method=S256",
             rp.id
         ))
-        .send()
-        .await
+        .send(),
+    )
+    .await
     {
         Ok(r) => r,
         Err(_) => return fail(599),
@@ -304,7 +392,8 @@ async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64
             if location.starts_with(REDIRECT) {
                 return exchange(base, rp, &location, enrolled, started).await;
             }
-            res = match http.get(format!("{base}{location}")).send().await {
+            let label = format!("GET {}", location.split('?').next().unwrap_or(""));
+            res = match step(&label, http.get(format!("{base}{location}")).send()).await {
                 Ok(r) => r,
                 Err(_) => return fail(599),
             };
@@ -337,7 +426,9 @@ async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64
         };
         let mut fields = vec![("csrf", csrf)];
         fields.extend(form);
-        res = match http.post(format!("{base}{action}")).form(&fields).send().await {
+        res = match step(&format!("POST {path}"), http.post(format!("{base}{action}")).form(&fields).send())
+            .await
+        {
             Ok(r) => r,
             Err(_) => return fail(599),
         };
@@ -363,8 +454,11 @@ async fn exchange(
         ("redirect_uri", REDIRECT),
         ("code_verifier", VERIFIER),
     ];
-    let Ok(res) =
-        client().post(format!("{base}/token")).basic_auth(&rp.id, Some(&rp.secret)).form(&form).send().await
+    let Ok(res) = step(
+        "POST /token (code)",
+        client().post(format!("{base}/token")).basic_auth(&rp.id, Some(&rp.secret)).form(&form).send(),
+    )
+    .await
     else {
         return (started.elapsed().as_secs_f64() * 1000.0, 599, Value::Null);
     };
@@ -492,8 +586,12 @@ async fn run(
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = server.pid();
     println!("\n### {label}\n\nidle RSS after start: {:.1} MB\n", rss_mb(pid));
-    server.cli(&["tenant", "create", "bench"], None)?;
-    server.cli(&["tenant", "policy", "--tenant", "bench", "--prompt-new-users", "off"], None)?;
+    // A tenant and usernames of this run alone: a PostgreSQL database may hold an earlier run's.
+    let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() % 1_000_000;
+    let tenant = format!("bench{run_id}");
+    let tenant = tenant.as_str();
+    server.cli(&["tenant", "create", tenant], None)?;
+    server.cli(&["tenant", "policy", "--tenant", tenant, "--prompt-new-users", "off"], None)?;
     let mut rps = HashMap::new();
     for alg in ["RS256", "ES256"] {
         let c = server.cli(
@@ -501,7 +599,7 @@ async fn run(
                 "client",
                 "create",
                 "--tenant",
-                "bench",
+                tenant,
                 "--name",
                 alg,
                 "--redirect-uri",
@@ -524,14 +622,14 @@ async fn run(
             },
         );
     }
-    let names: Vec<String> = (0..users).map(|n| format!("u{n}")).collect();
+    let names: Vec<String> = (0..users).map(|n| format!("u{n}x{run_id}")).collect();
     for name in &names {
         server.cli(
             &[
                 "user",
                 "create",
                 "--tenant",
-                "bench",
+                tenant,
                 "--username",
                 name,
                 "--totp-required",
@@ -576,6 +674,16 @@ async fn run(
         .await;
         let argon = (argon_before + argon_ms(if smoke() { 1 } else { 5 })) / 2.0;
         login_ratios.push((level, cpu, argon, hashing));
+    }
+    if steps_wanted() {
+        // Sequential logins, each request's server CPU apart.
+        let step_no = next_step(&mut used).await;
+        STEPS_PID.store(u64::from(server.pid()), Ordering::Relaxed);
+        for n in 0..users {
+            full_login_at(&base, &rps["RS256"], &names[n], &secrets[n], step_no).await;
+        }
+        STEPS_PID.store(0, Ordering::Relaxed);
+        print_steps();
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("login") {
         // For profiling the login path alone (perf record -p on the server).

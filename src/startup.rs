@@ -209,6 +209,8 @@ impl Application {
         let data = web::Data::new(state.clone());
         let management_data = data.clone();
         let server = HttpServer::new(move || {
+            // Called once on each worker thread, inside its runtime.
+            data.ephemeral.bind_to_this_thread();
             App::new()
                 .wrap(actix_web::middleware::from_fn(crate::http::ops::measure))
                 .wrap(actix_web::middleware::from_fn(crate::http::health::until_ready))

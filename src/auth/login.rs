@@ -12,7 +12,7 @@ use crate::auth::password::{Password, Verification};
 use crate::auth::random::secret_hash;
 use crate::auth::remembered;
 use crate::ephemeral::Ephemeral;
-use crate::ephemeral::limiter::Decision;
+use crate::ephemeral::limiter::{Decision, Rule};
 use crate::store::audit::{self, Origin};
 use crate::store::sessions::{self, Session};
 use crate::store::{Db, StoreError, users};
@@ -447,11 +447,12 @@ pub async fn check_password(
     now: i64,
 ) -> Result<Checked, LoginError> {
     let budgets = budgets(&guard, &flow.tenant_id, &attempt);
+    let counted: Vec<(&str, &Rule)> = budgets.iter().map(|(key, rule)| (key.as_str(), *rule)).collect();
     let mut started = false;
-    for (n, (key, rule)) in budgets.iter().enumerate() {
-        match guard.ephemeral.hit(key, rule, now).await? {
+    for (n, decision) in guard.ephemeral.hit_each(&counted, now).await?.into_iter().enumerate() {
+        match decision {
             Decision::Refused { retry_after } => return Err(LoginError::Throttled { retry_after }),
-            Decision::Allowed { count, .. } => started |= n == 0 && count == rule.free + 1,
+            Decision::Allowed { count, .. } => started |= n == 0 && count == counted[0].1.free + 1,
         }
     }
     let (origin, tenant_id) = (attempt.origin.clone(), flow.tenant_id.clone());
@@ -472,13 +473,11 @@ pub async fn check_password(
     match &checked.check {
         PasswordCheck::Right { .. } => {
             // A success clears the counts and gives the address its attempt back.
-            for (key, rule) in &budgets {
-                if key.starts_with("attempts:ip:") {
-                    guard.ephemeral.forgive(key, rule, now).await?;
-                } else {
-                    guard.ephemeral.delete(key).await?;
-                }
-            }
+            let settled: Vec<(&str, Option<&Rule>)> = counted
+                .iter()
+                .map(|&(key, rule)| (key, key.starts_with("attempts:ip:").then_some(rule)))
+                .collect();
+            guard.ephemeral.release(&settled, now).await?;
         }
         PasswordCheck::Wrong if started => {
             // The first delayed attempt: worth an audit line (no username: it may be a typo'd password).

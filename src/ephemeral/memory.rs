@@ -189,23 +189,39 @@ impl MemoryStore {
         map.insert(key.to_owned(), (bytes, Self::expires(keep_for(state, rule, now), now)));
     }
 
-    /// Read, step and write under one lock: atomic, like the Redis script.
-    pub fn hit(&self, key: &str, rule: &Rule, now: i64) -> Decision {
+    /// Read, step and write under one lock, for each budget until one refuses: atomic,
+    /// like the Redis script.
+    pub fn hit_each(&self, budgets: &[(&str, &Rule)], now: i64) -> Vec<Decision> {
         self.with(|map| {
-            let (next, decision) = limiter::step(Self::read(map, key, now), rule, now);
-            Self::save(map, key, &next, rule, now);
-            decision
+            let mut decisions = Vec::with_capacity(budgets.len());
+            for (key, rule) in budgets {
+                let (next, decision) = limiter::step(Self::read(map, key, now), rule, now);
+                Self::save(map, key, &next, rule, now);
+                decisions.push(decision);
+                if matches!(decision, Decision::Refused { .. }) {
+                    break;
+                }
+            }
+            decisions
         })
     }
 
-    pub fn forgive(&self, key: &str, rule: &Rule, now: i64) {
-        self.with(|map| {
-            if let Some(mut state) = Self::read(map, key, now) {
-                state.count = state.count.saturating_sub(1);
-                if state.count <= rule.free {
-                    state.blocked_until = 0;
+    /// Each budget deleted (`None`) or given an attempt back (`Some(rule)`).
+    pub fn release(&self, budgets: &[(&str, Option<&Rule>)], now: i64) {
+        self.with_state(|state| {
+            for (key, rule) in budgets {
+                match rule {
+                    None => Self::remove(state, key),
+                    Some(rule) => {
+                        if let Some(mut counted) = Self::read(&state.entries, key, now) {
+                            counted.count = counted.count.saturating_sub(1);
+                            if counted.count <= rule.free {
+                                counted.blocked_until = 0;
+                            }
+                            Self::save(&mut state.entries, key, &counted, rule, now);
+                        }
+                    }
                 }
-                Self::save(map, key, &state, rule, now);
             }
         });
     }

@@ -25,6 +25,14 @@ pub enum Ephemeral {
 }
 
 impl Ephemeral {
+    /// Gives the calling server worker thread a connection of its own, where the store
+    /// has connections (see [`RedisStore::bind_to_this_thread`]).
+    pub fn bind_to_this_thread(&self) {
+        if let Self::Redis(r) = self {
+            r.bind_to_this_thread();
+        }
+    }
+
     /// Whether this store is shared between instances.
     pub fn is_shared(&self) -> bool {
         match self {
@@ -131,24 +139,56 @@ impl Ephemeral {
         rule: &limiter::Rule,
         now: i64,
     ) -> Result<limiter::Decision, EphemeralError> {
-        let decision = match self {
-            Self::Memory(m) => m.hit(key, rule, now),
-            Self::Redis(r) => r.hit(key, rule, now).await?,
+        let decisions = self.hit_each(&[(key, rule)], now).await?;
+        decisions
+            .first()
+            .copied()
+            .ok_or_else(|| EphemeralError::Unavailable("the limiter answered nothing".into()))
+    }
+
+    /// Counts an attempt against each budget in turn, each atomically, in one round
+    /// trip; stops at the first that refuses, so the later ones are not counted. The
+    /// decisions made, a refusal last if there was one.
+    pub async fn hit_each(
+        &self,
+        budgets: &[(&str, &limiter::Rule)],
+        now: i64,
+    ) -> Result<Vec<limiter::Decision>, EphemeralError> {
+        let decisions = match self {
+            Self::Memory(m) => m.hit_each(budgets, now),
+            Self::Redis(r) => r.hit_each(budgets, now).await?,
         };
-        if matches!(decision, limiter::Decision::Refused { .. }) {
+        if decisions.len() > budgets.len() || (decisions.len() < budgets.len() && !refused_last(&decisions)) {
+            return Err(EphemeralError::Unavailable(
+                "the limiter's answer does not match the budgets".into(),
+            ));
+        }
+        if let (Some(limiter::Decision::Refused { .. }), Some((key, _))) =
+            (decisions.last(), budgets.get(decisions.len().wrapping_sub(1)))
+        {
             self.refusals().count(key);
         }
-        Ok(decision)
+        Ok(decisions)
     }
 
     /// Takes back one counted attempt (a success that should not spend a budget).
     pub async fn forgive(&self, key: &str, rule: &limiter::Rule, now: i64) -> Result<(), EphemeralError> {
+        self.release(&[(key, Some(rule))], now).await
+    }
+
+    /// Settles budgets after a success, in one round trip: each is cleared (`None`) or
+    /// given its attempt back (`Some(rule)`).
+    pub async fn release(
+        &self,
+        budgets: &[(&str, Option<&limiter::Rule>)],
+        now: i64,
+    ) -> Result<(), EphemeralError> {
         match self {
             Self::Memory(m) => {
-                m.forgive(key, rule, now);
+                m.release(budgets, now);
                 Ok(())
             }
-            Self::Redis(r) => r.forgive(key, rule, now).await,
+            Self::Redis(r) => r.release(budgets).await,
         }
     }
 
@@ -159,4 +199,8 @@ impl Ephemeral {
             Self::Redis(r) => r.ping().await,
         }
     }
+}
+
+fn refused_last(decisions: &[limiter::Decision]) -> bool {
+    matches!(decisions.last(), Some(limiter::Decision::Refused { .. }))
 }

@@ -1,7 +1,14 @@
 //! The Redis store: every key under a configurable prefix and with a TTL, every call
 //! bounded by a timeout so that a hung Redis cannot hang a request. The connection
 //! manager reconnects by itself when Redis comes back.
+//!
+//! A connection is driven by a task on the runtime that first used it, and a call from
+//! another thread hops there and back (two wake-ups, two context switches). Each server
+//! worker thread therefore gets its own connection ([`RedisStore::bind_to_this_thread`]);
+//! any other caller shares one.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -13,7 +20,10 @@ const CALL_TIMEOUT: Duration = Duration::from_millis(1500);
 
 #[derive(Clone)]
 pub struct RedisStore {
+    client: redis::Client,
     conn: ConnectionManager,
+    /// Tells this store's per-thread connections from another store's.
+    id: u64,
     prefix: String,
     refusals: std::sync::Arc<super::limiter::Refusals>,
 }
@@ -27,6 +37,21 @@ impl std::fmt::Debug for RedisStore {
 /// The sorted set of live new entries (sign-in flows), scored by their expiry.
 const LIVE_NEW: &str = "live-new";
 
+thread_local! {
+    /// The connections bound to this thread, by store.
+    static THREAD_CONNECTIONS: RefCell<Vec<(u64, ConnectionManager)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A connection that connects on first use and reconnects by itself.
+fn lazy_connection(client: &redis::Client) -> Result<ConnectionManager, EphemeralError> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(CALL_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(unavailable)
+}
+
 fn unavailable(err: impl std::fmt::Display) -> EphemeralError {
     EphemeralError::Unavailable(err.to_string())
 }
@@ -34,14 +59,36 @@ fn unavailable(err: impl std::fmt::Display) -> EphemeralError {
 impl RedisStore {
     /// Prepares a lazily connecting store; it must be called inside a tokio runtime.
     pub fn connect(url: &str, prefix: &str) -> Result<Self, EphemeralError> {
+        static STORES: AtomicU64 = AtomicU64::new(0);
         let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(CALL_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
-        Ok(Self { conn, prefix: prefix.to_owned(), refusals: std::sync::Arc::default() })
+        let conn = lazy_connection(&client)?;
+        Ok(Self {
+            client,
+            conn,
+            id: STORES.fetch_add(1, Ordering::Relaxed),
+            prefix: prefix.to_owned(),
+            refusals: std::sync::Arc::default(),
+        })
+    }
+
+    /// Gives the calling thread a connection of its own, driven by this thread's runtime,
+    /// so that its calls need no other thread. For threads that live as long as their
+    /// runtime (server workers); must be called inside that runtime.
+    pub fn bind_to_this_thread(&self) {
+        match lazy_connection(&self.client) {
+            Ok(conn) => THREAD_CONNECTIONS.with_borrow_mut(|bound| {
+                bound.retain(|(id, _)| *id != self.id);
+                bound.push((self.id, conn));
+            }),
+            Err(err) => tracing::warn!(error = %err, "no redis connection of this thread's own"),
+        }
+    }
+
+    /// This thread's own connection, or the shared one.
+    fn connection(&self) -> ConnectionManager {
+        THREAD_CONNECTIONS
+            .with_borrow(|bound| bound.iter().find(|(id, _)| *id == self.id).map(|(_, c)| c.clone()))
+            .unwrap_or_else(|| self.conn.clone())
     }
 
     fn key(&self, key: &str) -> String {
@@ -65,7 +112,7 @@ impl RedisStore {
         F: FnMut(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        match tokio::time::timeout(CALL_TIMEOUT, call(self.conn.clone())).await {
+        match tokio::time::timeout(CALL_TIMEOUT, call(self.connection())).await {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(err))
                 if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() =>
@@ -75,7 +122,7 @@ impl RedisStore {
             Ok(Err(err)) => return Err(unavailable(err)),
             Err(_) => return Err(unavailable("redis call timed out")),
         }
-        match tokio::time::timeout(CALL_TIMEOUT, call(self.conn.clone())).await {
+        match tokio::time::timeout(CALL_TIMEOUT, call(self.connection())).await {
             Ok(result) => result.map_err(unavailable),
             Err(_) => Err(unavailable("redis call timed out")),
         }
@@ -155,37 +202,55 @@ impl RedisStore {
 }
 
 /// The limiter step of [`super::limiter::step`] as one Lua script, so it is atomic in
-/// Redis: KEYS[1] a hash {c, s, b}; ARGV now, free, window, base, max.
-const HIT: &str = r#"
-local now, free, window, base, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local c = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
-local s = tonumber(redis.call('HGET', KEYS[1], 's') or tostring(now))
-local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')
-if b > now then return {0, b - now, c} end
-if now >= s + window then c = 0; s = now; b = 0 end
-c = c + 1
-if c > free then
-  local block = base * (2 ^ math.min(c - free - 1, 40))
-  if block > max then block = max end
-  b = now + block
-else
-  b = 0
+/// Redis, for each of KEYS in turn (each a hash {c, s, b}) until one refuses; ARGV now,
+/// then free, window, base, max for each key. Answers {allowed, blocked until or retry
+/// after, count} for each key it reached.
+const HIT_EACH: &str = r#"
+local now = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local at = 2 + (i - 1) * 4
+  local free, window, base, max = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+  local c = tonumber(redis.call('HGET', key, 'c') or '0')
+  local s = tonumber(redis.call('HGET', key, 's') or tostring(now))
+  local b = tonumber(redis.call('HGET', key, 'b') or '0')
+  if b > now then
+    table.insert(out, 0); table.insert(out, b - now); table.insert(out, c)
+    return out
+  end
+  if now >= s + window then c = 0; s = now; b = 0 end
+  c = c + 1
+  if c > free then
+    local block = base * (2 ^ math.min(c - free - 1, 40))
+    if block > max then block = max end
+    b = now + block
+  else
+    b = 0
+  end
+  redis.call('HSET', key, 'c', c, 's', s, 'b', b)
+  local keep = math.max(s + window, b) - now
+  if keep < 1 then keep = 1 end
+  redis.call('EXPIRE', key, keep)
+  table.insert(out, 1); table.insert(out, b); table.insert(out, c)
 end
-redis.call('HSET', KEYS[1], 'c', c, 's', s, 'b', b)
-local keep = math.max(s + window, b) - now
-if keep < 1 then keep = 1 end
-redis.call('EXPIRE', KEYS[1], keep)
-return {1, b, c}
+return out
 "#;
 
-/// Takes back one attempt: KEYS[1]; ARGV free.
-const FORGIVE: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local c = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
-if c > 0 then c = c - 1 end
-redis.call('HSET', KEYS[1], 'c', c)
-if c <= tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'b', 0) end
-return c
+/// Settles budgets after a success: each of KEYS is deleted (ARGV -1) or given one
+/// attempt back (ARGV its free attempts; the block ends once the count is within them).
+const RELEASE: &str = r#"
+for i, key in ipairs(KEYS) do
+  local free = tonumber(ARGV[i])
+  if free < 0 then
+    redis.call('DEL', key)
+  elseif redis.call('EXISTS', key) == 1 then
+    local c = tonumber(redis.call('HGET', key, 'c') or '0')
+    if c > 0 then c = c - 1 end
+    redis.call('HSET', key, 'c', c)
+    if c <= free then redis.call('HSET', key, 'b', 0) end
+  end
+end
+return 0
 "#;
 
 /// Compare-and-set: KEYS[1] takes ARGV[2] (for ARGV[3] seconds) only while it holds
@@ -214,36 +279,43 @@ impl RedisStore {
         Ok(swapped == 1)
     }
 
-    pub async fn hit(
+    pub async fn hit_each(
         &self,
-        key: &str,
-        rule: &super::limiter::Rule,
+        budgets: &[(&str, &super::limiter::Rule)],
         now: i64,
-    ) -> Result<super::limiter::Decision, EphemeralError> {
-        let script = redis::Script::new(HIT);
-        let mut invocation = script.key(self.key(key));
-        invocation.arg(now).arg(rule.free).arg(rule.window).arg(rule.base).arg(rule.max);
+    ) -> Result<Vec<super::limiter::Decision>, EphemeralError> {
+        let script = redis::Script::new(HIT_EACH);
+        let mut invocation = script.prepare_invoke();
+        invocation.arg(now);
+        for (key, rule) in budgets {
+            invocation.key(self.key(key)).arg(rule.free).arg(rule.window).arg(rule.base).arg(rule.max);
+        }
         let invocation = &invocation;
-        let reply: (i64, i64, i64) =
+        let reply: Vec<i64> =
             self.call(|mut conn| async move { invocation.invoke_async(&mut conn).await }).await?;
-        Ok(match reply {
-            (1, blocked_until, count) => super::limiter::Decision::Allowed {
-                count: u32::try_from(count).unwrap_or(u32::MAX),
-                blocked_until,
-            },
-            (_, retry_after, _) => super::limiter::Decision::Refused { retry_after },
-        })
+        Ok(reply
+            .chunks_exact(3)
+            .filter_map(|answer| match *answer {
+                [1, blocked_until, count] => Some(super::limiter::Decision::Allowed {
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                    blocked_until,
+                }),
+                [_, retry_after, _] => Some(super::limiter::Decision::Refused { retry_after }),
+                _ => None,
+            })
+            .collect())
     }
 
-    pub async fn forgive(
+    /// Each budget deleted (`None`) or given an attempt back (`Some(rule)`), in one call.
+    pub async fn release(
         &self,
-        key: &str,
-        rule: &super::limiter::Rule,
-        _now: i64,
+        budgets: &[(&str, Option<&super::limiter::Rule>)],
     ) -> Result<(), EphemeralError> {
-        let script = redis::Script::new(FORGIVE);
-        let mut invocation = script.key(self.key(key));
-        invocation.arg(rule.free);
+        let script = redis::Script::new(RELEASE);
+        let mut invocation = script.prepare_invoke();
+        for (key, rule) in budgets {
+            invocation.key(self.key(key)).arg(rule.map_or(-1, |r| i64::from(r.free)));
+        }
         let invocation = &invocation;
         self.call(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await }).await.map(|_| ())
     }

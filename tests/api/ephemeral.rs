@@ -108,6 +108,46 @@ async fn the_limiter_counts_before_checking_and_blocks_by_the_given_clock() {
     );
 }
 
+/// Several budgets counted in one call: each as `hit` would, in order, and none after
+/// the first that refuses; released in one call: cleared, or given an attempt back.
+#[tokio::test]
+async fn budgets_are_counted_in_turn_until_one_refuses_and_released_together() {
+    use watchword::ephemeral::limiter::{Decision, Limits};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let store = watchword::startup::ephemeral_store(&test_settings(dir.path(), &db)).unwrap();
+    let limits = Limits::default();
+    let (pair, ip, user) = (&limits.password_user_ip, &limits.password_ip, &limits.password_user);
+    let t = 1_800_000_000;
+    let budgets = [("pwip:a", pair), ("ip:1", ip), ("pw:a", user)];
+
+    for n in 1..=5 {
+        let allowed = Decision::Allowed { count: n, blocked_until: 0 };
+        assert_eq!(store.hit_each(&budgets, t).await.unwrap(), [allowed; 3]);
+    }
+    // The sixth starts the pair's delay; the seventh is refused by the pair alone, so
+    // the address and the username are not counted for it.
+    assert_eq!(
+        store.hit_each(&budgets, t).await.unwrap(),
+        [
+            Decision::Allowed { count: 6, blocked_until: t + 1 },
+            Decision::Allowed { count: 6, blocked_until: 0 },
+            Decision::Allowed { count: 6, blocked_until: 0 }
+        ]
+    );
+    assert_eq!(store.hit_each(&budgets, t).await.unwrap(), [Decision::Refused { retry_after: 1 }]);
+    assert_eq!(store.hit("pw:a", user, t).await.unwrap(), Decision::Allowed { count: 7, blocked_until: 0 });
+
+    // Released: the pair and the username cleared, the address given one attempt back.
+    store.release(&[("pwip:a", None), ("ip:1", Some(ip)), ("pw:a", None)], t).await.unwrap();
+    assert_eq!(store.hit("pwip:a", pair, t).await.unwrap(), Decision::Allowed { count: 1, blocked_until: 0 });
+    assert_eq!(store.hit("ip:1", ip, t).await.unwrap(), Decision::Allowed { count: 6, blocked_until: 0 });
+    assert_eq!(store.hit("pw:a", user, t).await.unwrap(), Decision::Allowed { count: 1, blocked_until: 0 });
+    // Releasing what was never counted changes nothing.
+    store.release(&[("ip:2", Some(ip)), ("pw:b", None)], t).await.unwrap();
+    assert_eq!(store.hit("ip:2", ip, t).await.unwrap(), Decision::Allowed { count: 1, blocked_until: 0 });
+}
+
 /// Compare-and-set: a write based on what was read lands only while nobody wrote since.
 #[tokio::test]
 async fn swap_writes_only_over_the_value_it_expects() {
