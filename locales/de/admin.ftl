@@ -169,7 +169,7 @@ admin-not-admin-text = Ihr Konto verwaltet keine anderen Benutzer.
 admin-denied-itself = Das können Sie nicht mit Ihrem eigenen Konto tun.
 admin-denied-outside = Dieser Benutzer steht nicht unter Ihnen.
 admin-denied-permission = Ihre Berechtigung zur Benutzerverwaltung erlaubt das nicht.
-admin-denied-not-root = Nur die obersten Administratoren einer Organisation ändern ihre Richtlinie.
+admin-denied-not-root = Nur die obersten Administratoren einer Organisation ändern ihre Einstellungen (Richtlinie, Erscheinungsbild, Anwendungen).
 admin-duplicate = Der Benutzername { $user } ist in dieser Organisation schon vergeben.
 
 # Die Sätze des Protokolls (siehe en/admin.ftl).

@@ -169,7 +169,7 @@ admin-not-admin-text = Your account does not manage other users.
 admin-denied-itself = You cannot do this to your own account.
 admin-denied-outside = That user is not below you.
 admin-denied-permission = Your user-management permission does not allow this.
-admin-denied-not-root = Only a tenant's top-level administrators change its policy.
+admin-denied-not-root = Only a tenant's top-level administrators change its settings (policy, branding, clients).
 admin-duplicate = The username { $user } is already taken in this organisation.
 
 # The audit log's sentences: `admin-event-` and the event's name (dots and

@@ -198,6 +198,10 @@ pub(crate) async fn check_access_token(
     if claims.iss != state.issuer_str() {
         return Ok(None);
     }
+    // A disabled or deleted client's tokens end with it.
+    if state.client(&claims.client_id).await?.is_none() {
+        return Ok(None);
+    }
     let Some(family) = claims.fam.clone() else { return Ok(Some((claims, None))) };
     let sub = claims.sub.clone();
     // The gate, with the methods the token says its sign-in used.

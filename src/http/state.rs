@@ -96,16 +96,20 @@ impl AppState {
         self.client(id).await
     }
 
-    /// A client by id, through the cache.
+    /// A client by id, through the cache; a disabled client is not found, so every path
+    /// (authorize, token, refresh, introspection, userinfo, logout) refuses it alike.
     pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let now = self.clock.now();
-        if let Some(cached) = self.clients.get(id, now) {
-            return Ok(cached);
-        }
-        let lookup = id.to_owned();
-        let found = self.db.run(move |conn| crate::store::clients::find(conn, &lookup)).await?;
-        self.clients.put(id, found.clone(), now);
-        Ok(found)
+        let found = match self.clients.get(id, now) {
+            Some(cached) => cached,
+            None => {
+                let lookup = id.to_owned();
+                let found = self.db.run(move |conn| crate::store::clients::find(conn, &lookup)).await?;
+                self.clients.put(id, found.clone(), now);
+                found
+            }
+        };
+        Ok(found.filter(|client| client.disabled_at.is_none()))
     }
 
     /// A tenant's branding by tenant id, through the cache.

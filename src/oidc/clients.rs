@@ -4,10 +4,12 @@
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::oidc::client_settings::{client_in, via};
+use crate::store::DbConn;
+use crate::store::audit::{self, Origin};
 use crate::store::clients::{self, Client};
-use crate::store::{DbConn, audit};
 use crate::tenancy::Slug;
-use crate::tenancy::service::{TenancyError, find_tenant, system_event};
+use crate::tenancy::service::{TenancyError, find_tenant};
 
 /// A redirect URI as registered: absolute, without fragment (RFC 6749 §3.1.2), and
 /// compared later as an exact string.
@@ -70,15 +72,18 @@ pub fn hash_secret(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn to_json(uris: &[RedirectUri]) -> String {
+pub(crate) fn to_json(uris: &[RedirectUri]) -> String {
     serde_json::Value::from(uris.iter().map(|u| u.0.clone()).collect::<Vec<_>>()).to_string()
 }
 
-pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<CreatedClient, TenancyError> {
-    let name = new.name.trim();
-    if name.is_empty() {
-        return Err(TenancyError::Invalid("the client name is empty".to_owned()));
-    }
+/// Registers a client (audited as `client.created`, by `origin`'s actor if any).
+pub fn create_client(
+    conn: &mut DbConn,
+    new: &NewClient,
+    origin: &Origin,
+    now: i64,
+) -> Result<CreatedClient, TenancyError> {
+    let name = crate::oidc::client_settings::client_name(&new.name)?;
     if new.redirect_uris.is_empty() {
         return Err(TenancyError::Invalid("a client needs at least one redirect URI".to_owned()));
     }
@@ -89,7 +94,7 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
         let client = Client {
             id: crate::auth::random::token(16),
             tenant_id: tenant.id.clone(),
-            name: name.to_owned(),
+            name: name.clone(),
             secret_hash: secret.as_deref().map(hash_secret),
             redirect_uris: to_json(&new.redirect_uris),
             post_logout_redirect_uris: to_json(&new.post_logout_redirect_uris),
@@ -103,19 +108,19 @@ pub fn create_client(conn: &mut DbConn, new: &NewClient, now: i64) -> Result<Cre
             client_scopes: client_scopes.clone(),
             previous_secret_hash: None,
             previous_secret_until: None,
+            disabled_at: None,
             created_at: now,
             updated_at: now,
         };
         clients::insert(conn, &client)?;
-        let mut event = system_event(&tenant.id, None, "client.created", now);
-        event.detail = serde_json::json!({ "via": "system", "client_id": client.id }).to_string();
-        audit::insert(conn, &event)?;
+        let detail = serde_json::json!({ "via": via(origin), "client_id": client.id });
+        audit::record(conn, &tenant.id, origin, None, "client.created", detail, now)?;
         Ok(CreatedClient { client, secret: secret.clone() })
     })
 }
 
 /// Scopes as registered: RFC 6749 §3.3 scope tokens, no user scopes, space-separated.
-fn scope_list(scopes: &[String]) -> Result<String, TenancyError> {
+pub(crate) fn scope_list(scopes: &[String]) -> Result<String, TenancyError> {
     let mut out: Vec<&str> = Vec::new();
     for scope in scopes.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()) {
         let token = scope.len() <= 128
@@ -158,9 +163,7 @@ pub fn list_clients(conn: &mut DbConn, tenant: &Slug) -> Result<Vec<Client>, Ten
 /// One client of `tenant` (a client of another tenant is not found).
 pub fn show_client(conn: &mut DbConn, tenant: &Slug, client_id: &str) -> Result<Client, TenancyError> {
     let tenant = find_tenant(conn, tenant)?;
-    clients::find(conn, client_id)?
-        .filter(|c| c.tenant_id == tenant.id)
-        .ok_or_else(|| TenancyError::Invalid(format!("no client {client_id} in this tenant")))
+    client_in(conn, &tenant.id, client_id)
 }
 
 /// Whether `secret` is this client's secret — or, within the grace period of the last
@@ -190,9 +193,10 @@ pub const SECRET_GRACE: i64 = 3600;
 /// seconds (audited as `client.secret_rotated`).
 pub fn rotate_secret(
     conn: &mut DbConn,
-    tenant: &Slug,
+    tenant_id: &str,
     client_id: &str,
     grace: i64,
+    origin: &Origin,
     now: i64,
 ) -> Result<(String, i64), TenancyError> {
     if !(0..=30 * 86_400).contains(&grace) {
@@ -201,15 +205,13 @@ pub fn rotate_secret(
     let secret = crate::auth::random::token(32);
     let until = now.saturating_add(grace);
     conn.write(|conn| {
-        let client = show_client(conn, tenant, client_id)?;
+        let client = client_in(conn, tenant_id, client_id)?;
         if !clients::rotate_secret(conn, &client.id, &hash_secret(&secret), until, now)? {
             return Err(TenancyError::Invalid("a public client has no secret to rotate".to_owned()));
         }
-        let mut event = system_event(&client.tenant_id, None, "client.secret_rotated", now);
-        event.detail =
-            serde_json::json!({ "via": "system", "client_id": client.id, "previous_valid_until": until })
-                .to_string();
-        audit::insert(conn, &event)?;
+        let detail =
+            serde_json::json!({ "via": via(origin), "client_id": client.id, "previous_valid_until": until });
+        audit::record(conn, tenant_id, origin, None, "client.secret_rotated", detail, now)?;
         Ok((secret.clone(), until))
     })
 }

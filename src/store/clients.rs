@@ -33,6 +33,8 @@ pub struct Client {
     /// The secret before the last rotation, valid until `previous_secret_until`.
     pub previous_secret_hash: Option<String>,
     pub previous_secret_until: Option<i64>,
+    /// When it was disabled; a disabled client is refused everywhere.
+    pub disabled_at: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), StoreError> {
@@ -67,6 +69,44 @@ pub fn rotate_secret(
     ))
     .execute(c))?;
     Ok(updated == 1)
+}
+
+/// Saves a client's settings (everything but its id, tenant, secrets and creation).
+pub fn save_settings(conn: &mut DbConn, client: &Client, now: i64) -> Result<(), StoreError> {
+    crate::native!(conn, |c| diesel::update(clients::table.find(&client.id))
+        .set((
+            clients::name.eq(&client.name),
+            clients::redirect_uris.eq(&client.redirect_uris),
+            clients::post_logout_redirect_uris.eq(&client.post_logout_redirect_uris),
+            clients::require_mfa.eq(client.require_mfa),
+            clients::trusted.eq(client.trusted),
+            clients::id_token_alg.eq(&client.id_token_alg),
+            clients::access_token_alg.eq(&client.access_token_alg),
+            clients::allow_remembered_devices.eq(client.allow_remembered_devices),
+            clients::remembered_device_mfa.eq(client.remembered_device_mfa),
+            clients::client_scopes.eq(&client.client_scopes),
+            clients::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Disables a client (`Some(now)`) or enables it (`None`).
+pub fn set_disabled(
+    conn: &mut DbConn,
+    id: &str,
+    disabled_at: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    crate::native!(conn, |c| diesel::update(clients::table.find(id))
+        .set((clients::disabled_at.eq(disabled_at), clients::updated_at.eq(now)))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Deletes a client; its codes, refresh tokens and consents go with it (ON DELETE CASCADE).
+pub fn delete(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
+    Ok(crate::native!(conn, |c| diesel::delete(clients::table.find(id)).execute(c))? == 1)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Client>, StoreError> {

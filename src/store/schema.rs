@@ -95,6 +95,7 @@ diesel::table! {
         client_scopes -> Text,
         previous_secret_hash -> Nullable<Text>,
         previous_secret_until -> Nullable<BigInt>,
+        disabled_at -> Nullable<BigInt>,
     }
 }
 

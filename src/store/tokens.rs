@@ -126,6 +126,17 @@ pub fn revoke_by_session(conn: &mut DbConn, session_id: &str, now: i64) -> Resul
     .execute(c))?)
 }
 
+/// Revokes every refresh token of a client (it was disabled).
+pub fn revoke_by_client(conn: &mut DbConn, client_id: &str, now: i64) -> Result<usize, StoreError> {
+    Ok(crate::native!(conn, |c| diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::client_id.eq(client_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c))?)
+}
+
 /// Revokes every family of a user (their secret was revoked, say).
 pub fn revoke_by_user(conn: &mut DbConn, user_id: &str, now: i64) -> Result<usize, StoreError> {
     Ok(crate::native!(conn, |c| diesel::update(

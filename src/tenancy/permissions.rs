@@ -3,8 +3,8 @@
 //! An actor acts only on its descendants (any depth), never on itself, never outside
 //! its subtree or tenant. Reading needs `read`; creating users, revoking a TOTP secret
 //! and turning enforcement on need `create` (or `admin`); turning enforcement off,
-//! disabling or enabling users need `admin`; the tenant policy needs `admin` on a
-//! tenant root user (one without a parent).
+//! disabling or enabling users need `admin`; the tenant's settings (policy, branding,
+//! clients) need `admin` on a tenant root user (one without a parent).
 
 use std::collections::HashMap;
 
@@ -23,6 +23,7 @@ pub enum Action {
     EnforceOff,
     Disable,
     Enable,
+    /// Change the tenant's settings: its policy, branding and clients.
     EditPolicy,
 }
 
@@ -59,7 +60,7 @@ pub enum Denied {
     OutsideSubtree,
     #[error("your user-management permission does not allow this")]
     Permission,
-    #[error("only a tenant's top-level administrators change its policy")]
+    #[error("only a tenant's top-level administrators change its settings (policy, branding, clients)")]
     NotRoot,
 }
 

@@ -13,6 +13,8 @@ pub enum TenancyError {
     UnknownTenant(String),
     #[error("tenant '{0}' already exists")]
     DuplicateTenant(String),
+    #[error("no client {0} in this tenant")]
+    UnknownClient(String),
     #[error("unknown parent user '{0}' in this tenant")]
     UnknownParent(String),
     #[error("username '{0}' is already taken in this tenant")]

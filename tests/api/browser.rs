@@ -256,7 +256,7 @@ impl TestApp {
             client_scopes: vec![],
         };
         adjust(&mut new);
-        self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()
+        self.store.run_blocking(|c| clients::create_client(c, &new, &Default::default(), T0)).unwrap()
     }
 
     pub fn tenant(&self, slug: &str) -> Tenant {

@@ -778,7 +778,13 @@ async fn a_rotated_client_secret_works_at_once_and_the_old_one_for_its_grace() {
     // Rotated on the server's clock (by another instance, say) with an hour's grace.
     let acme = Slug::parse("acme").unwrap();
     let (id, now) = (rp.id.clone(), app.clock_now());
-    let (new, until) = app.store.run_blocking(|c| rotate_secret(c, &acme, &id, 3600, now)).unwrap();
+    let (new, until) = app
+        .store
+        .run_blocking(|c| {
+            let tenant = watchword::tenancy::service::find_tenant(c, &acme)?;
+            rotate_secret(c, &tenant.id, &id, 3600, &Default::default(), now)
+        })
+        .unwrap();
     assert_eq!(until, now + 3600);
     assert_eq!(grant(&with(&new)).await, 200, "the new secret at once");
     assert_eq!(grant(&with(&old)).await, 200, "the old one in its grace");

@@ -10,6 +10,7 @@ mod authenticators;
 mod browser;
 mod bypasses;
 mod cli;
+mod client_admin;
 mod cluster;
 mod conformance;
 mod crash;

@@ -37,7 +37,7 @@ impl TestApp {
             access_token_alg: alg,
             client_scopes: vec!["reports:read".into()],
         };
-        self.store.run_blocking(|c| clients::create_client(c, &new, T0)).unwrap()
+        self.store.run_blocking(|c| clients::create_client(c, &new, &Default::default(), T0)).unwrap()
     }
 }
 

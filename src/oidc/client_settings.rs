@@ -1,0 +1,215 @@
+//! Changing a registered client: its settings, disabling and enabling it, deleting it.
+//! Every change is audited. Who may is the caller's question: the CLI is the operator;
+//! the API and the admin pages need a tenant administrator
+//! ([`crate::tenancy::permissions::Action::EditPolicy`]).
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::oidc::clients::{self as registry, RedirectUri, scope_list, to_json};
+use crate::oidc::keys::SigningAlg;
+use crate::store::audit::{self, Origin};
+use crate::store::clients::{self, Client};
+use crate::store::{DbConn, tokens};
+use crate::tenancy::service::TenancyError;
+
+/// A client name: trimmed, not empty, at most this many characters.
+pub const NAME_MAX: usize = 200;
+
+pub fn client_name(raw: &str) -> Result<String, TenancyError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(TenancyError::Invalid("the client name is empty".to_owned()));
+    }
+    if name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
+        return Err(TenancyError::Invalid(format!(
+            "the client name must be at most {NAME_MAX} printable characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// What an update may change; a field left out stays as it is. Whether a client is
+/// public (has a secret) is fixed at creation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    /// Replaces the list (at least one).
+    pub redirect_uris: Option<Vec<String>>,
+    /// Replaces the list (may be empty).
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub require_mfa: Option<bool>,
+    pub trusted: Option<bool>,
+    pub allow_remembered_devices: Option<bool>,
+    pub remembered_device_mfa: Option<bool>,
+    pub id_token_alg: Option<String>,
+    pub access_token_alg: Option<String>,
+    /// Replaces the list of scopes a client_credentials grant may ask for.
+    pub client_scopes: Option<Vec<String>>,
+}
+
+fn uris(raw: &[String]) -> Result<String, TenancyError> {
+    let parsed: Vec<RedirectUri> =
+        raw.iter().map(|u| RedirectUri::parse(u).map_err(TenancyError::Invalid)).collect::<Result<_, _>>()?;
+    Ok(to_json(&parsed))
+}
+
+fn alg(raw: &str) -> Result<String, TenancyError> {
+    Ok(SigningAlg::parse(raw).map_err(TenancyError::Invalid)?.as_str().to_owned())
+}
+
+impl ClientChanges {
+    /// Applies the changes to `client`, checked as creation checks them; the names of
+    /// the settings that changed.
+    pub fn apply(&self, client: &mut Client) -> Result<Vec<&'static str>, TenancyError> {
+        let mut changed = Vec::new();
+        let mut set = |field: &'static str, slot: &mut String, value: String| {
+            if *slot != value {
+                *slot = value;
+                changed.push(field);
+            }
+        };
+        if let Some(name) = &self.name {
+            set("name", &mut client.name, client_name(name)?);
+        }
+        if let Some(list) = &self.redirect_uris {
+            if list.is_empty() {
+                return Err(TenancyError::Invalid("a client needs at least one redirect URI".to_owned()));
+            }
+            set("redirect_uris", &mut client.redirect_uris, uris(list)?);
+        }
+        if let Some(list) = &self.post_logout_redirect_uris {
+            set("post_logout_redirect_uris", &mut client.post_logout_redirect_uris, uris(list)?);
+        }
+        if let Some(raw) = &self.id_token_alg {
+            set("id_token_alg", &mut client.id_token_alg, alg(raw)?);
+        }
+        if let Some(raw) = &self.access_token_alg {
+            set("access_token_alg", &mut client.access_token_alg, alg(raw)?);
+        }
+        if let Some(list) = &self.client_scopes {
+            set("client_scopes", &mut client.client_scopes, scope_list(list)?);
+        }
+        let mut flag = |field: &'static str, slot: &mut bool, value: Option<bool>| {
+            if let Some(value) = value.filter(|v| v != slot) {
+                *slot = value;
+                changed.push(field);
+            }
+        };
+        flag("require_mfa", &mut client.require_mfa, self.require_mfa);
+        flag("trusted", &mut client.trusted, self.trusted);
+        flag("allow_remembered_devices", &mut client.allow_remembered_devices, self.allow_remembered_devices);
+        flag("remembered_device_mfa", &mut client.remembered_device_mfa, self.remembered_device_mfa);
+        if client.remembered_device_mfa && !client.allow_remembered_devices {
+            return Err(TenancyError::Invalid(
+                "a remembered device cannot count as multi-factor for a client that refuses remembered devices"
+                    .to_owned(),
+            ));
+        }
+        Ok(changed)
+    }
+}
+
+/// A client's settings as the CLI and the API show them: never a secret.
+pub fn view(c: &Client, tenant: &str) -> serde_json::Value {
+    json!({
+        "client_id": c.id, "tenant": tenant, "name": c.name,
+        "public": c.secret_hash.is_none(),
+        "redirect_uris": registry::redirect_uris(c),
+        "post_logout_redirect_uris": registry::post_logout_redirect_uris(c),
+        "require_mfa": c.require_mfa, "trusted": c.trusted, "id_token_alg": c.id_token_alg,
+        "access_token_alg": c.access_token_alg,
+        "allow_remembered_devices": c.allow_remembered_devices,
+        "remembered_device_mfa": c.remembered_device_mfa,
+        "client_scopes": registry::client_scopes(c).collect::<Vec<_>>(),
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        // A rotated secret still accepted until then (Unix time), if any.
+        "previous_secret_valid_until": c.previous_secret_until.filter(|_| c.previous_secret_hash.is_some()),
+        "disabled": c.disabled_at.is_some(),
+        "disabled_at": c.disabled_at,
+    })
+}
+
+/// The client `client_id` of the tenant `tenant_id` (a client of another tenant is not found).
+pub fn client_in(conn: &mut DbConn, tenant_id: &str, client_id: &str) -> Result<Client, TenancyError> {
+    clients::find(conn, client_id)?
+        .filter(|c| c.tenant_id == tenant_id)
+        .ok_or_else(|| TenancyError::UnknownClient(client_id.to_owned()))
+}
+
+/// Who made a change, for the audit detail: an administrator, or the operator (CLI).
+pub(crate) fn via(origin: &Origin) -> &'static str {
+    if origin.actor_user_id.is_some() { "admin" } else { "system" }
+}
+
+/// Changes a client's settings (audited as `client.updated`, with the names of what
+/// changed; nothing is written when nothing changes).
+pub fn update_client(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    client_id: &str,
+    changes: &ClientChanges,
+    origin: &Origin,
+    now: i64,
+) -> Result<Client, TenancyError> {
+    conn.write(|conn| {
+        let mut client = client_in(conn, tenant_id, client_id)?;
+        let changed = changes.apply(&mut client)?;
+        if changed.is_empty() {
+            return Ok(client);
+        }
+        clients::save_settings(conn, &client, now)?;
+        client.updated_at = now;
+        let detail = json!({ "via": via(origin), "client_id": client.id, "changed": changed });
+        audit::record(conn, tenant_id, origin, None, "client.updated", detail, now)?;
+        Ok(client)
+    })
+}
+
+/// Disables a client — refused everywhere from then on, its refresh tokens revoked —
+/// or enables it again (audited as `client.disabled` / `client.enabled`).
+pub fn set_disabled(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    client_id: &str,
+    disabled: bool,
+    origin: &Origin,
+    now: i64,
+) -> Result<Client, TenancyError> {
+    conn.write(|conn| {
+        let mut client = client_in(conn, tenant_id, client_id)?;
+        if client.disabled_at.is_some() == disabled {
+            return Ok(client);
+        }
+        client.disabled_at = disabled.then_some(now);
+        clients::set_disabled(conn, &client.id, client.disabled_at, now)?;
+        client.updated_at = now;
+        let mut detail = json!({ "via": via(origin), "client_id": client.id });
+        if disabled {
+            detail["refresh_tokens_revoked"] = tokens::revoke_by_client(conn, &client.id, now)?.into();
+        }
+        let event = if disabled { "client.disabled" } else { "client.enabled" };
+        audit::record(conn, tenant_id, origin, None, event, detail, now)?;
+        Ok(client)
+    })
+}
+
+/// Deletes a client with its codes, refresh tokens and consents (audited as
+/// `client.deleted`, with its name).
+pub fn delete_client(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    client_id: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<(), TenancyError> {
+    conn.write(|conn| {
+        let client = client_in(conn, tenant_id, client_id)?;
+        clients::delete(conn, &client.id)?;
+        let detail = json!({ "via": via(origin), "client_id": client.id, "name": client.name });
+        audit::record(conn, tenant_id, origin, None, "client.deleted", detail, now)?;
+        Ok(())
+    })
+}
