@@ -1,5 +1,5 @@
-//! What the admin pages at `/admin` share (the pages are `admin_users`, `admin_acts` and
-//! `admin_settings`): a parent user manages the users below it. They need a session
+//! What the admin pages at `/admin` share (the pages are `admin_users`, `admin_acts`,
+//! `admin_settings` and `admin_clients`): a parent user manages the users below it. They need a session
 //! signed in with a TOTP code (`otp` in its `amr`); any other session is sent through
 //! the TOTP step first (step-up), without asking for the password again. A refused form
 //! goes back to its page with the reason (post/redirect/get, [`crate::http::notes`]).
@@ -207,12 +207,15 @@ pub(crate) async fn noted(
 /// The page a form under `path` belongs to: a user's page for the acts on that user,
 /// else the form's own page.
 fn back_of(path: &str) -> String {
-    match path.strip_prefix("/admin/users/").and_then(|rest| rest.split('/').next()) {
-        Some(id) if id != "new" && path.len() > "/admin/users/".len() + id.len() => {
-            format!("/admin/users/{id}")
+    for under in ["/admin/users/", "/admin/clients/"] {
+        match path.strip_prefix(under).and_then(|rest| rest.split('/').next()) {
+            Some(id) if id != "new" && path.len() > under.len() + id.len() => {
+                return format!("{under}{id}");
+            }
+            _ => {}
         }
-        _ => path.to_owned(),
     }
+    path.to_owned()
 }
 
 /// Runs a domain function on the blocking pool with the administrator.

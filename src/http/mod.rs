@@ -3,6 +3,7 @@
 pub(crate) mod account;
 mod admin;
 mod admin_acts;
+mod admin_clients;
 mod admin_settings;
 mod admin_users;
 mod api;
@@ -120,6 +121,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/policy", web::post().to(admin_settings::post_policy))
         .route("/admin/branding", web::post().to(admin_settings::post_branding))
         .route("/admin/audit", web::get().to(admin_settings::get_audit))
+        .route("/admin/clients", web::get().to(admin_clients::get_clients))
+        .route("/admin/clients", web::post().to(admin_clients::post_clients))
+        .route("/admin/clients/{id}", web::get().to(admin_clients::get_client))
+        .route("/admin/clients/{id}", web::post().to(admin_clients::post_client))
+        .route("/admin/clients/{id}/rotate-secret", web::post().to(admin_clients::post_rotate))
+        .route("/admin/clients/{id}/disabled", web::post().to(admin_clients::post_disabled))
+        .route("/admin/clients/{id}/delete", web::post().to(admin_clients::post_delete))
         .route("/api/v1/openapi.json", web::get().to(api::get_openapi))
         .route("/api/v1/users", web::get().to(api::tenant::get_users))
         .route("/api/v1/users", web::post().to(api::tenant::post_users))

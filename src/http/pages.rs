@@ -14,7 +14,7 @@ use crate::http::state::AppState;
 use crate::tenancy::branding::Brand;
 
 /// The built-in templates, by name.
-const BUILT_IN: [(&str, &str); 21] = [
+const BUILT_IN: [(&str, &str); 23] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("message.html", include_str!("../../templates/message.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -35,6 +35,8 @@ const BUILT_IN: [(&str, &str); 21] = [
     ("admin_password.html", include_str!("../../templates/admin_password.html")),
     ("admin_confirm.html", include_str!("../../templates/admin_confirm.html")),
     ("admin_policy.html", include_str!("../../templates/admin_policy.html")),
+    ("admin_clients.html", include_str!("../../templates/admin_clients.html")),
+    ("admin_client.html", include_str!("../../templates/admin_client.html")),
     ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
 ];
 
