@@ -5,9 +5,8 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::{Failure, blocking, print, print_list};
-use crate::oidc::client_settings::{self, ClientChanges};
-use crate::oidc::clients::{self, NewClient, RedirectUri};
-use crate::oidc::keys::SigningAlg;
+use crate::oidc::client_settings::{self, ClientChanges, Registration};
+use crate::oidc::clients;
 use crate::store::Db;
 use crate::store::audit::Origin;
 use crate::store::clients::Client;
@@ -257,24 +256,21 @@ fn set_disabled(db: &Db, which: &ClientRef, disabled: bool, json: bool, now: i64
 }
 
 fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<(), Failure> {
-    let parse_all = |raw: &[String]| -> Result<Vec<RedirectUri>, Failure> {
-        raw.iter().map(|u| RedirectUri::parse(u).map_err(Failure::refused)).collect()
-    };
     let tenant = Slug::parse(&args.tenant).map_err(Failure::refused)?;
-    let new = NewClient {
-        tenant: tenant.clone(),
+    let new = Registration {
         name: args.name,
-        redirect_uris: parse_all(&args.redirect_uris)?,
-        post_logout_redirect_uris: parse_all(&args.post_logout_redirect_uris)?,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
         public: args.public,
         require_mfa: args.require_mfa,
         trusted: args.trusted,
         allow_remembered_devices: !args.no_remembered_devices,
         remembered_device_mfa: args.remembered_device_mfa,
-        id_token_alg: SigningAlg::parse(&args.id_token_alg).map_err(Failure::refused)?,
-        access_token_alg: SigningAlg::parse(&args.access_token_alg).map_err(Failure::refused)?,
+        id_token_alg: args.id_token_alg,
+        access_token_alg: args.access_token_alg,
         client_scopes: args.client_scopes,
-    };
+    }
+    .into_new(tenant.clone())?;
     let created = blocking(db, |c| clients::create_client(c, &new, &Origin::default(), now))?;
     let out = client_json(&created.client, &tenant, created.secret.as_deref());
     print(json, out, || {

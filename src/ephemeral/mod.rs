@@ -158,15 +158,16 @@ impl Ephemeral {
             Self::Memory(m) => m.hit_each(budgets, now),
             Self::Redis(r) => r.hit_each(budgets, now).await?,
         };
-        if decisions.len() > budgets.len() || (decisions.len() < budgets.len() && !refused_last(&decisions)) {
-            return Err(EphemeralError::Unavailable(
-                "the limiter's answer does not match the budgets".into(),
-            ));
-        }
-        if let (Some(limiter::Decision::Refused { .. }), Some((key, _))) =
-            (decisions.last(), budgets.get(decisions.len().wrapping_sub(1)))
-        {
-            self.refusals().count(key);
+        // One decision per budget, or fewer ending with the refusal that stopped the count.
+        let refused = matches!(decisions.last(), Some(limiter::Decision::Refused { .. }));
+        match budgets.get(decisions.len().wrapping_sub(1)) {
+            Some((key, _)) if refused => self.refusals().count(key),
+            Some(_) if decisions.len() == budgets.len() => {}
+            None if budgets.is_empty() => {}
+            _ => {
+                let mismatch = "the limiter's answer does not match the budgets";
+                return Err(EphemeralError::Unavailable(mismatch.into()));
+            }
         }
         Ok(decisions)
     }
@@ -199,8 +200,4 @@ impl Ephemeral {
             Self::Redis(r) => r.ping().await,
         }
     }
-}
-
-fn refused_last(decisions: &[limiter::Decision]) -> bool {
-    matches!(decisions.last(), Some(limiter::Decision::Refused { .. }))
 }

@@ -11,14 +11,12 @@ use crate::http::admin::{noted, run, with_admin};
 use crate::http::cookies::SignedIn;
 use crate::http::notes::Note;
 use crate::http::state::AppState;
-use crate::http::{origin, pages};
-use crate::oidc::client_settings::{self, ClientChanges};
-use crate::oidc::clients::{self, NewClient, RedirectUri, SECRET_GRACE};
-use crate::oidc::keys::SigningAlg;
+use crate::http::{CsrfForm, origin, pages};
+use crate::oidc::client_settings::{self, ClientChanges, Registration};
+use crate::oidc::clients::{self, SECRET_GRACE};
 use crate::store::audit::Origin;
 use crate::store::clients::Client;
-use crate::tenancy::Slug;
-use crate::tenancy::admin::{Admin, AdminError};
+use crate::tenancy::admin::AdminError;
 use crate::tenancy::permissions::Action;
 use crate::tenancy::service::TenancyError;
 use crate::text::Refusal;
@@ -28,11 +26,6 @@ fn refused(err: TenancyError) -> AdminError {
         TenancyError::Store(err) => AdminError::Store(err),
         other => AdminError::Invalid(Refusal::text(other)),
     }
-}
-
-/// The administrator's origin, for the audit log.
-fn by(admin: &Admin, req: &HttpRequest) -> Origin {
-    Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin(req, None).ip }
 }
 
 /// The lines of a textarea, trimmed, without empty ones.
@@ -61,7 +54,6 @@ pub async fn get_clients(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                 .await?;
         let mut ctx = me.context();
         ctx.insert("clients", &list.iter().map(shown).collect::<Vec<_>>());
-        ctx.insert("typed", &me.note.as_ref().map(|f| &f.note.typed).filter(|t| !t.is_empty()));
         Ok(pages::render(StatusCode::OK, "admin_clients.html", &ctx))
     })
     .await
@@ -88,30 +80,17 @@ pub async fn post_clients(
     let now = state.clock.now();
     with_admin(&state, &req, Some(f.csrf.as_deref()), async |me, admin| {
         admin.may(Action::EditPolicy, None)?;
-        let uris = lines(&f.redirect_uris)
-            .iter()
-            .map(|u| RedirectUri::parse(u).map_err(|e| AdminError::Invalid(Refusal::text(e))))
-            .collect::<Result<Vec<_>, _>>()?;
-        let origin = by(&admin, &req);
-        let (public, trusted, require_mfa, name) =
-            (on(&f.public), on(&f.trusted), on(&f.require_mfa), f.name.clone());
+        let origin = origin(&req, Some(&admin.user.id));
+        let registration = Registration {
+            name: f.name.clone(),
+            redirect_uris: lines(&f.redirect_uris),
+            public: on(&f.public),
+            trusted: on(&f.trusted),
+            require_mfa: on(&f.require_mfa),
+            ..Registration::default()
+        };
         let (created, _) = run(&state, admin, move |c, a| {
-            let slug = tenant_slug(c, &a.user.tenant_id)?;
-            let new = NewClient {
-                tenant: slug,
-                name,
-                redirect_uris: uris,
-                post_logout_redirect_uris: Vec::new(),
-                public,
-                require_mfa,
-                trusted,
-                allow_remembered_devices: true,
-                remembered_device_mfa: false,
-                id_token_alg: SigningAlg::Rs256,
-                access_token_alg: SigningAlg::Rs256,
-                client_scopes: Vec::new(),
-            };
-            clients::create_client(c, &new, &origin, now).map_err(refused)
+            client_settings::register(c, &a.user.tenant_id, registration, &origin, now).map_err(refused)
         })
         .await?;
         let secrets: Vec<String> = created.secret.into_iter().collect();
@@ -214,7 +193,7 @@ where
     let now = state.clock.now();
     with_admin(state, req, Some(csrf.as_deref()), async |me, admin| {
         admin.may(Action::EditPolicy, None)?;
-        let origin = by(&admin, req);
+        let origin = origin(req, Some(&admin.user.id));
         let target = id.clone();
         let (secrets, _) =
             run(state, admin, move |c, a| f(c, &a.user.tenant_id, &target, &origin, now).map_err(refused))
@@ -251,7 +230,7 @@ pub async fn post_client(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct CsrfForm {
+pub struct DisabledForm {
     csrf: Option<String>,
     disabled: Option<String>,
 }
@@ -279,7 +258,7 @@ pub async fn post_disabled(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<DisabledForm>,
 ) -> HttpResponse {
     let f = form.into_inner();
     let disabled = f.disabled.as_deref() == Some("on");
@@ -323,7 +302,7 @@ pub async fn post_delete(
             ctx.insert("back", &format!("/admin/clients/{id}"));
             return Ok(pages::render(StatusCode::OK, "admin_confirm.html", &ctx));
         }
-        let origin = by(&admin, &req);
+        let origin = origin(&req, Some(&admin.user.id));
         let target = id.clone();
         run(&state, admin, move |c, a| {
             client_settings::delete_client(c, &a.user.tenant_id, &target, &origin, now).map_err(refused)
@@ -333,10 +312,4 @@ pub async fn post_delete(
         noted(&state, &me, "/admin/clients", Note::success(lang.t("admin-client-deleted")), &[]).await
     })
     .await
-}
-
-/// The slug of the administrator's tenant (a registration names its tenant by slug).
-fn tenant_slug(conn: &mut crate::store::DbConn, tenant_id: &str) -> Result<Slug, AdminError> {
-    let tenant = crate::store::tenants::find(conn, tenant_id)?.ok_or(AdminError::NotFound)?;
-    Slug::parse(&tenant.slug).map_err(|e| AdminError::Invalid(Refusal::text(e)))
 }

@@ -153,8 +153,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/clients/{id}/disabled", web::put().to(api::clients::put_disabled));
 }
 
-/// Who acts and from where. The client address is the TCP peer, or — only when the
-/// operator says a proxy in front overwrites it — the first `X-Forwarded-For` hop.
 /// A form whose only field is its CSRF token (sign-out, "Later", resets…).
 #[derive(Debug, serde::Deserialize)]
 pub struct CsrfForm {

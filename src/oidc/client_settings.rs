@@ -6,11 +6,12 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::oidc::clients::{self as registry, RedirectUri, scope_list, to_json};
+use crate::oidc::clients::{self as registry, CreatedClient, NewClient, RedirectUri, scope_list, to_json};
 use crate::oidc::keys::SigningAlg;
 use crate::store::audit::{self, Origin};
 use crate::store::clients::{self, Client};
-use crate::store::{DbConn, tokens};
+use crate::store::{DbConn, tenants, tokens};
+use crate::tenancy::Slug;
 use crate::tenancy::service::TenancyError;
 
 /// A client name: trimmed, not empty, at most this many characters.
@@ -27,6 +28,99 @@ pub fn client_name(raw: &str) -> Result<String, TenancyError> {
         )));
     }
     Ok(name.to_owned())
+}
+
+/// A remembered device cannot count as multi-factor for a client that refuses them.
+pub fn remembered_rule(
+    allow_remembered_devices: bool,
+    remembered_device_mfa: bool,
+) -> Result<(), TenancyError> {
+    if remembered_device_mfa && !allow_remembered_devices {
+        return Err(TenancyError::Invalid(
+            "a remembered device cannot count as multi-factor for a client that refuses remembered devices"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Redirect URIs as registered, each checked.
+pub fn parse_uris(raw: &[String]) -> Result<Vec<RedirectUri>, TenancyError> {
+    raw.iter().map(|u| RedirectUri::parse(u).map_err(TenancyError::Invalid)).collect()
+}
+
+/// A registration as the CLI, the API (`POST /api/v1/clients`) and the admin pages take
+/// it: plain values, checked by [`Registration::into_new`]. Left out of a JSON body: no
+/// post-logout URIs, confidential, not trusted, no MFA demand, remembered devices
+/// allowed (not as multi-factor), RS256, no client_credentials scopes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Registration {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub require_mfa: bool,
+    pub trusted: bool,
+    pub allow_remembered_devices: bool,
+    pub remembered_device_mfa: bool,
+    pub id_token_alg: String,
+    pub access_token_alg: String,
+    pub client_scopes: Vec<String>,
+}
+
+impl Default for Registration {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            public: false,
+            require_mfa: false,
+            trusted: false,
+            allow_remembered_devices: true,
+            remembered_device_mfa: false,
+            id_token_alg: SigningAlg::Rs256.as_str().to_owned(),
+            access_token_alg: SigningAlg::Rs256.as_str().to_owned(),
+            client_scopes: Vec::new(),
+        }
+    }
+}
+
+impl Registration {
+    /// The registration for `tenant`, its URIs and algorithms checked (the rest is
+    /// checked by [`registry::create_client`]).
+    pub fn into_new(self, tenant: Slug) -> Result<NewClient, TenancyError> {
+        let alg = |raw: &str| SigningAlg::parse(raw).map_err(TenancyError::Invalid);
+        Ok(NewClient {
+            tenant,
+            redirect_uris: parse_uris(&self.redirect_uris)?,
+            post_logout_redirect_uris: parse_uris(&self.post_logout_redirect_uris)?,
+            id_token_alg: alg(&self.id_token_alg)?,
+            access_token_alg: alg(&self.access_token_alg)?,
+            name: self.name,
+            public: self.public,
+            require_mfa: self.require_mfa,
+            trusted: self.trusted,
+            allow_remembered_devices: self.allow_remembered_devices,
+            remembered_device_mfa: self.remembered_device_mfa,
+            client_scopes: self.client_scopes,
+        })
+    }
+}
+
+/// Registers a client in the tenant `tenant_id` (for callers that know the tenant by id).
+pub fn register(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    registration: Registration,
+    origin: &Origin,
+    now: i64,
+) -> Result<CreatedClient, TenancyError> {
+    let tenant =
+        tenants::find(conn, tenant_id)?.ok_or_else(|| TenancyError::UnknownTenant(tenant_id.to_owned()))?;
+    let slug = Slug::parse(&tenant.slug).map_err(|e| TenancyError::Invalid(e.to_string()))?;
+    registry::create_client(conn, &registration.into_new(slug)?, origin, now)
 }
 
 /// What an update may change; a field left out stays as it is. Whether a client is
@@ -50,9 +144,7 @@ pub struct ClientChanges {
 }
 
 fn uris(raw: &[String]) -> Result<String, TenancyError> {
-    let parsed: Vec<RedirectUri> =
-        raw.iter().map(|u| RedirectUri::parse(u).map_err(TenancyError::Invalid)).collect::<Result<_, _>>()?;
-    Ok(to_json(&parsed))
+    Ok(to_json(&parse_uris(raw)?))
 }
 
 fn alg(raw: &str) -> Result<String, TenancyError> {
@@ -101,12 +193,7 @@ impl ClientChanges {
         flag("trusted", &mut client.trusted, self.trusted);
         flag("allow_remembered_devices", &mut client.allow_remembered_devices, self.allow_remembered_devices);
         flag("remembered_device_mfa", &mut client.remembered_device_mfa, self.remembered_device_mfa);
-        if client.remembered_device_mfa && !client.allow_remembered_devices {
-            return Err(TenancyError::Invalid(
-                "a remembered device cannot count as multi-factor for a client that refuses remembered devices"
-                    .to_owned(),
-            ));
-        }
+        remembered_rule(client.allow_remembered_devices, client.remembered_device_mfa)?;
         Ok(changed)
     }
 }

@@ -84,6 +84,7 @@ pub fn create_client(
     now: i64,
 ) -> Result<CreatedClient, TenancyError> {
     let name = crate::oidc::client_settings::client_name(&new.name)?;
+    crate::oidc::client_settings::remembered_rule(new.allow_remembered_devices, new.remembered_device_mfa)?;
     if new.redirect_uris.is_empty() {
         return Err(TenancyError::Invalid("a client needs at least one redirect URI".to_owned()));
     }

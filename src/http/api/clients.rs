@@ -11,9 +11,8 @@ use serde_json::{Value, json};
 use super::{admin_error, authorize, bad_body, error};
 use crate::http::origin;
 use crate::http::state::AppState;
-use crate::oidc::client_settings::{self, ClientChanges};
-use crate::oidc::clients::{self, NewClient, RedirectUri, SECRET_GRACE};
-use crate::oidc::keys::SigningAlg;
+use crate::oidc::client_settings::{self, ClientChanges, Registration};
+use crate::oidc::clients::{self, SECRET_GRACE};
 use crate::store::DbConn;
 use crate::store::audit::Origin;
 use crate::store::tenants;
@@ -74,7 +73,7 @@ where
         Ok(admin) => admin,
         Err(response) => return response,
     };
-    let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin(req, None).ip };
+    let origin = origin(req, Some(&admin.user.id));
     let done = state
         .db
         .run(move |conn| -> Result<T, Failure> {
@@ -116,75 +115,12 @@ pub async fn get_client(
     .await
 }
 
-/// The body of `POST /api/v1/clients`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewClientBody {
-    name: String,
-    redirect_uris: Vec<String>,
-    #[serde(default)]
-    post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
-    public: bool,
-    #[serde(default)]
-    require_mfa: bool,
-    #[serde(default)]
-    trusted: bool,
-    #[serde(default = "yes")]
-    allow_remembered_devices: bool,
-    #[serde(default)]
-    remembered_device_mfa: bool,
-    #[serde(default = "rs256")]
-    id_token_alg: String,
-    #[serde(default = "rs256")]
-    access_token_alg: String,
-    #[serde(default)]
-    client_scopes: Vec<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn rs256() -> String {
-    "RS256".to_owned()
-}
-
-impl NewClientBody {
-    fn into_new(self, tenant: Slug) -> Result<NewClient, TenancyError> {
-        let uris = |raw: &[String]| -> Result<Vec<RedirectUri>, TenancyError> {
-            raw.iter().map(|u| RedirectUri::parse(u).map_err(TenancyError::Invalid)).collect()
-        };
-        let alg = |raw: &str| SigningAlg::parse(raw).map_err(TenancyError::Invalid);
-        if self.remembered_device_mfa && !self.allow_remembered_devices {
-            return Err(TenancyError::Invalid(
-                "a remembered device cannot count as multi-factor for a client that refuses remembered devices"
-                    .to_owned(),
-            ));
-        }
-        Ok(NewClient {
-            tenant,
-            name: self.name,
-            redirect_uris: uris(&self.redirect_uris)?,
-            post_logout_redirect_uris: uris(&self.post_logout_redirect_uris)?,
-            public: self.public,
-            require_mfa: self.require_mfa,
-            trusted: self.trusted,
-            allow_remembered_devices: self.allow_remembered_devices,
-            remembered_device_mfa: self.remembered_device_mfa,
-            id_token_alg: alg(&self.id_token_alg)?,
-            access_token_alg: alg(&self.access_token_alg)?,
-            client_scopes: self.client_scopes,
-        })
-    }
-}
-
 /// `POST /api/v1/clients`: 201 with the client and, for a confidential one, its secret
 /// (`client_secret`, shown this once).
 pub async fn post_clients(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Result<web::Json<NewClientBody>, actix_web::Error>,
+    body: Result<web::Json<Registration>, actix_web::Error>,
 ) -> HttpResponse {
     let body = match body {
         Ok(body) => body.into_inner(),

@@ -17,18 +17,26 @@ use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, errors, origin, see_other};
 use crate::metrics::{Check, Factor};
 
-/// Counts a check its limiter refused before it was made — `throttled` for a password
-/// budget, `locked` for a user's code step — and passes the result on.
-fn refused_as<T>(
+/// Counts a factor check in the metrics and passes its result on: one its limiter
+/// refused before it was made as `refused` (`throttled` for a password budget, `locked`
+/// for a user's code step), one made as `outcome` says of it.
+fn counted<T>(
     state: &AppState,
     factor: Factor,
-    check: Check,
+    refused: Check,
     result: Result<T, LoginError>,
+    outcome: impl FnOnce(&T) -> Check,
 ) -> Result<T, LoginError> {
-    if matches!(result, Err(LoginError::Throttled { .. })) {
-        state.metrics.factor(factor, check);
+    match &result {
+        Ok(checked) => state.metrics.factor(factor, outcome(checked)),
+        Err(LoginError::Throttled { .. }) => state.metrics.factor(factor, refused),
+        Err(_) => {}
     }
     result
+}
+
+fn ok_or_wrong(right: bool) -> Check {
+    if right { Check::Ok } else { Check::Wrong }
 }
 
 // No Debug: it holds a secret that must never reach a log.
@@ -68,14 +76,14 @@ pub async fn post_password(
             device,
             remembered: cookies::value(&req, cookies::remembered_name(&state)),
         };
-        let checked = refused_as(
+        let checked = counted(
             &state,
             Factor::Password,
             Check::Throttled,
             login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await,
+            |c| ok_or_wrong(matches!(c.check, PasswordCheck::Right { .. })),
         )?;
         let right = matches!(checked.check, PasswordCheck::Right { .. });
-        state.metrics.factor(Factor::Password, if right { Check::Ok } else { Check::Wrong });
         let mut cur = cur;
         cur.flow.password_stamp = checked.stamp;
         let view = View { error: Some(INVALID_PASSWORD), username: Some(username), ..View::default() };
@@ -114,23 +122,20 @@ pub async fn post_totp(
             return Ok(refused);
         }
         let now = state.clock.now();
-        let check = refused_as(
+        let check = counted(
             &state,
             Factor::Totp,
             Check::Locked,
             credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await,
-        )?;
-        let remember =
-            form.remember_device.as_deref() == Some("on") && !cur.flow.step_up && !cur.flow.devices.refused;
-        let error = if check == CodeCheck::Replayed { REUSED_CODE } else { INVALID_CODE };
-        state.metrics.factor(
-            Factor::Totp,
-            match check {
+            |check| match check {
                 CodeCheck::Valid => Check::Ok,
                 CodeCheck::Replayed => Check::Replay,
                 CodeCheck::Invalid => Check::Wrong,
             },
-        );
+        )?;
+        let remember =
+            form.remember_device.as_deref() == Some("on") && !cur.flow.step_up && !cur.flow.devices.refused;
+        let error = if check == CodeCheck::Replayed { REUSED_CODE } else { INVALID_CODE };
         let view = View { error: Some(error), remember, ..View::default() };
         advance(&state, &req, cur, LoginInput::Totp { valid: check == CodeCheck::Valid }, view).await
     })
@@ -154,14 +159,14 @@ pub async fn post_recovery(
             return Ok(refused);
         }
         let now = state.clock.now();
-        let valid = refused_as(
+        let valid = counted(
             &state,
             Factor::Recovery,
             Check::Locked,
             credentials::use_recovery_code(state.guard(), user_id, &form.code, &origin(&req, None), now)
                 .await,
+            |valid| ok_or_wrong(*valid),
         )?;
-        state.metrics.factor(Factor::Recovery, if valid { Check::Ok } else { Check::Wrong });
         let view = View { error: Some(INVALID_CODE), recovery: true, ..View::default() };
         advance(&state, &req, cur, LoginInput::RecoveryCode { valid }, view).await
     })
@@ -181,11 +186,12 @@ pub async fn post_enrol(
             return Ok(refused);
         }
         let now = state.clock.now();
-        let confirmation = refused_as(
+        let confirmation = counted(
             &state,
             Factor::Enrolment,
             Check::Locked,
             enrolment::confirm_pending(state.guard(), user_id, &form.code, &origin(&req, None), now).await,
+            |c| ok_or_wrong(matches!(c, Confirmation::Activated { .. })),
         )?;
         let (input, codes) = match confirmation {
             Confirmation::Invalid => (LoginInput::EnrolmentCode { valid: false, codes_issued: false }, None),
@@ -194,8 +200,6 @@ pub async fn post_enrol(
                 recovery_codes,
             ),
         };
-        let valid = matches!(input, LoginInput::EnrolmentCode { valid: true, .. });
-        state.metrics.factor(Factor::Enrolment, if valid { Check::Ok } else { Check::Wrong });
         let view = View { error: Some(INVALID_CODE), codes, ..View::default() };
         advance(&state, &req, cur, input, view).await
     })
