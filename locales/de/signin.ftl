@@ -79,6 +79,7 @@ stopped-plain = { stopped } Kehren Sie zur Anwendung zurück und beginnen Sie er
 too-many-attempts = Zu viele Versuche
 cannot-finish = Diese Anmeldung kann nicht abgeschlossen werden
 account-changed = Ihr Konto hat sich während der Anmeldung geändert (oder kann gerade nicht verwendet werden). Beginnen Sie erneut in der Anwendung.
+sign-in-gone = Wofür diese Anmeldung gedacht war, gibt es nicht mehr (die Anwendung wurde entfernt). Beginnen Sie erneut in der Anwendung.
 sign-in-again = Erneut anmelden
 expired-title = Ihre Anmeldung ist abgelaufen
 expired-text = Anmeldeseiten sind zehn Minuten gültig. Kehren Sie zur Anwendung zurück, von der Sie kamen, und beginnen Sie erneut.

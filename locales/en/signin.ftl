@@ -81,6 +81,7 @@ stopped-plain = { stopped } Go back to the application and start again.
 too-many-attempts = Too many attempts
 cannot-finish = This sign-in cannot finish
 account-changed = Your account changed while you were signing in (or cannot be used now). Start again from the application.
+sign-in-gone = What this sign-in was for no longer exists (the application was removed, say). Start again from the application.
 sign-in-again = Sign in again
 expired-title = Your sign-in has expired
 expired-text = Sign-in pages are valid for ten minutes. Go back to the application you came from and start again.

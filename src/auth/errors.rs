@@ -15,6 +15,10 @@ pub enum LoginError {
     Busy(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// What the sign-in was for was deleted meanwhile (its client, say): it cannot
+    /// finish, and is started again from the application.
+    #[error("gone: {0}")]
+    Gone(String),
     /// Too many attempts: refused without a check; try again after this many seconds.
     #[error("too many attempts; retry after {retry_after} s")]
     Throttled { retry_after: i64 },
@@ -41,6 +45,7 @@ impl From<StoreError> for LoginError {
         match err {
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Busy(m) => Self::Busy(m),
+            StoreError::Gone => Self::Gone(err.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

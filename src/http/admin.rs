@@ -48,7 +48,9 @@ fn admin_error(req: &HttpRequest, lang: Lang, err: &AdminError) -> HttpResponse 
     };
     match err {
         AdminError::Denied(_) => page(StatusCode::FORBIDDEN, "admin-not-allowed"),
-        AdminError::NotFound => page(StatusCode::NOT_FOUND, "admin-no-such-user"),
+        AdminError::NotFound | AdminError::Store(StoreError::Gone) => {
+            page(StatusCode::NOT_FOUND, "admin-no-such-user")
+        }
         AdminError::Invalid(_) | AdminError::Duplicate(_) => {
             page(StatusCode::BAD_REQUEST, "admin-check-input")
         }

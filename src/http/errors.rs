@@ -53,6 +53,7 @@ fn login_error_in(lang: Lang, err: &LoginError) -> HttpResponse {
             &lang.t("busy-text"),
             *retry_after,
         ),
+        LoginError::Gone(_) => page(lang, StatusCode::CONFLICT, "cannot-finish", "sign-in-gone"),
         LoginError::Internal(detail) => {
             tracing::error!(%detail, "internal error");
             page(lang, StatusCode::INTERNAL_SERVER_ERROR, "internal-title", "internal-text")

@@ -105,6 +105,10 @@ pub enum StoreError {
     Conflict,
     #[error("not found")]
     NotFound,
+    /// A write referred to a row deleted meanwhile (a foreign key refused it): the thing
+    /// asked for is gone — a client deleted during a sign-in, say. Nothing was written.
+    #[error("what this refers to was deleted meanwhile")]
+    Gone,
     /// Another writer held the database past the busy timeout (SQLite), or PostgreSQL
     /// broke a deadlock or a serialization conflict: nothing was written; a 503.
     #[error("database busy: {0}")]
@@ -118,6 +122,7 @@ impl From<DieselError> for StoreError {
         match err {
             DieselError::NotFound => Self::NotFound,
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::Conflict,
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Self::Gone,
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Self::Unavailable(info.message().to_owned())
             }

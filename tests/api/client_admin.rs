@@ -373,3 +373,64 @@ async fn tenant_administrators_manage_clients_from_the_pages() {
         assert!(app.count_events(event) >= 1, "{event}");
     }
 }
+
+/// A client disabled or deleted while one of its users is signing in: the sign-in ends
+/// with a readable page — no code, never a 500 — whether this instance had the client
+/// cached (deleted elsewhere) or not.
+#[tokio::test]
+async fn a_client_disabled_or_deleted_during_a_sign_in_gets_no_code() {
+    let app = crate::conformance::app_with_user().await;
+    app.child("acme", "boss", None, "admin");
+    let (token, _) = app.admin_token("boss").await;
+    for how in ["disabled through the API", "deleted through the API", "deleted elsewhere"] {
+        let rp = Rp::new(&app, SigningAlg::Es256, false, true);
+        let browser = Browser::new(&app);
+        browser.get(&rp.url("")).await;
+        let login = browser.get("/login").await;
+        match how {
+            "disabled through the API" => {
+                let path = format!("/clients/{}/disabled", rp.id);
+                assert_eq!(app.api(&token, "PUT", &path, Some(json!({ "disabled": true }))).await.0, 200);
+            }
+            "deleted through the API" => {
+                assert_eq!(app.api(&token, "DELETE", &format!("/clients/{}", rp.id), None).await.0, 204);
+            }
+            _ => {
+                // Another instance (or the CLI) deleted it: this one still has it cached.
+                let (acme, id) = (watchword::tenancy::Slug::parse("acme").unwrap(), rp.id.clone());
+                app.store
+                    .run_blocking(|c| {
+                        let tenant = watchword::tenancy::service::find_tenant(c, &acme)?;
+                        watchword::oidc::client_settings::delete_client(
+                            c,
+                            &tenant.id,
+                            &id,
+                            &Default::default(),
+                            0,
+                        )
+                    })
+                    .unwrap();
+            }
+        }
+        let done = browser.password(&login, "quinn", "pw-quinn").await;
+        assert!(done.status < 500, "{how}: {} {}", done.status, done.body);
+        let location = done.location.clone().unwrap_or_default();
+        assert!(!location.contains("code="), "{how}: no code: {location}");
+        let page = match done.location.as_deref() {
+            Some(to) if to.starts_with('/') => browser.get(to).await,
+            _ => done,
+        };
+        assert!(
+            page.status < 500 && !page.location.as_deref().unwrap_or("").contains("code="),
+            "{how}: {} {:?} {}",
+            page.status,
+            page.location,
+            page.body
+        );
+        if how == "deleted elsewhere" {
+            // The code's write met the deleted client: nothing written, a page that says so.
+            assert_eq!(page.status, 409, "{}", page.body);
+            assert!(page.has("no longer exists"), "{}", page.body);
+        }
+    }
+}

@@ -33,6 +33,10 @@ pub(super) fn admin_error(err: &AdminError) -> HttpResponse {
     match err {
         AdminError::Denied(denied) => error(StatusCode::FORBIDDEN, "forbidden", &denied.to_string()),
         AdminError::NotFound => error(StatusCode::NOT_FOUND, "not_found", "no such user"),
+        // A write that referred to something deleted meanwhile.
+        AdminError::Store(StoreError::Gone) => {
+            error(StatusCode::NOT_FOUND, "not_found", "what this refers to was deleted meanwhile")
+        }
         AdminError::Invalid(refusal) => {
             error(StatusCode::BAD_REQUEST, "invalid_request", &refusal.to_string())
         }

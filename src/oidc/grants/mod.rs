@@ -52,6 +52,7 @@ impl From<StoreError> for TokenError {
         match err {
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Busy(m) => Self::Busy(m),
+            StoreError::Gone => Self::InvalidGrant("what the grant refers to was deleted meanwhile"),
             other => Self::Internal(other.to_string()),
         }
     }
