@@ -40,24 +40,42 @@ pub enum Refusal {
     SecondFactorNeeded,
 }
 
+/// The standing of the users `filter` selects (one at most), in one query.
+macro_rules! standing_where {
+    ($conn:expr, $filter:expr) => {{
+        let active = diesel::dsl::exists(
+            totp_credentials::table
+                .filter(totp_credentials::user_id.eq(users::id))
+                .filter(totp_credentials::status.eq(totp::ACTIVE)),
+        );
+        let rows: Vec<(User, Tenant, Option<i64>, bool)> = crate::native!($conn, |c| users::table
+            .inner_join(tenants::table)
+            .filter($filter)
+            .select((User::as_select(), Tenant::as_select(), users::totp_locked_until, active))
+            .load(c))?;
+        Ok(rows.into_iter().next().map(|(user, tenant, totp_locked_until, has_active_totp)| Standing {
+            user,
+            tenant,
+            totp_locked_until,
+            has_active_totp,
+        }))
+    }};
+}
+
 /// The user's standing, or `None` when there is no such user.
 pub fn load(conn: &mut DbConn, user_id: &str) -> Result<Option<Standing>, StoreError> {
-    let active = diesel::dsl::exists(
-        totp_credentials::table
-            .filter(totp_credentials::user_id.eq(users::id))
-            .filter(totp_credentials::status.eq(totp::ACTIVE)),
-    );
-    let rows: Vec<(User, Tenant, Option<i64>, bool)> = crate::native!(conn, |c| users::table
-        .inner_join(tenants::table)
-        .filter(users::id.eq(user_id))
-        .select((User::as_select(), Tenant::as_select(), users::totp_locked_until, active))
-        .load(c))?;
-    Ok(rows.into_iter().next().map(|(user, tenant, totp_locked_until, has_active_totp)| Standing {
-        user,
-        tenant,
-        totp_locked_until,
-        has_active_totp,
-    }))
+    standing_where!(conn, users::id.eq(user_id))
+}
+
+/// The standing of the user whose username key (trimmed, lower-cased) is `username_key`
+/// in `tenant_id`, or `None`: the password step reads the user and what follows its
+/// check in this one query, before the hash.
+pub fn load_by_username(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    username_key: &str,
+) -> Result<Option<Standing>, StoreError> {
+    standing_where!(conn, users::tenant_id.eq(tenant_id).and(users::username_key.eq(username_key)))
 }
 
 /// What the client (and its request) asks of a sign-in.
