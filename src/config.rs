@@ -91,6 +91,8 @@ pub struct Settings {
     /// Where `/metrics` and `/health/*` are served (never on the public port); `None`:
     /// nowhere (`WATCHWORD_MANAGEMENT_LISTEN=off`).
     pub management_listen: Option<SocketAddr>,
+    /// How often each instance looks for back-channel logout notices to deliver.
+    pub backchannel_poll: std::time::Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -109,6 +111,7 @@ impl std::fmt::Debug for Settings {
             .field("trust_forwarded", &self.trust_forwarded)
             .field("hash_workers", &self.hash_workers)
             .field("hash_queue", &self.hash_queue)
+            .field("backchannel_poll", &self.backchannel_poll)
             .finish()
     }
 }
@@ -143,6 +146,7 @@ struct FileSettings {
     hash_queue: Option<usize>,
     theme_dir: Option<String>,
     management_listen: Option<String>,
+    backchannel_poll_ms: Option<usize>,
     limits: Option<FileLimits>,
 }
 
@@ -250,6 +254,8 @@ impl Settings {
             crate::auth::hashing::HashPool::default_workers(),
         )?;
         let hash_queue = count("WATCHWORD_HASH_QUEUE", file.hash_queue, 64 * hash_workers)?;
+        let poll_ms = count("WATCHWORD_BACKCHANNEL_POLL_MS", file.backchannel_poll_ms, 1000)?;
+        let backchannel_poll = std::time::Duration::from_millis(u64::try_from(poll_ms).unwrap_or(1000));
         let management_listen = match pick("WATCHWORD_MANAGEMENT_LISTEN", file.management_listen) {
             Some(raw) if raw.eq_ignore_ascii_case("off") => None,
             Some(raw) => Some(raw.parse().map_err(|_| {
@@ -282,6 +288,7 @@ impl Settings {
             hash_queue,
             theme_dir,
             management_listen,
+            backchannel_poll,
         })
     }
 

@@ -16,6 +16,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::ephemeral::{Ephemeral, EphemeralError, MemoryStore, RedisStore};
 use crate::http::state::AppState;
+use crate::oidc::backchannel::{Notifier, NotifierParts};
 use crate::oidc::grants::Instance;
 use crate::oidc::keys::{self, KeyCache, KeyError};
 use crate::store::{Db, StoreError};
@@ -41,6 +42,8 @@ pub enum StartupError {
     Keys(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Http(String),
 }
 
 /// The keyring from `WATCHWORD_SECRET_KEYS`, or the data dir's key file.
@@ -147,6 +150,8 @@ pub struct Application {
     /// `/metrics` and `/health/*`, on their own address (none when switched off).
     management: Option<(Server, SocketAddr)>,
     state: AppState,
+    /// Delivers back-channel logout notices while the server runs.
+    notifier: Notifier,
 }
 
 impl Application {
@@ -205,6 +210,17 @@ impl Application {
             },
             metrics,
         };
+        let notifier = Notifier::new(NotifierParts {
+            db: state.db.clone(),
+            keyring: state.keyring.clone(),
+            keys: state.keys.clone(),
+            key_rotation_delay: state.key_rotation_delay,
+            clock: state.clock.clone(),
+            issuer: state.issuer_str().to_owned(),
+            every: settings.backchannel_poll,
+            ready: state.schema_ready.clone(),
+        })
+        .map_err(StartupError::Http)?;
         let https = state.issuer.is_https();
         let data = web::Data::new(state.clone());
         let management_data = data.clone();
@@ -246,7 +262,7 @@ impl Application {
                 Some((server, bound))
             }
         };
-        Ok(Self { server, addr, management, state })
+        Ok(Self { server, addr, management, state, notifier })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -264,12 +280,15 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.management {
+        let notifier = tokio::spawn(self.notifier.run());
+        let served = match self.management {
             None => self.server.await,
             Some((management, _)) => {
                 let (public, management) = tokio::join!(self.server, management);
                 public.and(management)
             }
-        }
+        };
+        notifier.abort();
+        served
     }
 }

@@ -102,6 +102,11 @@ pub(super) struct ClientUpdate {
     /// Removes every client_credentials scope.
     #[arg(long, conflicts_with = "client_scopes")]
     no_client_scopes: bool,
+    /// Where it is told that a session it got tokens in has ended (https; "" removes it).
+    #[arg(long, value_name = "URI")]
+    backchannel_logout_uri: Option<String>,
+    #[arg(long, value_name = "true|false")]
+    backchannel_logout_session_required: Option<bool>,
 }
 
 impl ClientUpdate {
@@ -121,6 +126,8 @@ impl ClientUpdate {
             id_token_alg: self.id_token_alg,
             access_token_alg: self.access_token_alg,
             client_scopes: list(self.client_scopes, self.no_client_scopes),
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         }
     }
 }
@@ -175,6 +182,13 @@ pub(super) struct ClientCreate {
     /// only tokens without a scope).
     #[arg(long = "client-scope")]
     client_scopes: Vec<String>,
+    /// Where it is told, by a signed logout token, that a session it got tokens in has
+    /// ended (OpenID Connect Back-Channel Logout; https, http only on a loopback host).
+    #[arg(long, value_name = "URI")]
+    backchannel_logout_uri: Option<String>,
+    /// It needs the session id (`sid`) in logout tokens (always sent).
+    #[arg(long, requires = "backchannel_logout_uri")]
+    backchannel_logout_session_required: bool,
 }
 
 pub(super) fn run(db: &Db, command: ClientCommand, json: bool, now: i64) -> Result<(), Failure> {
@@ -269,6 +283,8 @@ fn create_client(db: &Db, args: ClientCreate, json: bool, now: i64) -> Result<()
         id_token_alg: args.id_token_alg,
         access_token_alg: args.access_token_alg,
         client_scopes: args.client_scopes,
+        backchannel_logout_uri: args.backchannel_logout_uri,
+        backchannel_logout_session_required: args.backchannel_logout_session_required,
     }
     .into_new(tenant.clone())?;
     let created = blocking(db, |c| clients::create_client(c, &new, &Origin::default(), now))?;

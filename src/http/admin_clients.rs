@@ -43,6 +43,7 @@ fn shown(c: &Client) -> serde_json::Value {
     view["redirect_uris_text"] = clients::redirect_uris(c).join("\n").into();
     view["post_logout_text"] = clients::post_logout_redirect_uris(c).join("\n").into();
     view["client_scopes_text"] = clients::client_scopes(c).collect::<Vec<_>>().join(" ").into();
+    view["backchannel_text"] = c.backchannel_logout_uri.clone().unwrap_or_default().into();
     view
 }
 
@@ -146,6 +147,11 @@ fn client_page(me: &SignedIn, client: &Client) -> HttpResponse {
         ("trusted", "admin-client-trusted", client.trusted),
         ("allow_remembered_devices", "admin-client-remembered", client.allow_remembered_devices),
         ("remembered_device_mfa", "admin-client-remembered-mfa", client.remembered_device_mfa),
+        (
+            "backchannel_logout_session_required",
+            "admin-client-backchannel-sid",
+            client.backchannel_logout_session_required,
+        ),
     ];
     ctx.insert("checkboxes", &checkboxes);
     ctx.insert(
@@ -174,6 +180,9 @@ pub struct ClientForm {
     access_token_alg: String,
     #[serde(default)]
     client_scopes: String,
+    #[serde(default)]
+    backchannel_logout_uri: String,
+    backchannel_logout_session_required: Option<String>,
 }
 
 /// An act on one client; then back to its page (or `to`), saying `done` (a message key).
@@ -222,6 +231,8 @@ pub async fn post_client(
         id_token_alg: Some(f.id_token_alg),
         access_token_alg: Some(f.access_token_alg),
         client_scopes: Some(f.client_scopes.split_whitespace().map(str::to_owned).collect()),
+        backchannel_logout_uri: Some(f.backchannel_logout_uri),
+        backchannel_logout_session_required: Some(on(&f.backchannel_logout_session_required)),
     };
     act(&state, &req, path.into_inner(), f.csrf, "admin-client-saved", move |c, tenant, id, origin, now| {
         client_settings::update_client(c, tenant, id, &changes, origin, now).map(|_| Vec::new())

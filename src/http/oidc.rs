@@ -97,6 +97,9 @@ pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": true,
+            // OpenID Connect Back-Channel Logout 1.0 (crate::oidc::backchannel).
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
             "prompt_values_supported": ["none", "login", "consent"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
             "userinfo_signing_alg_values_supported": [],

@@ -13,7 +13,7 @@ use crate::clock::SharedClock;
 use crate::ephemeral::Ephemeral;
 use crate::ephemeral::limiter::Limits;
 use crate::oidc::grants::Instance;
-use crate::oidc::keys::{self, Cached, KeyCache, KeyError, KeySet};
+use crate::oidc::keys::{KeyCache, KeyError, KeySet};
 use crate::store::clients::Client;
 use crate::store::{Db, StoreError};
 use crate::tenancy::branding::Brand;
@@ -68,26 +68,7 @@ impl AppState {
     /// The signing keys, reloaded (and rotated when due) once the cache is stale or the
     /// keys changed elsewhere (see [`KeyCache`]).
     pub async fn keys(&self) -> Result<Arc<KeySet>, KeyError> {
-        let now = self.clock.now();
-        match self.keys.lookup(now) {
-            Cached::Fresh(set) => return Ok(set),
-            Cached::Check(set) => {
-                if self.db.run(keys::stamp).await? == set.stamp {
-                    self.keys.checked(now);
-                    return Ok(set);
-                }
-            }
-            Cached::Stale => {}
-        }
-        let (keyring, delay) = (self.keyring.clone(), self.key_rotation_delay);
-        let set = self
-            .db
-            .run(move |conn| {
-                keys::maintain(conn, &keyring, delay, now)?;
-                KeySet::load(conn, &keyring, now)
-            })
-            .await?;
-        Ok(self.keys.store(set))
+        self.keys.current(&self.db, &self.keyring, self.key_rotation_delay, self.clock.now()).await
     }
 
     /// A client by id as stored now (the cache is refreshed with it).

@@ -6,7 +6,9 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::oidc::clients::{self as registry, CreatedClient, NewClient, RedirectUri, scope_list, to_json};
+use crate::oidc::clients::{
+    self as registry, BackchannelUri, CreatedClient, NewClient, RedirectUri, scope_list, to_json,
+};
 use crate::oidc::keys::SigningAlg;
 use crate::store::audit::{self, Origin};
 use crate::store::clients::{self, Client};
@@ -67,6 +69,9 @@ pub struct Registration {
     pub id_token_alg: String,
     pub access_token_alg: String,
     pub client_scopes: Vec<String>,
+    /// Where it hears that a session it got tokens in has ended (none: not told).
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 impl Default for Registration {
@@ -83,6 +88,8 @@ impl Default for Registration {
             id_token_alg: SigningAlg::Rs256.as_str().to_owned(),
             access_token_alg: SigningAlg::Rs256.as_str().to_owned(),
             client_scopes: Vec::new(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 }
@@ -105,8 +112,18 @@ impl Registration {
             allow_remembered_devices: self.allow_remembered_devices,
             remembered_device_mfa: self.remembered_device_mfa,
             client_scopes: self.client_scopes,
+            backchannel_logout_uri: backchannel_uri(self.backchannel_logout_uri.as_deref())?,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         })
     }
+}
+
+/// A back-channel logout URI as given: none (or empty) for none, else checked.
+fn backchannel_uri(raw: Option<&str>) -> Result<Option<BackchannelUri>, TenancyError> {
+    raw.map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| BackchannelUri::parse(u).map_err(TenancyError::Invalid))
+        .transpose()
 }
 
 /// Registers a client in the tenant `tenant_id` (for callers that know the tenant by id).
@@ -141,6 +158,9 @@ pub struct ClientChanges {
     pub access_token_alg: Option<String>,
     /// Replaces the list of scopes a client_credentials grant may ask for.
     pub client_scopes: Option<Vec<String>>,
+    /// Sets the back-channel logout URI; an empty string removes it.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 fn uris(raw: &[String]) -> Result<String, TenancyError> {
@@ -183,6 +203,13 @@ impl ClientChanges {
         if let Some(list) = &self.client_scopes {
             set("client_scopes", &mut client.client_scopes, scope_list(list)?);
         }
+        if let Some(raw) = &self.backchannel_logout_uri {
+            let uri = backchannel_uri(Some(raw))?.map(|u| u.as_str().to_owned());
+            if client.backchannel_logout_uri != uri {
+                client.backchannel_logout_uri = uri;
+                changed.push("backchannel_logout_uri");
+            }
+        }
         let mut flag = |field: &'static str, slot: &mut bool, value: Option<bool>| {
             if let Some(value) = value.filter(|v| v != slot) {
                 *slot = value;
@@ -193,6 +220,11 @@ impl ClientChanges {
         flag("trusted", &mut client.trusted, self.trusted);
         flag("allow_remembered_devices", &mut client.allow_remembered_devices, self.allow_remembered_devices);
         flag("remembered_device_mfa", &mut client.remembered_device_mfa, self.remembered_device_mfa);
+        flag(
+            "backchannel_logout_session_required",
+            &mut client.backchannel_logout_session_required,
+            self.backchannel_logout_session_required,
+        );
         remembered_rule(client.allow_remembered_devices, client.remembered_device_mfa)?;
         Ok(changed)
     }
@@ -210,6 +242,8 @@ pub fn view(c: &Client, tenant: &str) -> serde_json::Value {
         "allow_remembered_devices": c.allow_remembered_devices,
         "remembered_device_mfa": c.remembered_device_mfa,
         "client_scopes": registry::client_scopes(c).collect::<Vec<_>>(),
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         // A rotated secret still accepted until then (Unix time), if any.

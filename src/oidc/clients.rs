@@ -38,6 +38,43 @@ impl RedirectUri {
     }
 }
 
+/// A back-channel logout URI: an absolute `https` URL (`http` only for a loopback host),
+/// without a fragment (Back-Channel Logout 1.0 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackchannelUri(String);
+
+impl BackchannelUri {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw).map_err(|e| format!("malformed back-channel logout URI '{raw}': {e}"))?;
+        if url.fragment().is_some() {
+            return Err(format!("malformed back-channel logout URI '{raw}': it must not have a fragment"));
+        }
+        let loopback = match url.host() {
+            Some(url::Host::Domain(host)) => host == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => {
+                return Err(format!(
+                    "back-channel logout URI '{raw}': https is required (http only for a loopback host)"
+                ));
+            }
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("back-channel logout URI '{raw}': no credentials in the URI"));
+        }
+        Ok(Self(url.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What `client create` asks for.
 #[derive(Debug, Clone)]
 pub struct NewClient {
@@ -58,6 +95,9 @@ pub struct NewClient {
     /// The scopes it may ask for in a client_credentials grant (none: only scope-less
     /// tokens); user scopes (`openid`, `offline_access`) cannot be among them.
     pub client_scopes: Vec<String>,
+    /// Where it hears that a session ended (OpenID Connect Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<BackchannelUri>,
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A new client and, for a confidential one, its secret, shown once.
@@ -110,6 +150,8 @@ pub fn create_client(
             previous_secret_hash: None,
             previous_secret_until: None,
             disabled_at: None,
+            backchannel_logout_uri: new.backchannel_logout_uri.as_ref().map(|u| u.as_str().to_owned()),
+            backchannel_logout_session_required: new.backchannel_logout_session_required,
             created_at: now,
             updated_at: now,
         };
@@ -220,6 +262,27 @@ pub fn rotate_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backchannel_logout_uris_are_https_or_loopback_without_fragment_or_credentials() {
+        for ok in [
+            "https://rp.example/logout?x=1",
+            "http://127.0.0.1:9000/bc",
+            "http://localhost/bc",
+            "http://[::1]/bc",
+        ] {
+            assert!(BackchannelUri::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://rp.example/logout",
+            "https://rp.example/logout#f",
+            "https://user:pw@rp.example/logout",
+            "ftp://rp.example/",
+            "/relative",
+        ] {
+            assert!(BackchannelUri::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn redirect_uris_are_absolute_without_fragment() {

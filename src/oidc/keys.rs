@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::auth::keyring::{Keyring, Sealed};
 use crate::store::schema::signing_keys;
-use crate::store::{DbConn, StoreError};
+use crate::store::{Db, DbConn, StoreError};
 
 /// How long a retired key stays in JWKS: longer than any JWT we sign lives.
 pub const RETIRED_KEEP_SECS: i64 = 24 * 3600;
@@ -465,6 +465,35 @@ impl KeyCache {
     /// The database's stamp matched at `now`.
     pub fn checked(&self, now: i64) {
         self.checked_at.store(now, Ordering::Relaxed);
+    }
+
+    /// The signing keys, reloaded (and rotated when due) once the cache is stale or the
+    /// keys changed elsewhere.
+    pub async fn current(
+        &self,
+        db: &Db,
+        keyring: &Arc<Keyring>,
+        rotation_delay: i64,
+        now: i64,
+    ) -> Result<Arc<KeySet>, KeyError> {
+        match self.lookup(now) {
+            Cached::Fresh(set) => return Ok(set),
+            Cached::Check(set) => {
+                if db.run(stamp).await? == set.stamp {
+                    self.checked(now);
+                    return Ok(set);
+                }
+            }
+            Cached::Stale => {}
+        }
+        let keyring = keyring.clone();
+        let set = db
+            .run(move |conn| {
+                maintain(conn, &keyring, rotation_delay, now)?;
+                KeySet::load(conn, &keyring, now)
+            })
+            .await?;
+        Ok(self.store(set))
     }
 
     pub fn store(&self, set: KeySet) -> Arc<KeySet> {

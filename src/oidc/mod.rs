@@ -2,6 +2,7 @@
 //! ID tokens, PKCE and keys grow here.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod client_settings;
 pub mod clients;
 pub mod grants;

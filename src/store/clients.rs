@@ -35,6 +35,10 @@ pub struct Client {
     pub previous_secret_until: Option<i64>,
     /// When it was disabled; a disabled client is refused everywhere.
     pub disabled_at: Option<i64>,
+    /// Where it is told, by a logout token, that a session it got tokens in has ended.
+    pub backchannel_logout_uri: Option<String>,
+    /// It needs `sid` in logout tokens (Watchword always sends it).
+    pub backchannel_logout_session_required: bool,
 }
 
 pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), StoreError> {
@@ -85,6 +89,8 @@ pub fn save_settings(conn: &mut DbConn, client: &Client, now: i64) -> Result<(),
             clients::allow_remembered_devices.eq(client.allow_remembered_devices),
             clients::remembered_device_mfa.eq(client.remembered_device_mfa),
             clients::client_scopes.eq(&client.client_scopes),
+            clients::backchannel_logout_uri.eq(&client.backchannel_logout_uri),
+            clients::backchannel_logout_session_required.eq(client.backchannel_logout_session_required),
             clients::updated_at.eq(now),
         ))
         .execute(c))?;

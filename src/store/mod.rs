@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod logouts;
 pub mod remembered;
 pub mod rewrap;
 pub mod schema;

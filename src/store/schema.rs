@@ -96,6 +96,20 @@ diesel::table! {
         previous_secret_hash -> Nullable<Text>,
         previous_secret_until -> Nullable<BigInt>,
         disabled_at -> Nullable<BigInt>,
+        backchannel_logout_uri -> Nullable<Text>,
+        backchannel_logout_session_required -> Bool,
+    }
+}
+
+diesel::table! {
+    backchannel_logouts (session_id, client_id) {
+        session_id -> Text,
+        client_id -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+        gave_up_at -> Nullable<BigInt>,
+        created_at -> BigInt,
     }
 }
 
@@ -210,8 +224,11 @@ diesel::joinable!(sso_sessions -> users (user_id));
 diesel::joinable!(authorization_codes -> sso_sessions (session_id));
 diesel::joinable!(refresh_tokens -> clients (client_id));
 diesel::joinable!(remembered_devices -> users (user_id));
+diesel::joinable!(backchannel_logouts -> sso_sessions (session_id));
+diesel::joinable!(backchannel_logouts -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    backchannel_logouts,
     tenants,
     users,
     totp_credentials,

@@ -254,6 +254,8 @@ impl TestApp {
             id_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
             access_token_alg: watchword::oidc::keys::SigningAlg::Rs256,
             client_scopes: vec![],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         adjust(&mut new);
         self.store.run_blocking(|c| clients::create_client(c, &new, &Default::default(), T0)).unwrap()

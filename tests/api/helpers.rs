@@ -123,6 +123,7 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         hash_queue: 128,
         theme_dir: None,
         management_listen: Some("127.0.0.1:0".parse().expect("address")),
+        backchannel_poll: std::time::Duration::from_millis(50),
     }
 }
 

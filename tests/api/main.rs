@@ -7,6 +7,7 @@ mod account;
 mod admin_api;
 mod admin_pages;
 mod authenticators;
+mod backchannel;
 mod browser;
 mod bypasses;
 mod cli;

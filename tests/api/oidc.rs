@@ -36,6 +36,8 @@ impl TestApp {
             id_token_alg: alg,
             access_token_alg: alg,
             client_scopes: vec!["reports:read".into()],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         self.store.run_blocking(|c| clients::create_client(c, &new, &Default::default(), T0)).unwrap()
     }

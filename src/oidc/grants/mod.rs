@@ -234,6 +234,10 @@ fn redeem_code(
     let Some(user) = admitted_user(conn, &row.user_id, Some(&session), client, instance, now)? else {
         return refuse(TokenError::InvalidGrant("the user cannot sign in"));
     };
+    if client.backchannel_logout_uri.is_some() {
+        // The client is told when this session ends (crate::oidc::backchannel).
+        crate::store::logouts::enlist(conn, &session.id, &client.id, now)?;
+    }
     let family_id = crate::auth::random::token(16);
     let refresh_token = if client.allow_refresh {
         let expires =

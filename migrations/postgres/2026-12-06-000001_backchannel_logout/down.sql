@@ -1,0 +1,3 @@
+DROP TABLE backchannel_logouts;
+ALTER TABLE clients DROP COLUMN backchannel_logout_session_required;
+ALTER TABLE clients DROP COLUMN backchannel_logout_uri;
