@@ -318,6 +318,7 @@ fn report_failure(what: &str) {
 static FAILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn client() -> reqwest::Client {
+    watchword::install_tls_provider();
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
 }
 

@@ -175,6 +175,7 @@ async fn callback(demo: web::Data<Demo>, q: web::Query<Callback>) -> HttpRespons
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let listen = args.listen.clone();
+    watchword::install_tls_provider();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

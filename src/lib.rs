@@ -18,3 +18,10 @@ pub mod store;
 pub mod telemetry;
 pub mod tenancy;
 pub mod text;
+
+/// Makes rustls — the back-channel logout deliveries, and reqwest wherever this crate's
+/// tests and examples use it — run on aws-lc-rs, the crypto the rest of Watchword links
+/// (reqwest is built without a provider of its own). Safe to call more than once.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

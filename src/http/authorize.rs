@@ -16,7 +16,7 @@ use crate::http::redirects::{back_to_client, redirect_error};
 use crate::http::state::AppState;
 use crate::http::{cookies, errors, flows, i18n, pages, see_other};
 use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
-use crate::oidc::clients;
+use crate::oidc::{clients, par};
 use crate::store::StoreError;
 
 /// A sign-in link that cannot go back to its application; `message` is a message key.
@@ -46,6 +46,13 @@ pub async fn post_authorize(
 }
 
 async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams) -> HttpResponse {
+    // A pushed request (RFC 9126) stands in for everything but client_id.
+    let params = match par::resolve(&state.ephemeral, params, state.clock.now()).await {
+        Ok(Ok(params)) => params,
+        Ok(Err(par::Unusable::Gone)) => return bad_request(req, "link-request-uri-gone"),
+        Ok(Err(par::Unusable::OtherClient)) => return bad_request(req, "link-request-uri-client"),
+        Err(err) => return errors::login_error(req, &LoginError::from(err)),
+    };
     let Some(client_id) = params.client_id.clone().filter(|c| !c.is_empty() && c.len() <= 128) else {
         return bad_request(req, "link-no-client");
     };

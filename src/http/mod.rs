@@ -24,6 +24,7 @@ mod oauth;
 pub(crate) mod oidc;
 pub(crate) mod ops;
 pub mod pages;
+mod par;
 mod queries;
 mod redirects;
 pub mod state;
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/authorize/resume", web::get().to(authorize::get_resume))
         .route("/authorize/consent", web::post().to(authorize::post_consent))
         .route("/token", web::post().to(oidc::post_token))
+        .route("/par", web::post().to(par::post_par))
         .route("/userinfo", web::get().to(oidc::get_userinfo))
         .route("/userinfo", web::post().to(oidc::post_userinfo))
         .route("/revoke", web::post().to(oidc::post_revoke))

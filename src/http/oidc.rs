@@ -97,6 +97,9 @@ pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": true,
+            // RFC 9126 (crate::http::par); optional for every client.
+            "pushed_authorization_request_endpoint": url("/par"),
+            "require_pushed_authorization_requests": false,
             // OpenID Connect Back-Channel Logout 1.0 (crate::oidc::backchannel).
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,

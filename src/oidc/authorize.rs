@@ -17,7 +17,7 @@ use crate::store::sessions::{self, AuthorizationCode, Session};
 pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "watchword:admin"];
 
 /// Every parameter of an authorization request, as sent (GET query or POST form).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 pub struct AuthorizeParams {
     pub client_id: Option<String>,
     pub redirect_uri: Option<String>,

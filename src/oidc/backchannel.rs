@@ -116,8 +116,7 @@ pub struct NotifierParts {
 
 impl Notifier {
     pub fn new(parts: NotifierParts) -> Result<Self, String> {
-        // rustls with the aws-lc-rs provider the rest of the server's crypto uses.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        crate::install_tls_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(DELIVERY_TIMEOUT)

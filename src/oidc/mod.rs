@@ -7,4 +7,5 @@ pub mod client_settings;
 pub mod clients;
 pub mod grants;
 pub mod keys;
+pub mod par;
 pub mod tokens;

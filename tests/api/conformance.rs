@@ -11,9 +11,9 @@ use watchword::oidc::keys::SigningAlg;
 use crate::browser::{Browser, Page, REDIRECT, oathtool, query, urlencode};
 use crate::helpers::{TestApp, http_client, spawn_app, spawn_app_with};
 
-const VERIFIER: &str = "a-verifier-of-at-least-forty-three-characters-0123456789";
+pub(crate) const VERIFIER: &str = "a-verifier-of-at-least-forty-three-characters-0123456789";
 
-fn challenge(verifier: &str) -> String {
+pub(crate) fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 

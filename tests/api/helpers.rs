@@ -98,6 +98,7 @@ pub async fn get_json(url: &str) -> serde_json::Value {
 
 /// A cookie-keeping HTTP client that does not follow redirects.
 pub fn http_client() -> reqwest::Client {
+    watchword::install_tls_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -24,6 +24,7 @@ mod login;
 mod oidc;
 mod openapi;
 mod pages;
+mod par;
 mod passwords;
 mod remembered;
 mod serve;

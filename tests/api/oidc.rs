@@ -17,6 +17,7 @@ use crate::browser::{Browser, REDIRECT, oathtool, query};
 use crate::helpers::{T0, TestApp, spawn_app};
 
 fn rp_http() -> reqwest::Client {
+    watchword::install_tls_provider();
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
