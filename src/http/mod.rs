@@ -11,6 +11,7 @@ pub(crate) mod authenticators;
 mod authorize;
 pub mod cookies;
 pub(crate) mod devices;
+mod dpop;
 pub(crate) mod errors;
 pub(crate) mod flows;
 pub(crate) mod health;

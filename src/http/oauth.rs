@@ -31,6 +31,7 @@ pub fn token_error(err: &TokenError) -> HttpResponse {
             "supported: authorization_code, refresh_token, client_credentials".to_owned(),
         ),
         TokenError::InvalidScope(d) => (StatusCode::BAD_REQUEST, "invalid_scope", (*d).to_owned()),
+        TokenError::InvalidDpopProof(d) => (StatusCode::BAD_REQUEST, "invalid_dpop_proof", (*d).to_owned()),
         TokenError::Unavailable(detail) | TokenError::Busy(detail) => {
             tracing::warn!(%detail, "token endpoint: dependency unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "try again shortly".to_owned())

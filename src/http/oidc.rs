@@ -1,6 +1,7 @@
 //! The OpenID Connect back channel: discovery, JWKS, token, userinfo, revocation
 //! (RFC 7009), introspection (RFC 7662).
 
+use crate::http::dpop::{self, Scheme};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -96,6 +97,7 @@ pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
+            "dpop_signing_alg_values_supported": crate::oidc::dpop::ALGS,
             "authorization_response_iss_parameter_supported": true,
             // RFC 9126 (crate::http::par); optional for every client.
             "pushed_authorization_request_endpoint": url("/par"),
@@ -145,7 +147,7 @@ pub async fn post_token(
     let Ok(form) = form else {
         return oauth::token_error(&TokenError::InvalidRequest("the request body is not a valid form"));
     };
-    let form = form.into_inner();
+    let mut form = form.into_inner();
     let grant = match form.grant_type.as_deref() {
         Some("authorization_code") => "authorization_code",
         Some("refresh_token") => "refresh_token",
@@ -155,6 +157,7 @@ pub async fn post_token(
     let result = async {
         let presented = presented(&req, form.client_id.as_deref(), form.client_secret.as_deref())?;
         let client = authenticate(&state, &presented).await?;
+        form.dpop_jkt = dpop::token_proof(&state, &req).await?;
         let keys = state.keys().await?;
         grants::token(&state.db, &keys, state.issuer_str(), &client, form, &state.instance, state.clock.now())
             .await
@@ -186,12 +189,6 @@ fn bearer_error(status: StatusCode, error: Option<&str>, description: &str) -> H
 #[derive(Default, Deserialize)]
 pub struct UserinfoForm {
     access_token: Option<String>,
-}
-
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
 /// A valid, unrevoked access token of a live user, with its claims.
@@ -228,20 +225,28 @@ pub(crate) async fn check_access_token(
 }
 
 async fn userinfo(state: &AppState, req: &HttpRequest, body_token: Option<String>) -> HttpResponse {
-    let header_token = bearer(req);
-    let token = match (header_token, body_token.filter(|t| !t.is_empty())) {
-        (Some(_), Some(_)) => {
-            return bearer_error(
-                StatusCode::BAD_REQUEST,
-                Some("invalid_request"),
-                "use one way to send the token",
-            );
-        }
-        (Some(t), None) | (None, Some(t)) => t,
-        (None, None) => return bearer_error(StatusCode::UNAUTHORIZED, None, "an access token is required"),
-    };
+    let header_token = dpop::authorization(req);
+    let (scheme, token) =
+        match (header_token, body_token.filter(|t| !t.is_empty()).map(|t| (Scheme::Bearer, t))) {
+            (Some(_), Some(_)) => {
+                return bearer_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalid_request"),
+                    "use one way to send the token",
+                );
+            }
+            (Some(t), None) | (None, Some(t)) => t,
+            (None, None) => {
+                return bearer_error(StatusCode::UNAUTHORIZED, None, "an access token is required");
+            }
+        };
     match check_access_token(state, &token).await {
         Ok(Some((claims, Some(user)))) => {
+            match dpop::binding_holds(state, req, scheme, &token, &claims).await {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => return dpop::refused(reason),
+                Err(err) => return oauth::token_error(&err),
+            }
             if !has_scope(&claims.scope, "openid") {
                 return bearer_error(
                     StatusCode::FORBIDDEN,
@@ -365,12 +370,16 @@ pub async fn post_introspect(
         if let Some((claims, user)) = check_access_token(&state, &token).await?
             && same_tenant(&claims).await?
         {
+            let token_type = if claims.cnf.is_some() { "DPoP" } else { "Bearer" };
             let mut body = json!({
-                "active": true, "token_type": "Bearer", "scope": claims.scope, "client_id": claims.client_id,
+                "active": true, "token_type": token_type, "scope": claims.scope, "client_id": claims.client_id,
                 "sub": claims.sub, "aud": claims.aud, "iss": claims.iss, "exp": claims.exp, "iat": claims.iat, "jti": claims.jti,
             });
             if let Some(user) = user {
                 body["username"] = json!(user.username);
+            }
+            if let Some(cnf) = &claims.cnf {
+                body["cnf"] = json!({ "jkt": cnf.jkt });
             }
             return Ok(body);
         }

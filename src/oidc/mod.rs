@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod backchannel;
 pub mod client_settings;
 pub mod clients;
+pub mod dpop;
 pub mod grants;
 pub mod keys;
 pub mod par;

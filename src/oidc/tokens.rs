@@ -46,6 +46,8 @@ pub struct Grant<'a> {
     /// The refresh-token family the tokens belong to (revoking it revokes them).
     pub family_id: &'a str,
     pub nonce: Option<&'a str>,
+    /// The DPoP key the access token is bound to (RFC 9449), if any.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 pub fn has_scope(scope: &str, wanted: &str) -> bool {
@@ -138,6 +140,15 @@ pub struct AccessClaims {
     /// The grant (refresh-token family) the token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fam: Option<String>,
+    /// The DPoP key it is bound to (RFC 9449 §6): presented with a proof by that key only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf` (RFC 7800) as DPoP uses it: the key's RFC 7638 thumbprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// An access token for a user grant, signed with the client's access-token algorithm.
@@ -156,6 +167,7 @@ pub fn access_token(keys: &KeySet, alg: SigningAlg, grant: &Grant<'_>, now: i64)
         amr: Some(grant.amr.clone()),
         sid: grant.session_id.map(str::to_owned),
         fam: Some(grant.family_id.to_owned()),
+        cnf: grant.dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
     };
     keys.sign(alg, "at+jwt", &claims)
 }
@@ -167,6 +179,7 @@ pub fn client_access_token(
     issuer: &str,
     client_id: &str,
     scope: &str,
+    dpop_jkt: Option<&str>,
     now: i64,
 ) -> Result<String, KeyError> {
     let claims = AccessClaims {
@@ -183,6 +196,7 @@ pub fn client_access_token(
         amr: None,
         sid: None,
         fam: None,
+        cnf: dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
     };
     keys.sign(alg, "at+jwt", &claims)
 }

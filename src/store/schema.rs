@@ -177,6 +177,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         issued_by -> Nullable<Text>,
         parent_hash -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

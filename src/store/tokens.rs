@@ -28,6 +28,8 @@ pub struct RefreshToken {
     pub issued_by: Option<String>,
     /// The token this one replaced (none for the first of a family).
     pub parent_hash: Option<String>,
+    /// The DPoP key (RFC 7638 thumbprint) a public client's token is bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn find_code(conn: &mut DbConn, code_hash: &str) -> Result<Option<AuthorizationCode>, StoreError> {

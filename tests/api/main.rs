@@ -15,6 +15,7 @@ mod client_admin;
 mod cluster;
 mod conformance;
 mod crash;
+mod dpop;
 mod ephemeral;
 mod health;
 mod helpers;

@@ -64,16 +64,9 @@ pub(super) fn admin_error(err: &AdminError) -> HttpResponse {
 
 /// The administrator behind the request's bearer token, or the error response.
 pub(super) async fn authorize(state: &AppState, req: &HttpRequest) -> Result<Admin, HttpResponse> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned())
-        .ok_or_else(|| {
-            error(StatusCode::UNAUTHORIZED, "unauthorized", "a bearer access token is required")
-        })?;
+    let (scheme, token) = crate::http::dpop::authorization(req).ok_or_else(|| {
+        error(StatusCode::UNAUTHORIZED, "unauthorized", "a bearer (or DPoP) access token is required")
+    })?;
     let checked = check_access_token(state, &token)
         .await
         .map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly"))?;
@@ -84,6 +77,11 @@ pub(super) async fn authorize(state: &AppState, req: &HttpRequest) -> Result<Adm
             "the access token is invalid, expired or revoked",
         ));
     };
+    match crate::http::dpop::binding_holds(state, req, scheme, &token, &claims).await {
+        Ok(Ok(())) => {}
+        Ok(Err(reason)) => return Err(error(StatusCode::UNAUTHORIZED, "unauthorized", reason)),
+        Err(_) => return Err(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly")),
+    }
     if !has_scope(&claims.scope, ADMIN_SCOPE) {
         return Err(error(
             StatusCode::FORBIDDEN,

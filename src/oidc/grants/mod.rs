@@ -38,6 +38,9 @@ pub enum TokenError {
     UnsupportedGrantType,
     #[error("invalid_scope: {0}")]
     InvalidScope(&'static str),
+    /// RFC 9449 §5: a missing, invalid or mismatched DPoP proof.
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(&'static str),
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
     /// The database stayed busy (lock contention): nothing was written; a 503.
@@ -91,6 +94,10 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// The thumbprint of the key a valid DPoP proof came with (set by the endpoint,
+    /// never read from the form).
+    #[serde(skip)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// RFC 6749 §5.1.
@@ -151,6 +158,7 @@ pub(super) fn new_refresh(
         revoked_at: None,
         issued_by: None,
         parent_hash: None,
+        dpop_jkt: None,
     };
     (token, row)
 }
@@ -244,7 +252,10 @@ fn redeem_code(
             if has_scope(&row.scope, "offline_access") { now + OFFLINE_TTL } else { session.expires_at };
         let (token, refresh) =
             new_refresh(client, &user.id, Some(&session), &family_id, Some(&hash), &row.scope, expires, now);
-        rows::insert(conn, &RefreshToken { issued_by: Some(instance.id.clone()), ..refresh })?;
+        // A public client's refresh token is bound to its DPoP key (RFC 9449 §5): a
+        // confidential client's is bound to its authentication already.
+        let dpop_jkt = req.dpop_jkt.clone().filter(|_| client.secret_hash.is_none());
+        rows::insert(conn, &RefreshToken { issued_by: Some(instance.id.clone()), dpop_jkt, ..refresh })?;
         Some(token)
     } else {
         None
@@ -275,6 +286,9 @@ pub async fn token(
     now: i64,
 ) -> Result<TokenResponse, TokenError> {
     let grant_type = req.grant_type.clone().ok_or(TokenError::InvalidRequest("grant_type is missing"))?;
+    // Tokens issued with a DPoP proof are bound to its key (RFC 9449 §5).
+    let dpop = req.dpop_jkt.clone();
+    let token_type = if dpop.is_some() { "DPoP" } else { "Bearer" };
     let issue = match grant_type.as_str() {
         "authorization_code" => {
             let (client, instance) = (client.clone(), instance.clone());
@@ -304,11 +318,18 @@ pub async fn token(
             {
                 return Err(TokenError::InvalidScope("a scope this client is not registered for"));
             }
-            let access_token =
-                tokens::client_access_token(keys, access_alg(client), issuer, &client.id, scope.trim(), now)?;
+            let access_token = tokens::client_access_token(
+                keys,
+                access_alg(client),
+                issuer,
+                &client.id,
+                scope.trim(),
+                dpop.as_deref(),
+                now,
+            )?;
             return Ok(TokenResponse {
                 access_token,
-                token_type: "Bearer",
+                token_type,
                 expires_in: TOKEN_TTL,
                 id_token: None,
                 refresh_token: None,
@@ -337,6 +358,7 @@ pub async fn token(
         session_id: issue.session.as_ref().map(|s| s.id.as_str()),
         family_id: &issue.family_id,
         nonce: issue.nonce.as_deref(),
+        dpop_jkt: dpop.as_deref(),
     };
     let access_token = tokens::access_token(keys, access_alg(client), &grant, now)?;
     let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
@@ -345,7 +367,7 @@ pub async fn token(
         .transpose()?;
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type,
         expires_in: TOKEN_TTL,
         id_token,
         refresh_token: issue.refresh_token,

@@ -84,6 +84,13 @@ pub(super) fn redeem(
     if row.revoked_at.is_some() {
         return refuse(TokenError::InvalidGrant("the refresh token has been revoked"));
     }
+    // Bound to a DPoP key: only a proof by that key uses it (refused before anything is
+    // written, so the token stays usable by its holder).
+    if let Some(bound) = &row.dpop_jkt
+        && req.dpop_jkt.as_deref() != Some(bound.as_str())
+    {
+        return refuse(TokenError::InvalidDpopProof("the refresh token is bound to another DPoP key"));
+    }
     let lost = match row.rotated_at {
         None => None,
         Some(_) => match lost_rotation(conn, &row, instance, now)? {
@@ -135,6 +142,7 @@ pub(super) fn redeem(
         issued_by: Some(instance.id.clone()),
         // The presented token: should this answer be lost too, it can be asked again.
         parent_hash: Some(hash),
+        dpop_jkt: row.dpop_jkt.clone(),
         ..refresh
     };
     rows::insert(conn, &refresh)?;
