@@ -5,7 +5,8 @@
 // decoding the QR code from the screen (jsQR) and computing codes with oathtool.
 //
 // Run by scripts/browser-tests, which starts the server and seeds it. Environment:
-// WATCHWORD_BASE, WATCHWORD_CLIENT_ID, WATCHWORD_CLIENT_REDIRECT, CHROMIUM (default
+// WATCHWORD_BASE, WATCHWORD_CLIENT_ID, WATCHWORD_CLIENT_REDIRECT, WATCHWORD_PUBLIC_CLIENT_ID
+// (a public, trusted client for oauth4webapi's PAR + PKCE + DPoP flow), CHROMIUM (default
 // /usr/bin/chromium), SCREENSHOTS (a directory: every page is saved there, light, dark
 // and phone, for docs/screenshots).
 
@@ -14,6 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 import jsQR from 'jsqr';
+import * as oauth from 'oauth4webapi';
 import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
 
@@ -22,6 +24,7 @@ const AXE = require.resolve('axe-core/axe.min.js');
 const BASE = need('WATCHWORD_BASE');
 const CLIENT_ID = need('WATCHWORD_CLIENT_ID');
 const REDIRECT = need('WATCHWORD_CLIENT_REDIRECT');
+const PUBLIC_CLIENT_ID = need('WATCHWORD_PUBLIC_CLIENT_ID');
 const SHOTS = process.env.SCREENSHOTS;
 const PASSWORD = 'correct horse battery staple';
 
@@ -310,6 +313,45 @@ await flow(browser, 'an OpenID Connect sign-in with consent', async (page) => {
   const returned = answer.headers().location || '';
   expect(returned.startsWith(REDIRECT) && new URL(returned).searchParams.get('code'), `a code for the client: ${returned}`);
   expect(new URL(returned).searchParams.get('state') === 'st4te', 'state returned');
+});
+
+await flow(browser, 'a relying-party library (oauth4webapi): PAR, PKCE and DPoP, then userinfo and a refresh', async (page) => {
+  // Every request and check below is oauth4webapi's, not ours; http is allowed for the test only.
+  const insecure = { [oauth.allowInsecureRequests]: true };
+  const issuer = new URL(BASE);
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+  const client = { client_id: PUBLIC_CLIENT_ID };
+  const auth = oauth.None();
+  const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+  const verifier = oauth.generateRandomCodeVerifier();
+  const pushed = await oauth.pushedAuthorizationRequest(as, client, auth, {
+    redirect_uri: REDIRECT, response_type: 'code', scope: 'openid profile', state: 'pushed',
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  }, { ...insecure, DPoP });
+  const { request_uri } = await oauth.processPushedAuthorizationResponse(as, client, pushed);
+  await page.goto(`${BASE}/authorize?${new URLSearchParams({ client_id: PUBLIC_CLIENT_ID, request_uri })}`);
+  await page.fill('#username', 'carol');
+  await page.fill('#password', PASSWORD);
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith(`${BASE}/login/password`)),
+    page.locator('form[action^="/login/password"] button[type=submit]').first().click(),
+  ]);
+  const returned = new URL(answer.headers().location || 'about:blank');
+  const params = oauth.validateAuthResponse(as, client, returned, 'pushed');
+  const tokens = await oauth.processAuthorizationCodeResponse(as, client,
+    await oauth.authorizationCodeGrantRequest(as, client, auth, params, REDIRECT, verifier, { ...insecure, DPoP }),
+    { expectedNonce: oauth.expectNoNonce, requireIdToken: true });
+  expect(tokens.token_type === 'dpop', `a DPoP-bound token, got ${tokens.token_type}`);
+  const { sub } = oauth.getValidatedIdTokenClaims(tokens);
+  const info = await oauth.processUserInfoResponse(as, client, sub,
+    await oauth.userInfoRequest(as, client, tokens.access_token, { ...insecure, DPoP }));
+  expect(info.preferred_username === 'carol', `userinfo for carol: ${JSON.stringify(info)}`);
+  const refreshed = await oauth.processRefreshTokenResponse(as, client,
+    await oauth.refreshTokenGrantRequest(as, client, auth, tokens.refresh_token, { ...insecure, DPoP }));
+  expect(refreshed.token_type === 'dpop' && refreshed.access_token !== tokens.access_token, 'a new bound token');
+  // Without the key, the refresh token is worth nothing.
+  const stolen = await oauth.refreshTokenGrantRequest(as, client, auth, refreshed.refresh_token, insecure);
+  expect(stolen.status === 400 && (await stolen.json()).error === 'invalid_dpop_proof', 'refused without the key');
 });
 
 await flow(browser, 'a lockout after five wrong codes', async (page) => {
