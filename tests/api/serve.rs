@@ -59,6 +59,13 @@ impl Served {
         }
     }
 
+    /// As [`Served::terminate`], waiting off this test's runtime: a test whose proxy
+    /// carries the server's database connections must keep that proxy running while the
+    /// server shuts down (its back-channel logout notifier may have a query in flight).
+    async fn terminate_off_runtime(self) -> std::process::ExitStatus {
+        tokio::task::spawn_blocking(move || self.terminate()).await.unwrap()
+    }
+
     /// SIGTERM, then the exit status of a graceful shutdown.
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -92,9 +99,13 @@ async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
     assert!(lines.iter().any(|l| l.contains("username: admin")), "{lines:?}");
     let base = address(&lines);
     assert!(lines.last().unwrap().contains(&format!("{base}/account")), "{lines:?}");
-    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    let ready = crate::helpers::http_client().get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
-    reqwest::get(format!("{base}/end_session?id_token_hint=SECRET-HINT&state=SECRET-STATE")).await.unwrap();
+    crate::helpers::http_client()
+        .get(format!("{base}/end_session?id_token_hint=SECRET-HINT&state=SECRET-STATE"))
+        .send()
+        .await
+        .unwrap();
     assert!(served.terminate().success(), "SIGTERM ends serve gracefully");
     // One line per request, without query strings; the admin password only on stdout.
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -200,9 +211,9 @@ async fn serve_waits_for_a_database_that_is_down_at_start() {
     let cli = Cli { data_dir: &data_dir, database_url: &url };
     let served = Served::start(&cli);
     let base = address(&served.until("Watchword is listening on"));
-    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    let ready = crate::helpers::http_client().get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
-    let page = reqwest::get(format!("{base}/account")).await.unwrap();
+    let page = crate::helpers::http_client().get(format!("{base}/account")).send().await.unwrap();
     assert_eq!(page.status(), 503);
     assert!(page.headers().contains_key("retry-after"));
     assert!(page.text().await.unwrap().contains("cannot reach its database"));
@@ -220,7 +231,13 @@ async fn serve_waits_for_a_database_that_is_down_at_start() {
     });
     let mut status = 0;
     for _ in 0..100 {
-        status = reqwest::get(format!("{base}/readyz")).await.unwrap().status().as_u16();
+        status = crate::helpers::http_client()
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
         if status == 200 {
             break;
         }
@@ -232,7 +249,7 @@ async fn serve_waits_for_a_database_that_is_down_at_start() {
     assert!(lines.iter().any(|l| l.contains("username: admin")), "{lines:?}");
     let page = crate::helpers::http_client().get(format!("{base}/account")).send().await.unwrap();
     assert_eq!(page.status(), 303, "the sign-in starts");
-    assert!(served.terminate().success());
+    assert!(served.terminate_off_runtime().await.success());
 }
 
 #[tokio::test]
@@ -271,10 +288,24 @@ async fn an_operator_theme_replaces_templates_and_the_stylesheet_file_by_file() 
     let theme_dir = theme.to_str().unwrap();
     let served = Served::start_with(&cli, Stdio::null(), &[("WATCHWORD_THEME_DIR", theme_dir)]);
     let base = address(&served.until("Sign in at"));
-    let css = reqwest::get(format!("{base}/static/style.css")).await.unwrap().text().await.unwrap();
+    let css = crate::helpers::http_client()
+        .get(format!("{base}/static/style.css"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(css.contains("the Acme theme"), "{css}");
     // The replaced template, and the built-in ones around it.
-    let page = reqwest::get(format!("{base}/login?flow=gone")).await.unwrap().text().await.unwrap();
+    let page = crate::helpers::http_client()
+        .get(format!("{base}/login?flow=gone"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("<p class=\"acme-message\">Sign-in pages are valid"), "{page}");
     let built_in_base = page.contains(r#"<link rel="stylesheet" href="/static/style.css">"#);
     assert!(built_in_base, "base.html is still the built-in one: {page}");
