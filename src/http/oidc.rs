@@ -254,17 +254,8 @@ async fn userinfo(state: &AppState, req: &HttpRequest, body_token: Option<String
                     "the token lacks the openid scope",
                 );
             }
-            let mut body = json!({ "sub": user.id });
-            if has_scope(&claims.scope, "profile") {
-                body["name"] = json!(user.display_name.clone().unwrap_or_else(|| user.username.clone()));
-                body["preferred_username"] = json!(user.username);
-            }
-            if has_scope(&claims.scope, "email")
-                && let Some(email) = &user.email
-            {
-                body["email"] = json!(email);
-                body["email_verified"] = json!(false);
-            }
+            let mut body = crate::oidc::claims::user_claims(&user, &claims.scope, &claims.uic);
+            body.insert("sub".to_owned(), json!(user.id));
             HttpResponse::Ok().json(body)
         }
         Ok(_) => bearer_error(

@@ -163,6 +163,8 @@ pub fn check(
     };
     let require_mfa =
         client_requires_mfa || asks_for_mfa(params.acr_values.as_deref(), params.claims.as_deref())?;
+    let asked = crate::oidc::claims::Requested::parse(params.claims.as_deref())
+        .map_err(|description| refuse("invalid_request", description))?;
     if params.state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
         return Err(refuse("invalid_request", "state is longer than 2048 characters"));
     }
@@ -181,6 +183,7 @@ pub fn check(
             code_challenge_method: challenge.as_ref().map(|_| "S256".to_owned()),
             code_challenge: challenge,
             require_mfa,
+            claims: asked.to_stored(),
         },
         prompt,
         max_age,
@@ -313,6 +316,7 @@ pub fn issue_code(
             created_at: now,
             expires_at: now + login::CODE_TTL,
             consumed_at: None,
+            claims: request.claims.clone(),
         },
     )?;
     Ok(code)

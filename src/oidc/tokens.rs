@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use openidconnect::core::CoreGenderClaim;
 use openidconnect::{
     AccessTokenHash, AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference,
-    ClientId, EndUserEmail, EndUserName, EndUserUsername, IdTokenClaims, IssuerUrl, LocalizedClaim, Nonce,
-    StandardClaims, SubjectIdentifier,
+    ClientId, IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha512};
@@ -48,6 +47,8 @@ pub struct Grant<'a> {
     pub nonce: Option<&'a str>,
     /// The DPoP key the access token is bound to (RFC 9449), if any.
     pub dpop_jkt: Option<&'a str>,
+    /// The user claims the `claims` parameter asked for.
+    pub claims: &'a crate::oidc::claims::Requested,
 }
 
 pub fn has_scope(scope: &str, wanted: &str) -> bool {
@@ -77,21 +78,9 @@ pub fn id_token(
     now: i64,
 ) -> Result<String, KeyError> {
     let user = grant.user;
-    let mut standard = StandardClaims::new(SubjectIdentifier::new(user.id.clone()));
-    if has_scope(grant.scope, "profile") {
-        let name = user.display_name.clone().unwrap_or_else(|| user.username.clone());
-        let mut localized = LocalizedClaim::new();
-        localized.insert(None, EndUserName::new(name));
-        standard = standard
-            .set_name(Some(localized))
-            .set_preferred_username(Some(EndUserUsername::new(user.username.clone())));
-    }
-    if has_scope(grant.scope, "email")
-        && let Some(email) = &user.email
-    {
-        // Watchword does not verify addresses; say so rather than claim it.
-        standard = standard.set_email(Some(EndUserEmail::new(email.clone()))).set_email_verified(Some(false));
-    }
+    // The user claims (by scope and by the claims parameter) are added below, as userinfo
+    // releases them ([`crate::oidc::claims::user_claims`]).
+    let standard = StandardClaims::new(SubjectIdentifier::new(user.id.clone()));
     let claims: IdClaims = IdTokenClaims::new(
         IssuerUrl::new(grant.issuer.to_owned()).map_err(|e| KeyError::Sign(e.to_string()))?,
         vec![Audience::new(grant.client_id.to_owned())],
@@ -114,6 +103,9 @@ pub fn id_token(
         && let Some([only]) = aud.as_array().map(Vec::as_slice)
     {
         *aud = only.clone();
+    }
+    if let Some(object) = claims.as_object_mut() {
+        object.extend(crate::oidc::claims::user_claims(user, grant.scope, &grant.claims.id_token));
     }
     keys.sign(alg, "JWT", &claims)
 }
@@ -143,6 +135,10 @@ pub struct AccessClaims {
     /// The DPoP key it is bound to (RFC 9449 §6): presented with a proof by that key only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// The user claims userinfo releases for this token beyond its scope (the `claims`
+    /// parameter's `userinfo` member).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uic: Vec<String>,
 }
 
 /// `cnf` (RFC 7800) as DPoP uses it: the key's RFC 7638 thumbprint.
@@ -168,6 +164,7 @@ pub fn access_token(keys: &KeySet, alg: SigningAlg, grant: &Grant<'_>, now: i64)
         sid: grant.session_id.map(str::to_owned),
         fam: Some(grant.family_id.to_owned()),
         cnf: grant.dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
+        uic: grant.claims.userinfo.clone(),
     };
     keys.sign(alg, "at+jwt", &claims)
 }
@@ -197,6 +194,7 @@ pub fn client_access_token(
         sid: None,
         fam: None,
         cnf: dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
+        uic: Vec::new(),
     };
     keys.sign(alg, "at+jwt", &claims)
 }

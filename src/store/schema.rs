@@ -158,6 +158,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
+        claims -> Nullable<Text>,
     }
 }
 
@@ -178,6 +179,7 @@ diesel::table! {
         issued_by -> Nullable<Text>,
         parent_hash -> Nullable<Text>,
         dpop_jkt -> Nullable<Text>,
+        claims -> Nullable<Text>,
     }
 }
 

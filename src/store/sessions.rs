@@ -119,6 +119,8 @@ pub struct AuthorizationCode {
     pub created_at: i64,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
+    /// The user claims the `claims` parameter asked for ([`crate::oidc::claims::Requested`]).
+    pub claims: Option<String>,
 }
 
 pub fn insert_code(conn: &mut DbConn, code: &AuthorizationCode) -> Result<(), StoreError> {

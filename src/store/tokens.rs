@@ -30,6 +30,8 @@ pub struct RefreshToken {
     pub parent_hash: Option<String>,
     /// The DPoP key (RFC 7638 thumbprint) a public client's token is bound to.
     pub dpop_jkt: Option<String>,
+    /// The user claims the grant's `claims` parameter asked for.
+    pub claims: Option<String>,
 }
 
 pub fn find_code(conn: &mut DbConn, code_hash: &str) -> Result<Option<AuthorizationCode>, StoreError> {

@@ -10,6 +10,7 @@ mod authenticators;
 mod backchannel;
 mod browser;
 mod bypasses;
+mod claims;
 mod cli;
 mod client_admin;
 mod cluster;

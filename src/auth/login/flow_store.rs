@@ -23,6 +23,10 @@ pub struct AuthRequest {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub require_mfa: bool,
+    /// The user claims its `claims` parameter asked for, as stored
+    /// ([`crate::oidc::claims::Requested`]).
+    #[serde(default)]
+    pub claims: Option<String>,
 }
 
 /// One login in progress, stored under a random id held in a cookie.

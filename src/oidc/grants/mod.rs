@@ -2,6 +2,7 @@
 //! authorization code (single use, bound to client, redirect URI and PKCE verifier),
 //! the refresh token (rotation; reuse revokes the family), and client credentials.
 
+use crate::oidc::claims::Requested;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -129,6 +130,8 @@ pub(super) struct Issue {
     nonce: Option<String>,
     family_id: String,
     refresh_token: Option<String>,
+    /// The user claims the grant's `claims` parameter asked for.
+    claims: Requested,
 }
 
 #[expect(clippy::too_many_arguments, reason = "one row's worth of fields")]
@@ -159,6 +162,7 @@ pub(super) fn new_refresh(
         issued_by: None,
         parent_hash: None,
         dpop_jkt: None,
+        claims: None,
     };
     (token, row)
 }
@@ -255,7 +259,11 @@ fn redeem_code(
         // A public client's refresh token is bound to its DPoP key (RFC 9449 §5): a
         // confidential client's is bound to its authentication already.
         let dpop_jkt = req.dpop_jkt.clone().filter(|_| client.secret_hash.is_none());
-        rows::insert(conn, &RefreshToken { issued_by: Some(instance.id.clone()), dpop_jkt, ..refresh })?;
+        let claims = row.claims.clone();
+        rows::insert(
+            conn,
+            &RefreshToken { issued_by: Some(instance.id.clone()), dpop_jkt, claims, ..refresh },
+        )?;
         Some(token)
     } else {
         None
@@ -267,6 +275,7 @@ fn redeem_code(
         nonce: row.nonce,
         family_id,
         refresh_token,
+        claims: Requested::from_stored(row.claims.as_deref()),
     }))
 }
 
@@ -359,6 +368,7 @@ pub async fn token(
         family_id: &issue.family_id,
         nonce: issue.nonce.as_deref(),
         dpop_jkt: dpop.as_deref(),
+        claims: &issue.claims,
     };
     let access_token = tokens::access_token(keys, access_alg(client), &grant, now)?;
     let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);

@@ -143,8 +143,18 @@ pub(super) fn redeem(
         // The presented token: should this answer be lost too, it can be asked again.
         parent_hash: Some(hash),
         dpop_jkt: row.dpop_jkt.clone(),
+        claims: row.claims.clone(),
         ..refresh
     };
     rows::insert(conn, &refresh)?;
-    Ok(Ok(Issue { user, session, scope, nonce: None, family_id: row.family_id, refresh_token: Some(token) }))
+    let claims = crate::oidc::claims::Requested::from_stored(row.claims.as_deref());
+    Ok(Ok(Issue {
+        user,
+        session,
+        scope,
+        nonce: None,
+        family_id: row.family_id,
+        refresh_token: Some(token),
+        claims,
+    }))
 }
