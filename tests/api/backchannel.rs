@@ -190,14 +190,7 @@ async fn each_client_that_got_tokens_in_a_session_is_told_when_it_ends() {
         .unwrap();
     assert!(!out.status.success(), "plain http to a remote host is refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("https is required"));
-    let doc: Value = http_client()
-        .get(format!("{}/.well-known/openid-configuration", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = crate::helpers::get_json(&format!("{}/.well-known/openid-configuration", app.address)).await;
     assert_eq!(
         (doc["backchannel_logout_supported"].clone(), doc["backchannel_logout_session_supported"].clone()),
         (json!(true), json!(true))

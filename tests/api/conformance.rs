@@ -118,14 +118,7 @@ impl TestApp {
 #[tokio::test]
 async fn discovery_advertises_what_is_supported_and_nothing_else() {
     let app = spawn_app().await;
-    let doc: Value = http_client()
-        .get(format!("{}/.well-known/openid-configuration", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = crate::helpers::get_json(&format!("{}/.well-known/openid-configuration", app.address)).await;
     assert_eq!(doc["issuer"], app.address);
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));

@@ -102,14 +102,7 @@ async fn userinfo(app: &TestApp, scheme: &str, access: &str, proof: Option<&str>
 #[tokio::test]
 async fn tokens_issued_with_a_proof_are_bound_to_its_key() {
     let app = app_with_user().await;
-    let doc: Value = http_client()
-        .get(format!("{}/.well-known/openid-configuration", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = crate::helpers::get_json(&format!("{}/.well-known/openid-configuration", app.address)).await;
     assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256", "RS256", "EdDSA"]));
     let rp = Rp::new(&app, SigningAlg::Rs256, true, true);
     let (key, thief) = (Key::new(), Key::new());

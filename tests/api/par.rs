@@ -44,14 +44,7 @@ fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
 #[tokio::test]
 async fn a_pushed_request_signs_in_once_for_its_client_and_ignores_what_the_browser_adds() {
     let app = app_with_user().await;
-    let doc: Value = http_client()
-        .get(format!("{}/.well-known/openid-configuration", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = crate::helpers::get_json(&format!("{}/.well-known/openid-configuration", app.address)).await;
     assert_eq!(doc["pushed_authorization_request_endpoint"], format!("{}/par", app.address));
     assert_eq!(doc["require_pushed_authorization_requests"], false);
 
