@@ -133,20 +133,31 @@ pub fn failed(conn: &mut DbConn, due: &Due, next: Option<i64>, now: i64) -> Resu
 }
 
 /// Forgets what no longer matters: notices of sessions that expired without being
-/// revoked (expiry is not a logout), and those delivered or given up a day ago.
+/// revoked (expiry is not a logout), of clients that no longer have a URI, and those
+/// delivered or given up a day ago.
 pub fn prune(conn: &mut DbConn, now: i64) -> Result<usize, StoreError> {
     let expired = sso_sessions::table
         .filter(sso_sessions::expires_at.le(now))
         .filter(sso_sessions::revoked_at.is_null())
         .select(sso_sessions::id);
+    let unheard = clients::table.filter(clients::backchannel_logout_uri.is_null()).select(clients::id);
     let day_ago = now - 86_400;
     Ok(crate::native!(conn, |c| diesel::delete(
         backchannel_logouts::table.filter(
             backchannel_logouts::session_id
                 .eq_any(expired)
+                .or(backchannel_logouts::client_id.eq_any(unheard))
                 .or(backchannel_logouts::delivered_at.le(day_ago))
                 .or(backchannel_logouts::gave_up_at.le(day_ago)),
         ),
     )
     .execute(c))?)
+}
+
+/// How many notices are kept for `client_id`, whatever their state.
+pub fn count_for_client(conn: &mut DbConn, client_id: &str) -> Result<i64, StoreError> {
+    Ok(crate::native!(conn, |c| backchannel_logouts::table
+        .filter(backchannel_logouts::client_id.eq(client_id))
+        .count()
+        .get_result(c))?)
 }

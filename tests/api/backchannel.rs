@@ -301,9 +301,17 @@ async fn a_failed_delivery_is_retried_and_a_refused_one_is_given_up_and_audited(
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.seen().len(), 3, "a refused notice is not sent again");
 
-    // The URI can be removed again.
+    // The URI can be removed again; the client's notices are then pruned.
+    let kept = |app: &TestApp| {
+        let id = rp.id.clone();
+        app.store.run_blocking(move |c| watchword::store::logouts::count_for_client(c, &id)).unwrap()
+    };
+    assert_eq!(kept(&app), 2, "one delivered, one given up, both kept for a day");
     let (status, shown) = app
         .api(&token, "PATCH", &format!("/clients/{}", rp.id), Some(json!({ "backchannel_logout_uri": "" })))
         .await;
     assert_eq!((status, shown["backchannel_logout_uri"].clone()), (200, Value::Null), "{shown}");
+    let now = app.clock_now();
+    app.store.run_blocking(move |c| watchword::store::logouts::prune(c, now)).unwrap();
+    assert_eq!(kept(&app), 0);
 }
