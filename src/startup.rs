@@ -42,8 +42,6 @@ pub enum StartupError {
     Keys(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
-    #[error("{0}")]
-    Http(String),
 }
 
 /// The keyring from `WATCHWORD_SECRET_KEYS`, or the data dir's key file.
@@ -219,8 +217,7 @@ impl Application {
             issuer: state.issuer_str().to_owned(),
             every: settings.backchannel_poll,
             ready: state.schema_ready.clone(),
-        })
-        .map_err(StartupError::Http)?;
+        });
         let https = state.issuer.is_https();
         let data = web::Data::new(state.clone());
         let management_data = data.clone();

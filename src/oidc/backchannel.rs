@@ -86,7 +86,8 @@ pub struct Notifier {
     key_rotation_delay: i64,
     clock: SharedClock,
     issuer: String,
-    http: reqwest::Client,
+    /// Made at the first delivery: a server whose clients hear nothing pays no memory for it.
+    http: std::sync::OnceLock<reqwest::Client>,
     every: Duration,
     ready: Arc<AtomicBool>,
 }
@@ -115,16 +116,25 @@ pub struct NotifierParts {
 }
 
 impl Notifier {
-    pub fn new(parts: NotifierParts) -> Result<Self, String> {
+    pub fn new(parts: NotifierParts) -> Self {
+        let NotifierParts { db, keyring, keys, key_rotation_delay, clock, issuer, every, ready } = parts;
+        let http = std::sync::OnceLock::new();
+        Self { db, keyring, keys, key_rotation_delay, clock, issuer, http, every, ready }
+    }
+
+    /// The HTTP client of the deliveries (no redirects followed, a timeout), made once.
+    fn http(&self) -> Result<&reqwest::Client, String> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
         crate::install_tls_provider();
-        let http = reqwest::Client::builder()
+        let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(DELIVERY_TIMEOUT)
             .user_agent(concat!("Watchword/", env!("CARGO_PKG_VERSION"), " back-channel logout"))
             .build()
-            .map_err(|e| format!("back-channel logout client: {e}"))?;
-        let NotifierParts { db, keyring, keys, key_rotation_delay, clock, issuer, every, ready } = parts;
-        Ok(Self { db, keyring, keys, key_rotation_delay, clock, issuer, http, every, ready })
+            .map_err(|e| format!("the HTTP client could not be made: {e}"))?;
+        Ok(self.http.get_or_init(|| client))
     }
 
     /// Delivers due notices every poll interval, for as long as the server runs.
@@ -190,7 +200,13 @@ impl Notifier {
             return Ok(()); // another instance has it
         }
         let token = logout_token(&keys, &self.issuer, &due, now)?;
-        let attempt = match self.http.post(&due.uri).form(&[("logout_token", token.as_str())]).send().await {
+        let sent = match self.http() {
+            Ok(http) => http.post(&due.uri).form(&[("logout_token", token.as_str())]).send().await,
+            Err(error) => {
+                return self.record(due, Attempt::Failed(error)).await;
+            }
+        };
+        let attempt = match sent {
             Ok(answer) if answer.status().is_success() => Attempt::Delivered,
             Ok(answer) => {
                 let status = answer.status();
@@ -205,6 +221,11 @@ impl Notifier {
                 Attempt::Failed(if e.is_timeout() { "no answer in time".to_owned() } else { e.to_string() })
             }
         };
+        self.record(due, attempt).await
+    }
+
+    /// Writes down what an attempt came to: delivered, to be tried again, or given up (audited).
+    async fn record(&self, due: Due, attempt: Attempt) -> Result<(), NotifyError> {
         // The attempt's time, not the claim's: the delivery may have taken a while.
         let now = self.clock.now();
         self.db
