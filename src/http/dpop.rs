@@ -4,9 +4,8 @@
 //! never as a bearer token.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
-use serde_json::json;
 
 use crate::http::state::AppState;
 use crate::oidc::dpop::{self, Expected};
@@ -97,11 +96,6 @@ pub async fn binding_holds(
 
 /// 401 for a token whose DPoP binding does not hold (RFC 9449 §7.1).
 pub fn refused(reason: &str) -> HttpResponse {
-    let mut response = HttpResponse::build(StatusCode::UNAUTHORIZED)
-        .json(json!({ "error": "invalid_token", "error_description": reason }));
-    let challenge = format!("DPoP algs=\"{}\", error=\"invalid_token\"", dpop::ALGS.join(" "));
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
+    let challenge = format!("DPoP algs=\"{}\"", dpop::ALGS.join(" "));
+    crate::http::oauth::resource_error(StatusCode::UNAUTHORIZED, &challenge, Some("invalid_token"), reason)
 }

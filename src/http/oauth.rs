@@ -52,6 +52,26 @@ pub fn token_error(err: &TokenError) -> HttpResponse {
     response
 }
 
+/// An error of a protected resource (RFC 6750 §3, RFC 9449 §7.1): the JSON body and the
+/// `WWW-Authenticate` challenge `challenge` (with the error, when there is one).
+pub fn resource_error(
+    status: StatusCode,
+    challenge: &str,
+    error: Option<&str>,
+    description: &str,
+) -> HttpResponse {
+    let challenge = match error {
+        Some(e) => format!("{challenge}, error=\"{e}\", error_description=\"{description}\""),
+        None => challenge.to_owned(),
+    };
+    let mut response = HttpResponse::build(status)
+        .json(json!({ "error": error.unwrap_or("invalid_request"), "error_description": description }));
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
 /// The client credentials a request presents (RFC 6749 §2.3.1).
 #[derive(Debug, Default)]
 pub struct Presented {

@@ -3,7 +3,7 @@
 
 use crate::http::dpop::{self, Scheme};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use openidconnect::core::{
     CoreClaimName, CoreClientAuthMethod, CoreGrantType, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -173,16 +173,7 @@ pub async fn post_token(
 
 /// RFC 6750 §3 errors.
 fn bearer_error(status: StatusCode, error: Option<&str>, description: &str) -> HttpResponse {
-    let challenge = match error {
-        Some(e) => format!("Bearer realm=\"watchword\", error=\"{e}\", error_description=\"{description}\""),
-        None => "Bearer realm=\"watchword\"".to_owned(),
-    };
-    let mut response = HttpResponse::build(status)
-        .json(json!({ "error": error.unwrap_or("invalid_request"), "error_description": description }));
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
+    oauth::resource_error(status, "Bearer realm=\"watchword\"", error, description)
 }
 
 // No Debug: it holds a secret that must never reach a log.

@@ -73,11 +73,9 @@ pub struct Checked {
 }
 
 /// Whether an essential `acr` claim (or `acr_values`) asks for multi-factor.
-fn asks_for_mfa(acr_values: Option<&str>, claims: Option<&str>) -> Result<bool, RedirectError> {
+fn asks_for_mfa(acr_values: Option<&str>, claims: Option<&serde_json::Value>) -> bool {
     let by_values = acr_values.is_some_and(|v| v.split(' ').any(|a| a == ACR_MULTI_FACTOR));
-    let Some(claims) = claims else { return Ok(by_values) };
-    let parsed: serde_json::Value = serde_json::from_str(claims)
-        .map_err(|_| refuse("invalid_request", "the claims parameter is not JSON"))?;
+    let Some(parsed) = claims else { return by_values };
     let acr = &parsed["id_token"]["acr"];
     let essential = acr["essential"].as_bool().unwrap_or(false);
     let values: Vec<&str> = match (&acr["value"], &acr["values"]) {
@@ -87,7 +85,7 @@ fn asks_for_mfa(acr_values: Option<&str>, claims: Option<&str>) -> Result<bool, 
     };
     let by_claims = (essential && (values.is_empty() || values.contains(&ACR_MULTI_FACTOR)))
         || (!values.is_empty() && values.iter().all(|v| *v == ACR_MULTI_FACTOR));
-    Ok(by_values || by_claims)
+    by_values || by_claims
 }
 
 /// Checks everything after the client and redirect URI. `public` clients must use PKCE.
@@ -161,9 +159,15 @@ pub fn check(
         ),
         None => None,
     };
-    let require_mfa =
-        client_requires_mfa || asks_for_mfa(params.acr_values.as_deref(), params.claims.as_deref())?;
-    let asked = crate::oidc::claims::Requested::parse(params.claims.as_deref())
+    // The claims parameter, parsed once: for the MFA it may demand and the user claims it asks.
+    let claims: Option<serde_json::Value> = params
+        .claims
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| refuse("invalid_request", "the claims parameter is not JSON"))?;
+    let require_mfa = client_requires_mfa || asks_for_mfa(params.acr_values.as_deref(), claims.as_ref());
+    let asked = crate::oidc::claims::Requested::from_value(claims.as_ref())
         .map_err(|description| refuse("invalid_request", description))?;
     if params.state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
         return Err(refuse("invalid_request", "state is longer than 2048 characters"));

@@ -27,11 +27,10 @@ pub struct Requested {
 }
 
 impl Requested {
-    /// From the `claims` parameter (a JSON object with `id_token` and/or `userinfo`
-    /// members, each an object of claim names); an error for anything else.
-    pub fn parse(raw: Option<&str>) -> Result<Self, &'static str> {
-        let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok(Self::default()) };
-        let parsed: Value = serde_json::from_str(raw).map_err(|_| "the claims parameter is not JSON")?;
+    /// From the `claims` parameter as parsed JSON (an object with `id_token` and/or
+    /// `userinfo` members, each an object of claim names); an error for anything else.
+    pub fn from_value(parsed: Option<&Value>) -> Result<Self, &'static str> {
+        let Some(parsed) = parsed else { return Ok(Self::default()) };
         let object = parsed.as_object().ok_or("the claims parameter is not a JSON object")?;
         let names = |member: &str| -> Result<Vec<String>, &'static str> {
             match object.get(member) {
@@ -89,14 +88,15 @@ mod tests {
     #[test]
     fn the_claims_parameter_keeps_the_user_claims_asked_for() {
         let raw = r#"{"id_token":{"email":{"essential":true},"acr":null,"shoe_size":null},"userinfo":{"name":null}}"#;
-        let asked = Requested::parse(Some(raw)).unwrap();
+        let parse = |raw: &str| Requested::from_value(Some(&serde_json::from_str(raw).unwrap()));
+        let asked = parse(raw).unwrap();
         assert_eq!(asked.id_token, vec!["email".to_owned()]);
         assert_eq!(asked.userinfo, vec!["name".to_owned()]);
         assert_eq!(Requested::from_stored(asked.to_stored().as_deref()), asked);
-        assert_eq!(Requested::parse(None).unwrap().to_stored(), None);
-        assert_eq!(Requested::parse(Some(r#"{"userinfo":{"acr":null}}"#)).unwrap().to_stored(), None);
-        for bad in ["{not json", "[1]", r#"{"id_token":["email"]}"#] {
-            assert!(Requested::parse(Some(bad)).is_err(), "{bad}");
+        assert_eq!(Requested::from_value(None).unwrap().to_stored(), None);
+        assert_eq!(parse(r#"{"userinfo":{"acr":null}}"#).unwrap().to_stored(), None);
+        for bad in ["[1]", r#"{"id_token":["email"]}"#] {
+            assert!(parse(bad).is_err(), "{bad}");
         }
     }
 }
