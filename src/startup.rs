@@ -207,6 +207,7 @@ impl Application {
                 totp_enabled: settings.totp_enabled,
             },
             metrics,
+            logout_notices: Notifier::waker(),
         };
         let notifier = Notifier::new(NotifierParts {
             db: state.db.clone(),
@@ -217,6 +218,7 @@ impl Application {
             issuer: state.issuer_str().to_owned(),
             every: settings.backchannel_poll,
             ready: state.schema_ready.clone(),
+            wake: state.logout_notices.clone(),
         });
         let https = state.issuer.is_https();
         let data = web::Data::new(state.clone());

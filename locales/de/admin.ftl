@@ -253,3 +253,5 @@ admin-client-disabled = Anwendung deaktiviert; ihre Refresh-Tokens sind widerruf
 admin-client-enabled = Anwendung aktiviert.
 admin-client-deleted = Anwendung gelöscht.
 admin-client-unknown = Keine solche Anwendung.
+admin-done-profile = Das Profil wurde gespeichert.
+admin-edit-profile = Profil bearbeiten

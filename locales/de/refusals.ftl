@@ -18,3 +18,9 @@ refusal-more-permission = Ein neuer Benutzer kann nicht mehr Berechtigung haben 
 refusal-username = Ungültiger Benutzername: 1 bis 64 Zeichen ohne Leerzeichen.
 refusal-date = { $name } muss ein Datum wie 2026-11-26 sein.
 refusal-number = { $name } muss eine Zahl sein.
+refusal-profile-long = { $field } hat höchstens { $max } Zeichen
+refusal-profile-characters = { $field } enthält ein Zeichen, das dort nicht stehen kann (ein Steuerzeichen oder einen Zeilenumbruch)
+refusal-profile-email = email muss eine E-Mail-Adresse wie ada@example.org sein
+refusal-profile-locale = locale muss ein Sprach-Tag wie en-GB oder de-CH sein
+refusal-profile-zoneinfo = zoneinfo muss der Name einer Zeitzone wie Europe/Zurich oder UTC sein
+refusal-profile-phone = phone_number muss eine Telefonnummer wie +41 44 668 18 00 sein (eine Durchwahl als ;ext=123)

@@ -254,3 +254,5 @@ admin-client-disabled = Client disabled; its refresh tokens are revoked.
 admin-client-enabled = Client enabled.
 admin-client-deleted = Client deleted.
 admin-client-unknown = No such client.
+admin-done-profile = The profile has been saved.
+admin-edit-profile = Edit profile

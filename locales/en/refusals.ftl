@@ -18,3 +18,9 @@ refusal-more-permission = a new user cannot have more permission than you
 refusal-username = invalid username: use 1-64 characters without spaces
 refusal-date = { $name } must be a date like 2026-11-26
 refusal-number = { $name } must be a number
+refusal-profile-long = { $field } is at most { $max } characters
+refusal-profile-characters = { $field } holds a character it cannot hold (a control character, or a line break)
+refusal-profile-email = email must be an e-mail address such as ada@example.org
+refusal-profile-locale = locale must be a language tag such as en-GB or de-CH
+refusal-profile-zoneinfo = zoneinfo must be a time zone name such as Europe/Zurich or UTC
+refusal-profile-phone = phone_number must be a phone number such as +41 44 668 18 00 (an extension as ;ext=123)

@@ -188,6 +188,7 @@ mod tests {
                 updated_at: 0,
                 last_login_at: Some(1),
                 password_temporary: false,
+                profile: Default::default(),
             },
             tenant: Tenant {
                 id: "t".into(),

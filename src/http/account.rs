@@ -65,6 +65,7 @@ async fn account_page(state: &AppState, me: &SignedIn) -> Result<HttpResponse, L
     let mut ctx = me.context();
     ctx.insert("username", &me.user.username);
     ctx.insert("display_name", &me.user.display_name);
+    ctx.insert("email", &me.user.email);
     if let Some(at) = status.activated_at {
         let (iso, text) = pages::format_time_in(me.lang, at);
         ctx.insert("activated_iso", &iso);

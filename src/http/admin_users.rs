@@ -47,7 +47,7 @@ pub async fn get_users(
 pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let (id, now, globally) = (path.into_inner(), state.clock.now(), state.totp_enabled);
     with_admin(&state, &req, None, async |me, admin| {
-        let ((user, devices, explained), _) = run(&state, admin, move |c, a| {
+        let ((user, devices, explained), admin) = run(&state, admin, move |c, a| {
             Ok((
                 admin::get_user(c, a, &id)?,
                 crate::tenancy::devices::list(c, a, &id, now)?,
@@ -61,6 +61,9 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
             "activated",
             &user.totp_activated_at.map(|t| pages::format_time_in(me.lang, t).1).unwrap_or_default(),
         );
+        let can_edit_profile =
+            admin.may(crate::tenancy::permissions::Action::EditProfile, Some(&user.id)).is_ok();
+        ctx.insert("can_edit_profile", &can_edit_profile);
         ctx.insert("u", &user);
         ctx.insert("devices", &pages::listed(&devices, me.lang));
         ctx.insert("forget_base", &format!("/admin/users/{}/devices", user.id));

@@ -271,7 +271,8 @@ pub async fn get_resume(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
             pages::brand(&mut ctx, &flow.tenant_id, brand);
         }
         ctx.insert("client_name", &client.name);
-        let scopes: Vec<&str> = request.scope.split(' ').filter(|s| *s != "openid").collect();
+        let consented = authorize::consent_scope(&request);
+        let scopes: Vec<&str> = consented.split(' ').filter(|s| *s != "openid").collect();
         ctx.insert("scopes", &scopes);
         Ok(pages::render(StatusCode::OK, "consent.html", &ctx))
     };
@@ -306,7 +307,8 @@ pub async fn post_consent(
                 .db
                 .run(move |conn| {
                     conn.write(|conn| {
-                        authorize::save_consent(conn, &user, &asking.client_id, &asking.scope, now)?;
+                        let scope = authorize::consent_scope(&asking);
+                        authorize::save_consent(conn, &user, &asking.client_id, &scope, now)?;
                         authorize::issue_code(conn, &asking, &user, &session, now)
                     })
                 })

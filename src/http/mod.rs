@@ -26,6 +26,7 @@ pub(crate) mod oidc;
 pub(crate) mod ops;
 pub mod pages;
 mod par;
+mod profile;
 mod queries;
 mod redirects;
 pub mod state;
@@ -99,6 +100,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/totp/{id}/remove", web::post().to(authenticators::post_remove))
         .route("/account/recovery-codes", web::post().to(account::post_recovery_codes))
         .route("/account/password", web::post().to(account::post_password))
+        .route("/account/profile", web::get().to(profile::get_account_profile))
+        .route("/account/profile", web::post().to(profile::post_account_profile))
         .route("/account/codes", web::get().to(account::get_codes))
         .route("/account/codes-saved", web::post().to(account::post_codes_saved))
         .route("/account/signed-out", web::get().to(account::get_signed_out))
@@ -116,6 +119,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/revoke", web::post().to(admin_acts::post_revoke))
         .route("/admin/users/{id}/enforcement", web::post().to(admin_acts::post_enforcement))
         .route("/admin/users/{id}/disabled", web::post().to(admin_acts::post_disabled))
+        .route("/admin/users/{id}/profile", web::get().to(profile::get_user_profile))
+        .route("/admin/users/{id}/profile", web::post().to(profile::post_user_profile))
         .route("/admin/users/{id}/password", web::get().to(admin_acts::get_reset_password))
         .route("/admin/users/{id}/password", web::post().to(admin_acts::post_reset_password))
         .route("/admin/users/{id}/devices/forget", web::post().to(devices::post_admin_forget_all))
@@ -138,6 +143,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/users/{id}/revoke-totp", web::post().to(api::tenant::post_revoke_totp))
         .route("/api/v1/users/{id}/totp-enforcement", web::put().to(api::tenant::put_enforcement))
         .route("/api/v1/users/{id}/disabled", web::put().to(api::tenant::put_disabled))
+        .route("/api/v1/users/{id}/profile", web::put().to(api::tenant::put_profile))
         .route("/api/v1/users/{id}/reset-password", web::post().to(api::tenant::post_reset_password))
         .route("/api/v1/users/{id}/devices", web::get().to(api::tenant::get_devices))
         .route("/api/v1/users/{id}/devices", web::delete().to(api::tenant::delete_devices))

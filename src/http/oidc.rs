@@ -63,27 +63,11 @@ pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
             openidconnect::AuthenticationContextClass::new(ACR_MULTI_FACTOR.to_owned()),
         ]))
         .set_claims_supported(Some(
-            [
-                "iss",
-                "sub",
-                "aud",
-                "exp",
-                "iat",
-                "auth_time",
-                "nonce",
-                "amr",
-                "acr",
-                "azp",
-                "sid",
-                "at_hash",
-                "name",
-                "preferred_username",
-                "email",
-                "email_verified",
-            ]
-            .iter()
-            .map(|c| CoreClaimName::new((*c).to_owned()))
-            .collect(),
+            ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "azp", "sid", "at_hash"]
+                .iter()
+                .chain(crate::oidc::claims::USER_CLAIMS.iter().map(|(claim, _)| claim))
+                .map(|c| CoreClaimName::new((*c).to_owned()))
+                .collect(),
         ))
         .set_claims_parameter_supported(Some(true))
         .set_request_parameter_supported(Some(false))
@@ -159,8 +143,21 @@ pub async fn post_token(
         let client = authenticate(&state, &presented).await?;
         form.dpop_jkt = dpop::token_proof(&state, &req).await?;
         let keys = state.keys().await?;
-        grants::token(&state.db, &keys, state.issuer_str(), &client, form, &state.instance, state.clock.now())
-            .await
+        let tokens = grants::token(
+            &state.db,
+            &keys,
+            state.issuer_str(),
+            &client,
+            form,
+            &state.instance,
+            state.clock.now(),
+        )
+        .await?;
+        // A redeemed code of such a client wrote a back-channel logout notice.
+        if grant == "authorization_code" && client.backchannel_logout_uri.is_some() {
+            state.logout_notices.notify_one();
+        }
+        Ok(tokens)
     };
     match result.await {
         Ok(tokens) => {

@@ -14,7 +14,7 @@ use crate::http::state::AppState;
 use crate::tenancy::branding::Brand;
 
 /// The built-in templates, by name.
-const BUILT_IN: [(&str, &str); 23] = [
+const BUILT_IN: [(&str, &str); 24] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("message.html", include_str!("../../templates/message.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -26,6 +26,7 @@ const BUILT_IN: [(&str, &str); 23] = [
     ("codes.html", include_str!("../../templates/codes.html")),
     ("devices_list.html", include_str!("../../templates/devices_list.html")),
     ("account.html", include_str!("../../templates/account.html")),
+    ("profile.html", include_str!("../../templates/profile.html")),
     ("consent.html", include_str!("../../templates/consent.html")),
     ("logout.html", include_str!("../../templates/logout.html")),
     ("admin_users.html", include_str!("../../templates/admin_users.html")),

@@ -46,6 +46,8 @@ pub struct AppState {
     pub instance: Instance,
     /// What `/metrics` on the management listener shows.
     pub metrics: crate::metrics::Metrics,
+    /// Wakes this instance's back-channel logout notifier when a notice is written.
+    pub logout_notices: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -14,7 +14,8 @@ use crate::store::schema::consents;
 use crate::store::sessions::{self, AuthorizationCode, Session};
 
 /// Scopes Watchword grants; others are dropped from a request.
-pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "watchword:admin"];
+pub const SCOPES: &[&str] =
+    &["openid", "profile", "email", "phone", "address", "offline_access", "watchword:admin"];
 
 /// Every parameter of an authorization request, as sent (GET query or POST form).
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
@@ -265,6 +266,13 @@ pub fn save_consent(
     })
 }
 
+/// The scopes the user consents to for `request`: its scope, and the scopes of the user
+/// claims its `claims` parameter names.
+pub fn consent_scope(request: &AuthRequest) -> String {
+    let asked = crate::oidc::claims::Requested::from_stored(request.claims.as_deref());
+    crate::oidc::claims::consent_scope(&request.scope, &asked)
+}
+
 /// Whether the user must be asked before the client gets `scope`: never for a trusted
 /// client; always when the request said `prompt=consent`; otherwise unless every scope
 /// was granted before.
@@ -290,7 +298,7 @@ pub fn code_unless_consent(
     session_id: &str,
     now: i64,
 ) -> Result<Option<String>, LoginError> {
-    if consent_needed(conn, trusted, asked, user_id, &request.client_id, &request.scope)? {
+    if consent_needed(conn, trusted, asked, user_id, &request.client_id, &consent_scope(request))? {
         return Ok(None);
     }
     issue_code(conn, request, user_id, session_id, now).map(Some)

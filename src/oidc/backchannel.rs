@@ -6,7 +6,10 @@
 //!
 //! The notices are rows ([`crate::store::logouts`]): written when the client redeems its
 //! code, due once the session is revoked. Each instance looks for due notices every
-//! poll interval and delivers a bounded batch at a time; an attempt is claimed in the
+//! poll interval while any notice is pending (written, not yet delivered or given up),
+//! every [`IDLE_EVERY`] while none is — nothing can fall due then until a client redeems
+//! a code, and this instance's redemptions wake it at once ([`Notifier::waker`]) — and
+//! delivers a bounded batch at a time; an attempt is claimed in the
 //! database first, so two instances never send the same attempt, and one that crashed
 //! mid-delivery is retried after its lease. A failed delivery is retried with growing
 //! waits; the last failure is audited (`logout.backchannel_failed`).
@@ -39,6 +42,10 @@ const BATCH: i64 = 32;
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Every this many rounds, notices that no longer matter are pruned.
 const PRUNE_EVERY: u64 = 600;
+/// How often an instance looks while no notice is pending anywhere: a notice another
+/// instance wrote (and that instance delivers itself) is taken over within this if that
+/// instance goes away.
+pub const IDLE_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Serialize)]
 struct LogoutClaims<'a> {
@@ -90,6 +97,7 @@ pub struct Notifier {
     http: std::sync::OnceLock<reqwest::Client>,
     every: Duration,
     ready: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 /// Why a round could not run.
@@ -113,13 +121,31 @@ pub struct NotifierParts {
     pub every: Duration,
     /// False while the server waits for its database: no rounds until then.
     pub ready: Arc<AtomicBool>,
+    /// Woken when this instance writes a notice ([`Notifier::waker`]).
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+/// What a round found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Notices it tried to deliver.
+    pub tried: usize,
+    /// Whether any notice is still pending (so that the next round comes soon).
+    pub pending: bool,
 }
 
 impl Notifier {
     pub fn new(parts: NotifierParts) -> Self {
-        let NotifierParts { db, keyring, keys, key_rotation_delay, clock, issuer, every, ready } = parts;
+        let NotifierParts { db, keyring, keys, key_rotation_delay, clock, issuer, every, ready, wake } =
+            parts;
         let http = std::sync::OnceLock::new();
-        Self { db, keyring, keys, key_rotation_delay, clock, issuer, http, every, ready }
+        Self { db, keyring, keys, key_rotation_delay, clock, issuer, http, every, ready, wake }
+    }
+
+    /// A fresh wake-up handle: notified when a client with a back-channel URI redeems a
+    /// code on this instance, so that a notifier idling at [`IDLE_EVERY`] polls again.
+    pub fn waker() -> Arc<tokio::sync::Notify> {
+        Arc::new(tokio::sync::Notify::new())
     }
 
     /// The HTTP client of the deliveries (no redirects followed, a timeout), made once.
@@ -137,47 +163,62 @@ impl Notifier {
         Ok(self.http.get_or_init(|| client))
     }
 
-    /// Delivers due notices every poll interval, for as long as the server runs.
+    /// Delivers due notices, for as long as the server runs: a round at once, then one
+    /// every poll interval while notices are pending, every [`IDLE_EVERY`] (or when woken)
+    /// while none is.
     pub async fn run(self) {
         let this = Arc::new(self);
-        let mut tick = tokio::time::interval(this.every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
+        let mut idle = false;
         for round in 0_u64.. {
-            tick.tick().await;
+            if round > 0 {
+                let wait = if idle { IDLE_EVERY } else { this.every };
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = this.wake.notified() => {}
+                }
+            }
             if !this.ready.load(Ordering::Relaxed) {
+                idle = false;
                 continue;
             }
             // Said once when rounds start failing (the database is down, say), and once
             // when they work again — not every poll interval.
             match this.clone().round(round % PRUNE_EVERY == 0).await {
-                Err(e) if !failing => {
-                    tracing::warn!(error = %e, "back-channel logout: notices wait until this works again");
-                    failing = true;
+                Err(e) => {
+                    idle = false;
+                    if !failing {
+                        tracing::warn!(error = %e, "back-channel logout: notices wait until this works again");
+                        failing = true;
+                    }
                 }
-                Ok(_) if failing => {
-                    tracing::info!("back-channel logout: delivering again");
-                    failing = false;
+                Ok(done) => {
+                    idle = !done.pending;
+                    if failing {
+                        tracing::info!("back-channel logout: delivering again");
+                        failing = false;
+                    }
                 }
-                _ => {}
             }
         }
     }
 
-    /// One round: the due notices (a batch), delivered concurrently; how many were tried.
-    pub async fn round(self: Arc<Self>, prune: bool) -> Result<usize, NotifyError> {
+    /// One round: the due notices (a batch), delivered concurrently.
+    pub async fn round(self: Arc<Self>, prune: bool) -> Result<Round, NotifyError> {
         let now = self.clock.now();
-        let due = self
+        let (due, pending) = self
             .db
-            .run(move |conn| {
+            .run(move |conn| -> Result<_, StoreError> {
                 if prune {
                     logouts::prune(conn, now)?;
                 }
-                logouts::due(conn, now, BATCH)
+                let due = logouts::due(conn, now, BATCH)?;
+                let pending = !due.is_empty() || logouts::any_pending(conn)?;
+                Ok((due, pending))
             })
             .await?;
         if due.is_empty() {
-            return Ok(0);
+            return Ok(Round { tried: 0, pending });
         }
         let keys = self.keys.current(&self.db, &self.keyring, self.key_rotation_delay, now).await?;
         let mut deliveries = tokio::task::JoinSet::new();
@@ -190,7 +231,7 @@ impl Notifier {
                 tracing::warn!(error = %e, "back-channel logout: a delivery could not be recorded");
             }
         }
-        Ok(tried)
+        Ok(Round { tried, pending: true })
     }
 
     async fn deliver(self: Arc<Self>, keys: Arc<KeySet>, due: Due) -> Result<(), NotifyError> {

@@ -6,14 +6,38 @@ use serde_json::{Map, Value, json};
 
 use crate::oidc::tokens::has_scope;
 use crate::store::users::User;
+use crate::tenancy::profile::{Address, Profile};
 
-/// Each user claim Watchword can release, and the scope that releases it.
+/// Each user claim Watchword can release, and the scope that releases it (OpenID Connect
+/// Core §5.4).
 pub const USER_CLAIMS: &[(&str, &str)] = &[
     ("name", "profile"),
+    ("given_name", "profile"),
+    ("family_name", "profile"),
     ("preferred_username", "profile"),
+    ("locale", "profile"),
+    ("zoneinfo", "profile"),
+    ("updated_at", "profile"),
     ("email", "email"),
     ("email_verified", "email"),
+    ("phone_number", "phone"),
+    ("phone_number_verified", "phone"),
+    ("address", "address"),
 ];
+
+/// The scopes a user consents to for `scope` and the claims `asked` by name: a claim
+/// asked for by name is released only with its scope's consent, as the scope would be.
+pub fn consent_scope(scope: &str, asked: &Requested) -> String {
+    let mut scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    for name in asked.id_token.iter().chain(&asked.userinfo) {
+        if let Some((_, by_scope)) = USER_CLAIMS.iter().find(|(claim, _)| claim == name)
+            && !scopes.contains(by_scope)
+        {
+            scopes.push(by_scope);
+        }
+    }
+    scopes.join(" ")
+}
 
 /// The user claims a `claims` parameter asks for (essential or voluntary alike: each is
 /// released when the user has it), for the ID token and for userinfo. Claims Watchword
@@ -60,25 +84,60 @@ impl Requested {
 /// The claims of `user` that `scope` releases, and those named in `asked`, that the
 /// user has.
 pub fn user_claims(user: &User, scope: &str, asked: &[String]) -> Map<String, Value> {
+    let profile = Profile::of(user);
     let mut out = Map::new();
     for (name, by_scope) in USER_CLAIMS {
         if !has_scope(scope, by_scope) && !asked.iter().any(|a| a == name) {
             continue;
         }
+        let text = |value: &Option<String>| value.as_ref().map(|v| json!(v));
         let value = match *name {
-            "name" => json!(user.display_name.clone().unwrap_or_else(|| user.username.clone())),
-            "preferred_username" => json!(user.username),
-            "email" => match &user.email {
-                Some(email) => json!(email),
-                None => continue,
-            },
-            // Watchword does not verify addresses; it says so rather than claim it.
-            "email_verified" if user.email.is_some() => json!(false),
-            _ => continue,
+            "name" => Some(json!(profile.display_name.as_ref().unwrap_or(&user.username))),
+            "given_name" => text(&profile.given_name),
+            "family_name" => text(&profile.family_name),
+            "preferred_username" => Some(json!(user.username)),
+            "locale" => text(&profile.locale),
+            "zoneinfo" => text(&profile.zoneinfo),
+            "updated_at" => Some(json!(user.profile.profile_updated_at.unwrap_or(user.created_at))),
+            "email" => text(&profile.email),
+            "phone_number" => text(&profile.phone_number),
+            // Watchword verifies neither; it says so rather than claim it.
+            "email_verified" => profile.email.as_ref().map(|_| json!(false)),
+            "phone_number_verified" => profile.phone_number.as_ref().map(|_| json!(false)),
+            "address" => profile.address.as_ref().map(address_claim),
+            _ => None,
         };
-        out.insert((*name).to_owned(), value);
+        if let Some(value) = value {
+            out.insert((*name).to_owned(), value);
+        }
     }
     out
+}
+
+/// The address claim (§5.1.1): its parts, and `formatted` — the street lines, then postal
+/// code and locality, region and country, a line each.
+fn address_claim(address: &Address) -> Value {
+    let town = [&address.postal_code, &address.locality]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let lines: Vec<&str> = [
+        address.street_address.as_deref(),
+        Some(town.as_str()),
+        address.region.as_deref(),
+        address.country.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|line| !line.is_empty())
+    .collect();
+    let mut claim = serde_json::to_value(address).unwrap_or_else(|_| json!({}));
+    if let Some(parts) = claim.as_object_mut() {
+        parts.insert("formatted".to_owned(), json!(lines.join("\n")));
+    }
+    claim
 }
 
 #[cfg(test)]

@@ -83,6 +83,20 @@ pub fn due(conn: &mut DbConn, now: i64, limit: i64) -> Result<Vec<Due>, StoreErr
         .collect())
 }
 
+/// Whether any notice is pending — neither delivered nor given up, its client still
+/// with a URI — whether or not its session has ended yet.
+pub fn any_pending(conn: &mut DbConn) -> Result<bool, StoreError> {
+    let found: Vec<String> = crate::native!(conn, |c| backchannel_logouts::table
+        .inner_join(clients::table)
+        .filter(backchannel_logouts::delivered_at.is_null())
+        .filter(backchannel_logouts::gave_up_at.is_null())
+        .filter(clients::backchannel_logout_uri.is_not_null())
+        .select(backchannel_logouts::session_id)
+        .limit(1)
+        .load(c))?;
+    Ok(!found.is_empty())
+}
+
 /// The row of `due` while it is neither delivered nor given up.
 macro_rules! pending {
     ($due:expr) => {

@@ -44,6 +44,13 @@ diesel::table! {
         last_login_at -> Nullable<BigInt>,
         totp_locked_until -> Nullable<BigInt>,
         password_temporary -> Bool,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        zoneinfo -> Nullable<Text>,
+        phone_number -> Nullable<Text>,
+        address -> Nullable<Text>,
+        profile_updated_at -> Nullable<BigInt>,
     }
 }
 

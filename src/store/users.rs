@@ -26,6 +26,23 @@ pub struct User {
     pub last_login_at: Option<i64>,
     /// Chosen by someone else (generated, or a parent's reset): replaced at the next sign-in.
     pub password_temporary: bool,
+    #[diesel(embed)]
+    pub profile: Profile,
+}
+
+/// The profile claims a user holds beyond its name and e-mail address, as stored; checked
+/// and explained in [`crate::tenancy::profile`]. `address` is the claim's JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct Profile {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub locale: Option<String>,
+    pub zoneinfo: Option<String>,
+    pub phone_number: Option<String>,
+    pub address: Option<String>,
+    /// When the profile (these, the name or the e-mail address) last changed.
+    pub profile_updated_at: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, user: &User) -> Result<(), StoreError> {
@@ -86,6 +103,32 @@ pub fn replace_password(
     .set((users::password_hash.eq(hash), users::password_temporary.eq(temporary), users::updated_at.eq(now),))
     .execute(c))?;
     Ok(changed == 1)
+}
+
+/// Replaces the user's name, e-mail address and profile, and stamps the change.
+pub fn set_profile(
+    conn: &mut DbConn,
+    user_id: &str,
+    display_name: Option<&str>,
+    email: Option<&str>,
+    profile: &Profile,
+    now: i64,
+) -> Result<(), StoreError> {
+    crate::native!(conn, |c| diesel::update(users::table.find(user_id))
+        .set((
+            users::display_name.eq(display_name),
+            users::email.eq(email),
+            users::given_name.eq(&profile.given_name),
+            users::family_name.eq(&profile.family_name),
+            users::locale.eq(&profile.locale),
+            users::zoneinfo.eq(&profile.zoneinfo),
+            users::phone_number.eq(&profile.phone_number),
+            users::address.eq(&profile.address),
+            users::profile_updated_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(())
 }
 
 pub fn set_last_login(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), StoreError> {

@@ -96,6 +96,8 @@ pub struct UserView {
     pub created_at: i64,
     /// The active authenticators, oldest first.
     pub authenticators: Vec<AuthenticatorView>,
+    /// The name, e-mail address and profile claims.
+    pub profile: super::profile::Profile,
 }
 
 /// One active authenticator of a user.
@@ -133,6 +135,7 @@ fn view(user: &User, statuses: &[totp::CredentialStatus]) -> UserView {
             .iter()
             .map(|(_, _, at, label)| AuthenticatorView { label: label.clone(), activated_at: *at })
             .collect(),
+        profile: super::profile::Profile::of(user),
     }
 }
 
@@ -362,6 +365,13 @@ pub fn create_child(
     if permission > admin.permission() {
         return Err(AdminError::Invalid(Refusal::new("refusal-more-permission")));
     }
+    let named = super::profile::Profile {
+        display_name: new.display_name.clone(),
+        email: new.email.clone(),
+        ..Default::default()
+    }
+    .checked()
+    .map_err(AdminError::Invalid)?;
     let OneTimePassword { plain: one_time, hash } = one_time;
     let user = User {
         id: new_id(),
@@ -369,8 +379,8 @@ pub fn create_child(
         parent_id: Some(parent_id),
         username: username.as_str().to_owned(),
         username_key: username.key(),
-        email: new.email.clone().filter(|e| !e.trim().is_empty()),
-        display_name: new.display_name.clone().filter(|d| !d.trim().is_empty()),
+        email: named.email,
+        display_name: named.display_name,
         kind: kind.as_str().to_owned(),
         password_hash: hash,
         totp_required: new.totp_required,
@@ -380,6 +390,7 @@ pub fn create_child(
         updated_at: now,
         last_login_at: None,
         password_temporary: true,
+        profile: users::Profile::default(),
     };
     conn.write(|conn| {
         users::insert(conn, &user).map_err(|e| match e {

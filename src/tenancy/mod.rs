@@ -9,6 +9,7 @@ pub mod explain;
 pub mod passwords;
 pub mod permissions;
 pub mod policy;
+pub mod profile;
 pub mod service;
 pub mod tenant_policy;
 pub mod transfer;

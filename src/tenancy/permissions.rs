@@ -1,10 +1,11 @@
 //! Who may do what to whom inside a tenant: pure rules over the user tree.
 //!
 //! An actor acts only on its descendants (any depth), never on itself, never outside
-//! its subtree or tenant. Reading needs `read`; creating users, revoking a TOTP secret
-//! and turning enforcement on need `create` (or `admin`); turning enforcement off,
-//! disabling or enabling users need `admin`; the tenant's settings (policy, branding,
-//! clients) need `admin` on a tenant root user (one without a parent).
+//! its subtree or tenant. Reading needs `read`; creating users, revoking a TOTP secret,
+//! resetting a password, editing a profile and turning enforcement on need `create` (or
+//! `admin`); turning enforcement off, disabling or enabling users need `admin`; the
+//! tenant's settings (policy, branding, clients) need `admin` on a tenant root user (one
+//! without a parent).
 
 use std::collections::HashMap;
 
@@ -19,6 +20,8 @@ pub enum Action {
     RevokeTotp,
     /// Give the target a new temporary password (the same rights as revoking its TOTP).
     ResetPassword,
+    /// Change the target's name, e-mail address and profile claims.
+    EditProfile,
     EnforceOn,
     EnforceOff,
     Disable,
@@ -28,11 +31,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Read,
         Self::CreateChild,
         Self::RevokeTotp,
         Self::ResetPassword,
+        Self::EditProfile,
         Self::EnforceOn,
         Self::EnforceOff,
         Self::Disable,
@@ -43,9 +47,11 @@ impl Action {
     fn needs(self) -> Permission {
         match self {
             Self::Read => Permission::Read,
-            Self::CreateChild | Self::RevokeTotp | Self::ResetPassword | Self::EnforceOn => {
-                Permission::Create
-            }
+            Self::CreateChild
+            | Self::RevokeTotp
+            | Self::ResetPassword
+            | Self::EditProfile
+            | Self::EnforceOn => Permission::Create,
             Self::EnforceOff | Self::Disable | Self::Enable | Self::EditPolicy => Permission::Admin,
         }
     }

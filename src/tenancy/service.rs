@@ -135,15 +135,10 @@ pub struct CreatedUser {
 }
 
 pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<CreatedUser, TenancyError> {
-    if let Some(email) = &new.email {
-        let ok = email.len() <= 254
-            && email
-                .split_once('@')
-                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.ends_with('.'))
-            && !email.chars().any(char::is_whitespace);
-        if !ok {
-            return Err(TenancyError::Invalid(format!("invalid email address '{email}'")));
-        }
+    if let Some(email) = &new.email
+        && !super::profile::email_ok(email)
+    {
+        return Err(TenancyError::Invalid(format!("invalid email address '{email}'")));
     }
     // Hash before opening the transaction: it is the slow part and touches no row.
     let password_hash = match &new.password {
@@ -178,6 +173,7 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
             updated_at: now,
             last_login_at: None,
             password_temporary: new.password_temporary,
+            profile: Default::default(),
         };
         users::insert(conn, &user).map_err(|e| match e {
             StoreError::Conflict => TenancyError::DuplicateUsername(user.username.clone()),

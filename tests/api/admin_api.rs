@@ -139,8 +139,15 @@ async fn the_full_permission_matrix_through_the_api() {
     for permission in ["none", "read", "create", "admin"] {
         app.set_permission(&p, permission);
         for (name, id, below) in &targets {
-            let cases: [(&str, &str, String, Option<Value>, &str); 7] = [
+            let cases: [(&str, &str, String, Option<Value>, &str); 8] = [
                 ("read", "GET", format!("/users/{id}"), None, "read"),
+                (
+                    "profile",
+                    "PUT",
+                    format!("/users/{id}/profile"),
+                    Some(json!({ "family_name": format!("{permission} matrix") })),
+                    "create",
+                ),
                 (
                     "revoke",
                     "POST",

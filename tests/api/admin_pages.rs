@@ -69,8 +69,9 @@ async fn the_permission_matrix_through_the_pages() {
         for (name, id, below) in &targets {
             n += 1;
             let username = format!("n{n}");
-            let cases: [Case<'_>; 7] = [
+            let cases: [Case<'_>; 8] = [
                 ("read", format!("/admin/users/{id}"), vec![], "read"),
+                ("profile", format!("/admin/users/{id}/profile"), vec![("family_name", &username)], "create"),
                 ("revoke", format!("/admin/users/{id}/revoke"), vec![("reason", "matrix")], "create"),
                 ("enforce on", format!("/admin/users/{id}/enforcement"), vec![("enforced", "on")], "create"),
                 ("enforce off", format!("/admin/users/{id}/enforcement"), vec![], "admin"),

@@ -137,7 +137,17 @@ async fn discovery_advertises_what_is_supported_and_nothing_else() {
     ] {
         assert!(doc[endpoint].as_str().unwrap().starts_with(&app.address), "{endpoint}");
     }
-    assert!(doc["claims_supported"].as_array().unwrap().iter().any(|c| c == "amr"));
+    let supported = |member: &str, wanted: &[&str]| {
+        let listed = doc[member].as_array().unwrap();
+        for w in wanted {
+            assert!(listed.iter().any(|c| c == w), "{member} lacks {w}: {listed:?}");
+        }
+    };
+    supported(
+        "claims_supported",
+        &["amr", "given_name", "zoneinfo", "updated_at", "phone_number", "address"],
+    );
+    supported("scopes_supported", &["openid", "profile", "email", "phone", "address"]);
     let jwks: Value =
         http_client().get(doc["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
     let kinds: Vec<&str> =

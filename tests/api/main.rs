@@ -28,6 +28,7 @@ mod openapi;
 mod pages;
 mod par;
 mod passwords;
+mod profile;
 mod remembered;
 mod serve;
 mod transfer;

@@ -13,6 +13,7 @@ use crate::store::audit::Origin;
 use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
 use crate::tenancy::branding::{self, BrandingChange};
 use crate::tenancy::creation;
+use crate::tenancy::profile::{self, Profile};
 use crate::tenancy::tenant_policy::{self, PolicyView};
 use crate::text::Refusal;
 
@@ -187,6 +188,19 @@ pub async fn put_disabled(
 ) -> HttpResponse {
     act_on_user(&state, &req, path.into_inner(), body, |conn, admin, id, body: DisabledBody, origin, now| {
         admin::set_disabled(conn, admin, id, body.disabled, origin, now)
+    })
+    .await
+}
+
+/// Replaces the user's name, e-mail address and profile claims (absent fields empty).
+pub async fn put_profile(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Result<web::Json<Profile>, actix_web::Error>,
+) -> HttpResponse {
+    act_on_user(&state, &req, path.into_inner(), body, |conn, admin, id, profile: Profile, origin, now| {
+        profile::update_child(conn, admin, id, profile, origin, now).map(drop)
     })
     .await
 }
