@@ -1,13 +1,13 @@
-# Build: docker build -t watchword .
+# Build: docker build -t watchword .   (tested by scripts/docker-test)
+# libpq, OpenSSL and SQLite are built from source into the binary: the build stage needs
+# only the Rust image's toolchain (C compiler, make, perl), the runtime image only libc.
 FROM rust:1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked && cp target/release/watchword /usr/local/bin/watchword
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates \
-    && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/watchword watchword \
+RUN useradd --system --home /var/lib/watchword watchword \
     && mkdir -p /var/lib/watchword && chown watchword /var/lib/watchword
 COPY --from=build /usr/local/bin/watchword /usr/local/bin/watchword
 USER watchword

@@ -228,25 +228,39 @@ const RECENTLY_USED: Duration = Duration::from_secs(2);
 /// [`RECENTLY_USED`] is handed out as it is; an idler one (where a database restart
 /// would show) is still checked.
 #[derive(Debug)]
-struct Manager(ConnectionManager<DbConn>);
+/// Makes the pool's connections. It connects to the backend its URL names directly, not
+/// through `DbConn::establish`: that tries each backend in turn and, when all fail, says
+/// only "Invalid connection url", hiding why PostgreSQL refused (down, a wrong password, a
+/// TLS certificate that does not verify).
+struct Manager {
+    inner: ConnectionManager<DbConn>,
+    url: String,
+    postgres: bool,
+}
 
 impl ManageConnection for Manager {
     type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Pooled, Self::Error> {
-        Ok(Pooled { conn: self.0.connect()?, worked_at: None })
+        use diesel::Connection;
+        let conn = if self.postgres {
+            diesel::PgConnection::establish(&self.url).map(DbConn::Pg)
+        } else {
+            diesel::SqliteConnection::establish(&self.url).map(DbConn::Sqlite)
+        };
+        Ok(Pooled { conn: conn.map_err(diesel::r2d2::Error::ConnectionError)?, worked_at: None })
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
         if pooled.worked_at.is_some_and(|at| at.elapsed() < RECENTLY_USED) {
             return Ok(());
         }
-        self.0.is_valid(&mut pooled.conn)
+        self.inner.is_valid(&mut pooled.conn)
     }
 
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
-        self.0.has_broken(&mut pooled.conn)
+        self.inner.has_broken(&mut pooled.conn)
     }
 }
 
@@ -318,7 +332,11 @@ impl Db {
             DatabaseUrl::Postgres(_) => ("postgres", 10),
             DatabaseUrl::Sqlite(_) => ("sqlite", 4),
         };
-        let manager = Manager(ConnectionManager::<DbConn>::new(url.connection_string()));
+        let manager = Manager {
+            inner: ConnectionManager::<DbConn>::new(url.connection_string()),
+            url: url.connection_string(),
+            postgres: matches!(url, DatabaseUrl::Postgres(_)),
+        };
         let pool = Pool::builder()
             .max_size(max_size)
             .min_idle(Some(0))

@@ -592,3 +592,19 @@ async fn backup_and_restore_keep_every_user_able_to_sign_in_with_their_totp() {
     let back = done.location.unwrap_or_else(|| panic!("{}", done.body));
     assert!(back.starts_with(REDIRECT) && back.contains("code="), "{back}");
 }
+
+/// A PostgreSQL that refuses the connection is named with libpq's own reason, not a
+/// generic "invalid connection url": an operator learns what is wrong (down, a wrong
+/// password, a certificate that does not verify).
+#[test]
+fn a_database_that_refuses_says_why() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://watchword@127.0.0.1:{port}/watchword");
+    let out = Cli { data_dir: dir.path(), database_url: &url }.run(&["tenant", "list"]);
+    assert!(!out.status.success());
+    let said = stderr(&out);
+    assert!(said.contains("database unavailable") && said.contains("Connection refused"), "{said}");
+    assert!(!said.contains("Invalid connection url"), "{said}");
+}
