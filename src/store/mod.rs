@@ -50,6 +50,32 @@ macro_rules! native {
     };
 }
 
+/// libpq settings added to a PostgreSQL URL that does not set them itself: connecting gives
+/// up after 5 s, and a server that vanished (a host gone, a partition) is noticed within
+/// about a minute — TCP keepalives on an idle connection, 30 s for unacknowledged writes —
+/// instead of after the operating system's many minutes, during which a request, or a
+/// graceful shutdown, would wait on it.
+const LIBPQ_DEFAULTS: [(&str, &str); 5] = [
+    ("connect_timeout", "5"),
+    ("keepalives_idle", "30"),
+    ("keepalives_interval", "10"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "30000"),
+];
+
+fn with_libpq_defaults(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else { return raw.to_owned() };
+    let set: Vec<String> = url.query_pairs().map(|(key, _)| key.into_owned()).collect();
+    let missing: Vec<_> = LIBPQ_DEFAULTS.iter().filter(|(key, _)| !set.iter().any(|s| s == key)).collect();
+    if !missing.is_empty() {
+        let mut query = url.query_pairs_mut();
+        for (key, value) in missing {
+            query.append_pair(key, value);
+        }
+    }
+    url.to_string()
+}
+
 /// Where the durable state lives, parsed from `WATCHWORD_DATABASE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -75,7 +101,7 @@ impl DatabaseUrl {
 
     fn connection_string(&self) -> String {
         match self {
-            Self::Postgres(url) => url.clone(),
+            Self::Postgres(url) => with_libpq_defaults(url),
             Self::Sqlite(path) => path.display().to_string(),
         }
     }
@@ -423,5 +449,17 @@ mod tests {
         assert!(DatabaseUrl::parse("sqlite://").is_err());
         let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").unwrap();
         assert!(!url.redacted().contains("hunter2"));
+    }
+
+    #[test]
+    fn postgres_urls_get_timeouts_they_do_not_set() {
+        let url = DatabaseUrl::parse("postgres://u:p%40ss@h:5433/db?sslmode=require&connect_timeout=9").unwrap();
+        assert_eq!(
+            url.connection_string(),
+            "postgres://u:p%40ss@h:5433/db?sslmode=require&connect_timeout=9&keepalives_idle=30\
+             &keepalives_interval=10&keepalives_count=3&tcp_user_timeout=30000"
+        );
+        let bare = DatabaseUrl::parse("postgresql:///db").unwrap().connection_string();
+        assert!(bare.starts_with("postgresql:///db?connect_timeout=5&"), "{bare}");
     }
 }

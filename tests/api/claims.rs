@@ -9,7 +9,8 @@ use crate::browser::{Browser, REDIRECT, query, urlencode};
 use crate::conformance::{Rp, VERIFIER, app_with_user, challenge, claims, code_of, sign_in};
 use crate::helpers::{TestApp, http_client};
 
-fn link(rp: &Rp, scope: &str, claims: Option<&str>) -> String {
+/// An authorization request of `rp` for `scope`, with a `claims` parameter if given.
+pub(crate) fn link(rp: &Rp, scope: &str, claims: Option<&str>) -> String {
     let mut url = format!(
         "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=s&code_challenge={}&code_challenge_method=S256",
         rp.id,
@@ -23,7 +24,8 @@ fn link(rp: &Rp, scope: &str, claims: Option<&str>) -> String {
     url
 }
 
-async fn userinfo(app: &TestApp, access: &str) -> Value {
+/// What userinfo answers for the access token `access`.
+pub(crate) async fn userinfo(app: &TestApp, access: &str) -> Value {
     http_client()
         .get(format!("{}/userinfo", app.address))
         .bearer_auth(access)

@@ -7,29 +7,10 @@ use serde_json::{Value, json};
 use watchword::oidc::keys::SigningAlg;
 
 use crate::admin_pages::admin_browser;
-use crate::browser::{Browser, REDIRECT, urlencode};
-use crate::conformance::{Rp, VERIFIER, app_with_user, challenge, claims, code_of, sign_in};
-use crate::helpers::{TestApp, http_client, spawn_app};
-
-fn link(rp: &Rp, scope: &str, claims: Option<&str>) -> String {
-    let mut url = format!(
-        "/authorize?client_id={}&redirect_uri={}&response_type=code&scope={}&state=s&code_challenge={}&code_challenge_method=S256",
-        rp.id,
-        urlencode(REDIRECT),
-        urlencode(scope),
-        challenge(VERIFIER)
-    );
-    if let Some(claims) = claims {
-        url.push_str(&format!("&claims={}", urlencode(claims)));
-    }
-    url
-}
-
-async fn userinfo(app: &TestApp, access: &str) -> Value {
-    let res =
-        http_client().get(format!("{}/userinfo", app.address)).bearer_auth(access).send().await.unwrap();
-    res.json().await.unwrap()
-}
+use crate::browser::Browser;
+use crate::claims::{link, userinfo};
+use crate::conformance::{Rp, app_with_user, claims, code_of, sign_in};
+use crate::helpers::{TestApp, spawn_app};
 
 /// The tokens a trusted client gets for `scope` after `username` signs in afresh.
 async fn tokens_for(app: &TestApp, rp: &Rp, scope: &str, username: &str) -> Value {
