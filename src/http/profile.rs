@@ -130,7 +130,8 @@ pub async fn post_account_profile(
         match changed {
             Ok(_) => account::done(&state, &me, "done-profile").await,
             Err(ProfileError::Invalid(why)) => Ok(form_page(&me, &own_form(&me), &typed, Some(&why))),
-            Err(ProfileError::NotFound) => Err(LoginError::Internal("the signed-in user is gone".to_owned())),
+            // The user went while its session lived: the account page signs in afresh.
+            Err(ProfileError::NotFound) => Ok(crate::http::see_other("/account")),
             Err(ProfileError::Store(e)) => Err(e.into()),
         }
     })

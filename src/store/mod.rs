@@ -453,7 +453,8 @@ mod tests {
 
     #[test]
     fn postgres_urls_get_timeouts_they_do_not_set() {
-        let url = DatabaseUrl::parse("postgres://u:p%40ss@h:5433/db?sslmode=require&connect_timeout=9").unwrap();
+        let url =
+            DatabaseUrl::parse("postgres://u:p%40ss@h:5433/db?sslmode=require&connect_timeout=9").unwrap();
         assert_eq!(
             url.connection_string(),
             "postgres://u:p%40ss@h:5433/db?sslmode=require&connect_timeout=9&keepalives_idle=30\
