@@ -315,11 +315,22 @@ impl CustomizeConnection<Pooled, diesel::r2d2::Error> for ConnectionSetup {
 /// the database file, so creating that one 0600 first covers the others; files of an
 /// older run (0644) are narrowed.
 fn private_database_files(path: &std::path::Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?;
+    // Created here only when missing. An existing database is never opened here: closing
+    // any descriptor of the file drops every POSIX lock this process holds on it (SQLite's
+    // own connections' included), so a second pool made in a process whose first pool is
+    // in use — a second instance in the tests — broke the first one's locking: "disk I/O
+    // error" and writes of other processes not seen.
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
     #[cfg(unix)]
     for suffix in ["", "-wal", "-shm"] {
         use std::os::unix::fs::PermissionsExt;

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use watchword::oidc::keys::SigningAlg;
 
 use crate::browser::{Browser, REDIRECT, urlencode};
-use crate::conformance::{Rp, app_with_user, claims, code_of, header, sign_in};
+use crate::conformance::{Rp, VERIFIER, app_with_user, claims, code_of, header, sign_in};
 use crate::helpers::{Cli, TEST_KEYS, TestApp, http_client};
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -314,4 +314,48 @@ async fn a_failed_delivery_is_retried_and_a_refused_one_is_given_up_and_audited(
     let now = app.clock_now();
     app.store.run_blocking(move |c| watchword::store::logouts::prune(c, now)).unwrap();
     assert_eq!(kept(&app), 0);
+}
+
+/// Two instances over one database share the notices: each is sent once, whichever
+/// instance takes it (an attempt is claimed with a conditional UPDATE first).
+#[tokio::test]
+async fn two_instances_deliver_each_notice_once() {
+    let app = app_with_user().await;
+    let second = app.second_instance();
+    let receiver = Receiver::start(&[]).await;
+    let rp = Rp::new(&app, SigningAlg::Rs256, false, true);
+    let client = ["client", "update", "--tenant", "acme", "--client-id", &rp.id];
+    run_cli(&app, &[&client[..], &["--backchannel-logout-uri", &receiver.url]].concat());
+    // Six sessions, their codes redeemed at one instance or the other: both then poll often.
+    let mut sids = Vec::new();
+    for n in 0..6 {
+        let browser = Browser::new(&app);
+        browser.get(&rp.url("")).await;
+        let code = code_of(&sign_in(&browser, "quinn", "pw-quinn").await);
+        let at = if n % 2 == 0 { app.address.clone() } else { second.clone() };
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        let res = http_client()
+            .post(format!("{at}/token"))
+            .basic_auth(&rp.id, rp.secret.as_deref())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let tokens: Value = res.json().await.unwrap();
+        sids.push(claims(tokens["id_token"].as_str().unwrap())["sid"].as_str().unwrap().to_owned());
+    }
+    // A password reset ends all six at once: six notices fall due together.
+    run_cli(&app, &["user", "reset-password", "--tenant", "acme", "--username", "quinn"]);
+    receiver.wait_for(6).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut told: Vec<String> =
+        receiver.seen().iter().map(|(_, token)| claims(token)["sid"].as_str().unwrap().to_owned()).collect();
+    told.sort();
+    sids.sort();
+    assert_eq!(told, sids, "each session's notice once, none twice");
 }
