@@ -30,12 +30,6 @@ fn code_is_fresh(me: &SignedIn, now: i64) -> bool {
         && now - me.session.auth_time <= FRESH_CODE_SECONDS
 }
 
-/// Whether the session was signed in with a second factor at all: only such a session
-/// may touch the user's authenticators or recovery codes.
-pub(crate) fn multi_factor(me: &SignedIn) -> bool {
-    Amr::from_stored(&me.session.amr).is_some_and(Amr::is_multi_factor)
-}
-
 #[derive(Debug, Deserialize)]
 pub struct AccountQuery {
     tenant: Option<String>,
@@ -47,17 +41,6 @@ pub struct CodeForm {
     csrf: Option<String>,
     #[serde(default)]
     code: String,
-}
-
-/// Back to the account page, saying the message `key` (or a text as it is) there as an
-/// error, in the page's language.
-pub(crate) async fn refused(state: &AppState, me: &SignedIn, key: &str) -> Result<HttpResponse, LoginError> {
-    notes::redirect(state, &me.session.id, "/account", Note::error(me.lang.t(key)), &[]).await
-}
-
-/// Back to the account page, saying the message `key` there as done.
-pub(crate) async fn done(state: &AppState, me: &SignedIn, key: &str) -> Result<HttpResponse, LoginError> {
-    notes::redirect(state, &me.session.id, "/account", Note::success(me.lang.t(key)), &[]).await
 }
 
 async fn account_page(state: &AppState, me: &SignedIn) -> Result<HttpResponse, LoginError> {
@@ -149,14 +132,14 @@ pub async fn post_replace(
 ) -> HttpResponse {
     let code = form.code.clone();
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
-        if !multi_factor(&me) {
+        if !me.multi_factor() {
             return Ok(see_other("/account"));
         }
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
         let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
         if check != CodeCheck::Valid {
-            return refused(&state, &me, INVALID_CODE).await;
+            return me.refused_on_account(&state, INVALID_CODE).await;
         }
         enrolment::start_replacement(&state.db, &state.keyring, &me.user.id, &origin, now).await?;
         Ok(see_other("/account/totp"))
@@ -168,7 +151,7 @@ pub async fn post_replace(
 pub async fn get_totp(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let result = async {
         let Some(me) = cookies::signed_in(&state, &req).await? else { return Ok(see_other("/account")) };
-        if !multi_factor(&me) {
+        if !me.multi_factor() {
             return Ok(see_other("/account"));
         }
         enrol_page(&state, &req, &me.with_note(&state, &req).await?).await
@@ -203,7 +186,7 @@ pub async fn post_confirm(
 ) -> HttpResponse {
     let code = form.code.clone();
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
-        if !multi_factor(&me) {
+        if !me.multi_factor() {
             return Ok(see_other("/account"));
         }
         let now = state.clock.now();
@@ -216,7 +199,9 @@ pub async fn post_confirm(
             Confirmation::Activated { recovery_codes: Some(codes) } => {
                 show_codes(&state, &me, "done-authenticator-codes", &codes).await
             }
-            Confirmation::Activated { recovery_codes: None } => done(&state, &me, "done-authenticator").await,
+            Confirmation::Activated { recovery_codes: None } => {
+                me.done_on_account(&state, "done-authenticator").await
+            }
         }
     })
     .await
@@ -263,14 +248,14 @@ pub async fn post_recovery_codes(
 ) -> HttpResponse {
     let code = form.code.clone();
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
-        if !multi_factor(&me) {
+        if !me.multi_factor() {
             return Ok(see_other("/account"));
         }
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
         let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
         if check != CodeCheck::Valid {
-            return refused(&state, &me, INVALID_CODE).await;
+            return me.refused_on_account(&state, INVALID_CODE).await;
         }
         match credentials::regenerate_recovery_codes(&state.db, &me.user.id, &origin, now).await? {
             Some(codes) => show_codes(&state, &me, "done-new-codes", &codes).await,
@@ -311,7 +296,7 @@ pub async fn post_password(
             let check =
                 credentials::verify_active(state.guard(), &me.user.id, &form.code, &origin, now).await?;
             if check != CodeCheck::Valid {
-                return refused(&state, &me, INVALID_CODE).await;
+                return me.refused_on_account(&state, INVALID_CODE).await;
             }
         }
         let typed = NewPassword { new: form.new_password, confirm: form.confirm };
@@ -326,8 +311,8 @@ pub async fn post_password(
         )
         .await?;
         match changed {
-            Ok(()) => done(&state, &me, "done-password").await,
-            Err(why) => refused(&state, &me, &why.to_string()).await,
+            Ok(()) => me.done_on_account(&state, "done-password").await,
+            Err(why) => me.refused_on_account(&state, &why.to_string()).await,
         }
     })
     .await
@@ -348,7 +333,7 @@ pub async fn post_codes_saved(
 ) -> HttpResponse {
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
         notes::forget(&state, &me.session.id, &query.note).await?;
-        done(&state, &me, "done-codes-saved").await
+        me.done_on_account(&state, "done-codes-saved").await
     })
     .await
 }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::enrolment::{self, Removal};
 use crate::auth::errors::LoginError;
-use crate::http::account::{done, multi_factor, refused};
 use crate::http::cookies::SignedIn;
 use crate::http::cookies::with_session;
 use crate::http::state::AppState;
@@ -61,19 +60,19 @@ pub async fn post_add(
 ) -> HttpResponse {
     let form = form.into_inner();
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
-        if !multi_factor(&me) {
+        if !me.multi_factor() {
             return Ok(see_other("/account"));
         }
         let label = match enrolment::label(&form.label) {
             Ok(label) => label,
-            Err(message) => return refused(&state, &me, message).await,
+            Err(message) => return me.refused_on_account(&state, message).await,
         };
         let status = credentials::status(&state.db, &me.user.id).await?;
         if !status.can_add {
-            return refused(&state, &me, "refused-most").await;
+            return me.refused_on_account(&state, "refused-most").await;
         }
         if !proves_a_factor(&state, &req, &me, &form.code, true).await? {
-            return refused(&state, &me, "invalid-code").await;
+            return me.refused_on_account(&state, "invalid-code").await;
         }
         let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
         enrolment::start_addition(&state.db, &state.keyring, &me.user.id, label, &origin, now).await?;
@@ -91,19 +90,19 @@ pub async fn post_remove(
 ) -> HttpResponse {
     let (credential_id, form) = (path.into_inner(), form.into_inner());
     with_session(&state, &req, form.csrf.as_deref(), async |me| {
-        if !multi_factor(&me) {
+        if !me.multi_factor() {
             return Ok(see_other("/account"));
         }
         if !proves_a_factor(&state, &req, &me, &form.code, false).await? {
-            return refused(&state, &me, "invalid-code").await;
+            return me.refused_on_account(&state, "invalid-code").await;
         }
         let (origin, now) = (origin(&req, Some(&me.user.id)), state.clock.now());
         match enrolment::remove(&state.db, &me.user.tenant_id, &me.user.id, &credential_id, &origin, now)
             .await?
         {
-            Removal::Removed => done(&state, &me, "done-removed").await,
-            Removal::LastOne => refused(&state, &me, "refused-last").await,
-            Removal::Unknown => refused(&state, &me, "refused-not-yours").await,
+            Removal::Removed => me.done_on_account(&state, "done-removed").await,
+            Removal::LastOne => me.refused_on_account(&state, "refused-last").await,
+            Removal::Unknown => me.refused_on_account(&state, "refused-not-yours").await,
         }
     })
     .await

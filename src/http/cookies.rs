@@ -111,6 +111,39 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// Whether the session was signed in with a second factor at all: only such a session
+    /// may touch the user's authenticators or recovery codes.
+    pub(crate) fn multi_factor(&self) -> bool {
+        Amr::from_stored(&self.session.amr).is_some_and(Amr::is_multi_factor)
+    }
+
+    /// Back to the account page, saying the message `key` (or a text as it is) there as
+    /// an error, in the page's language.
+    pub(crate) async fn refused_on_account(
+        &self,
+        state: &AppState,
+        key: &str,
+    ) -> Result<HttpResponse, LoginError> {
+        crate::http::notes::redirect(state, &self.session.id, "/account", Note::error(self.lang.t(key)), &[])
+            .await
+    }
+
+    /// Back to the account page, saying the message `key` there as done.
+    pub(crate) async fn done_on_account(
+        &self,
+        state: &AppState,
+        key: &str,
+    ) -> Result<HttpResponse, LoginError> {
+        crate::http::notes::redirect(
+            state,
+            &self.session.id,
+            "/account",
+            Note::success(self.lang.t(key)),
+            &[],
+        )
+        .await
+    }
+
     /// A page's context: the CSRF token, and the note's message as error or success.
     pub fn context(&self) -> tera::Context {
         let note = self.note.as_ref().map(|f| &f.note);

@@ -8,7 +8,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::errors::LoginError;
 use crate::auth::remembered;
-use crate::http::account::done;
 use crate::http::admin::act_and_show;
 use crate::http::cookies::with_session;
 use crate::http::state::AppState;
@@ -33,7 +32,7 @@ pub async fn post_forget(
                 Ok(remembered::forget(conn, &tenant_id, &user_id, &device_id, &origin, now)?)
             })
             .await?;
-        done(&state, &me, "done-device-forgotten").await
+        me.done_on_account(&state, "done-device-forgotten").await
     })
     .await
 }
@@ -54,7 +53,7 @@ pub async fn post_forget_all(
                     .write(|conn| remembered::forget_all(conn, &tenant_id, &user_id, &origin, "user", now))?)
             })
             .await?;
-        let mut response = done(&state, &me, "done-devices-forgotten").await?;
+        let mut response = me.done_on_account(&state, "done-devices-forgotten").await?;
         let _ = response.add_cookie(&cookies::removal(&state, cookies::remembered_name(&state)));
         Ok(response)
     })
@@ -123,7 +122,7 @@ pub async fn post_end_session(
                 })
             })
             .await?;
-        done(&state, &me, "done-browser-signed-out").await
+        me.done_on_account(&state, "done-browser-signed-out").await
     })
     .await
 }
@@ -160,7 +159,7 @@ pub async fn post_end_other_sessions(
                 })
             })
             .await?;
-        done(&state, &me, "done-others-signed-out").await
+        me.done_on_account(&state, "done-others-signed-out").await
     })
     .await
 }

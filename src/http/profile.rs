@@ -12,7 +12,7 @@ use crate::http::admin::{noted, run, with_admin};
 use crate::http::cookies::{self, SignedIn, with_session};
 use crate::http::notes::Note;
 use crate::http::state::AppState;
-use crate::http::{account, origin, pages};
+use crate::http::{origin, pages};
 use crate::tenancy::admin::{self, AdminError};
 use crate::tenancy::permissions::Action;
 use crate::tenancy::profile::{self, Address, Profile, ProfileError};
@@ -128,7 +128,7 @@ pub async fn post_account_profile(
             .run(move |conn| Ok::<_, LoginError>(profile::update_own(conn, &user_id, kept, &origin, now)))
             .await?;
         match changed {
-            Ok(_) => account::done(&state, &me, "done-profile").await,
+            Ok(_) => me.done_on_account(&state, "done-profile").await,
             Err(ProfileError::Invalid(why)) => Ok(form_page(&me, &own_form(&me), &typed, Some(&why))),
             // The user went while its session lived: the account page signs in afresh.
             Err(ProfileError::NotFound) => Ok(crate::http::see_other("/account")),
