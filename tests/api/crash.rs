@@ -131,7 +131,7 @@ async fn login(rp: &Rp, username: &str, secrets: &Secrets) -> Option<String> {
         page = browser.try_get("/authorize/resume").await?;
     }
     let location = page.location.clone()?;
-    assert!(location.starts_with(REDIRECT), "{} {}", page.status, page.body);
+    assert!(location.starts_with(REDIRECT), "{username}: {} to {location}: {}", page.status, page.body);
     let code = query(&location)["code"].clone();
     let (status, tokens) = rp
         .token(&[
