@@ -85,12 +85,14 @@ impl Rp {
 /// The user's `otpauth://` URI and the last time step a code of it was used.
 type Secrets = Mutex<HashMap<String, (String, i64)>>;
 
-/// A code of `otpauth` for a step after `last` within the accepted skew (±1 step),
-/// waiting for the next step when there is none.
+/// A code of `otpauth` for a step after `last`: the current step or the next (both within
+/// the accepted skew), waiting for the next step when neither is after `last`. Never the
+/// previous step: on a slow machine a step boundary can pass before the server checks it,
+/// and the code is then two steps old and refused.
 async fn fresh_code(otpauth: &str, last: i64) -> (String, i64) {
     loop {
         let step = now() / 30;
-        if let Some(use_step) = (step - 1..=step + 1).find(|s| *s > last) {
+        if let Some(use_step) = (step..=step + 1).find(|s| *s > last) {
             return (oathtool(otpauth, use_step * 30), use_step);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
