@@ -82,6 +82,7 @@ admin-why-nothing = nichts verlangt es
 # Einen Benutzer anlegen
 admin-new-title = Benutzer anlegen
 admin-new-heading = Einen Benutzer anlegen
+admin-new-prefix = Benutzernamen sind im ganzen Mandanten eindeutig, deshalb tragen die Benutzer, die Sie anlegen, Ihren Namen: Aus einem eingegebenen Namen wird { $prefix }Name. (Nur der einzige oberste Administrator eines Mandanten vergibt Namen frei.)
 admin-created = { $user } ist angelegt. Geben Sie ihm dieses Einmalpasswort; es wird nur einmal angezeigt:
 admin-email = E-Mail (freiwillig)
 admin-kind = Art

@@ -82,6 +82,7 @@ admin-why-nothing = nothing requires it
 # Creating a user
 admin-new-title = Create user
 admin-new-heading = Create a user
+admin-new-prefix = Usernames are unique in the whole tenant, so the users you create are named after you: a name you type becomes { $prefix }name. (Only a tenant's one top-level administrator names users freely.)
 admin-created = Created { $user }. Give them this one-time password; it is shown only once:
 admin-email = Email (optional)
 admin-kind = Kind

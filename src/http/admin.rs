@@ -54,9 +54,6 @@ fn admin_error(req: &HttpRequest, lang: Lang, err: &AdminError) -> HttpResponse 
         AdminError::Invalid(_) | AdminError::Duplicate(_) => {
             page(StatusCode::BAD_REQUEST, "admin-check-input")
         }
-        AdminError::Throttled { retry_after } => {
-            errors::login_error_for(req, lang, &LoginError::Throttled { retry_after: *retry_after })
-        }
         // Down, or still contended after the retry: 503, never 500.
         AdminError::Store(StoreError::Unavailable(m)) => {
             errors::login_error_for(req, lang, &LoginError::Unavailable(m.clone()))

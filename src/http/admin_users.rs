@@ -12,7 +12,9 @@ use crate::http::queries::ListQuery;
 use crate::http::state::AppState;
 use crate::http::{origin, pages, see_other};
 use crate::tenancy::Permission;
-use crate::tenancy::admin::{self, AdminError, NewChild};
+use crate::tenancy::admin::{self, Admin, AdminError};
+use crate::tenancy::creation::{self, NewChild};
+use crate::tenancy::naming;
 
 pub async fn get_users(
     state: web::Data<AppState>,
@@ -78,9 +80,10 @@ pub struct NewQuery {
 }
 
 /// The create-a-user page; after a refusal, with its message and what was typed.
-fn new_user_page(me: &SignedIn, parent: &str) -> HttpResponse {
+fn new_user_page(me: &SignedIn, admin: &Admin, parent: &str) -> HttpResponse {
     let mut ctx = me.context();
     ctx.insert("parent", parent);
+    ctx.insert("prefix", &naming::prefix_of(&admin.user, &admin.tree));
     ctx.insert("typed", &me.note.as_ref().map(|f| &f.note.typed));
     pages::render(StatusCode::OK, "admin_new.html", &ctx)
 }
@@ -116,7 +119,7 @@ pub async fn get_new(
     with_admin(&state, &req, None, async |me, admin| {
         let parent = parent.filter(|p| !p.is_empty()).unwrap_or_else(|| admin.user.id.clone());
         admin.may(crate::tenancy::permissions::Action::CreateChild, Some(&parent))?;
-        Ok(new_user_page(&me, &parent))
+        Ok(new_user_page(&me, &admin, &parent))
     })
     .await
 }
@@ -154,16 +157,7 @@ pub async fn post_new(
         };
         let parent = new.parent_id.clone().unwrap_or_default();
         let typed = new.clone();
-        let created = crate::tenancy::creation::create_child(
-            &state.db,
-            &state.ephemeral,
-            &state.hasher,
-            admin,
-            new,
-            origin,
-            now,
-        )
-        .await;
+        let created = creation::create_child(&state.db, &state.hasher, admin, new, origin, now).await;
         match created {
             Ok((user, password)) => {
                 let created = me

@@ -12,8 +12,7 @@ use crate::auth::password::Password;
 use crate::store::audit::{self, Origin};
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, User};
-use crate::store::{DbConn, StoreError, new_id, sessions, tokens, totp};
-use crate::tenancy::UserKind;
+use crate::store::{DbConn, StoreError, sessions, tokens, totp};
 use crate::text::Refusal;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,9 +25,6 @@ pub enum AdminError {
     Invalid(Refusal),
     #[error("username '{0}' is already taken in this tenant")]
     Duplicate(String),
-    /// Too many refused names: no creation for a while ([`crate::tenancy::creation`]).
-    #[error("too many refused usernames; try again in {retry_after} s")]
-    Throttled { retry_after: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -200,7 +196,7 @@ pub fn get_user(conn: &mut DbConn, admin: &Admin, id: &str) -> Result<UserView, 
     Ok(view(&user, &statuses))
 }
 
-fn record(
+pub(super) fn record(
     conn: &mut DbConn,
     admin: &Admin,
     origin: &Origin,
@@ -301,32 +297,6 @@ pub fn set_disabled(
     })
 }
 
-/// A child user to create.
-#[derive(Debug, Clone, serde::Deserialize, Serialize)]
-pub struct NewChild {
-    pub username: String,
-    #[serde(default)]
-    pub parent_id: Option<String>,
-    #[serde(default = "internal")]
-    pub kind: String,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub display_name: Option<String>,
-    #[serde(default)]
-    pub totp_required: bool,
-    #[serde(default = "none")]
-    pub permission: String,
-}
-
-fn internal() -> String {
-    "internal".into()
-}
-
-fn none() -> String {
-    "none".into()
-}
-
 /// A generated password and its hash, made before the database is touched (the hash
 /// runs on the server's hashing pool).
 // No Debug: it holds a password.
@@ -344,62 +314,6 @@ pub async fn new_one_time_password(hasher: &HashPool) -> Result<OneTimePassword,
         busy_or_stopped => AdminError::Store(StoreError::Unavailable(busy_or_stopped.to_string())),
     })?;
     Ok(OneTimePassword { plain, hash })
-}
-
-/// Creates a user below the actor (or below one of its descendants) with a one-time
-/// password, returned once. A child never gets more permission than its creator.
-pub fn create_child(
-    conn: &mut DbConn,
-    admin: &Admin,
-    new: &NewChild,
-    one_time: OneTimePassword,
-    origin: &Origin,
-    now: i64,
-) -> Result<(User, String), AdminError> {
-    let parent_id = new.parent_id.clone().unwrap_or_else(|| admin.user.id.clone());
-    admin.may(Action::CreateChild, Some(&parent_id))?;
-    let username =
-        Username::parse(&new.username).map_err(|_| AdminError::Invalid(Refusal::new("refusal-username")))?;
-    let kind = UserKind::parse(&new.kind).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
-    let permission = Permission::parse(&new.permission).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
-    if permission > admin.permission() {
-        return Err(AdminError::Invalid(Refusal::new("refusal-more-permission")));
-    }
-    let named = super::profile::Profile {
-        display_name: new.display_name.clone(),
-        email: new.email.clone(),
-        ..Default::default()
-    }
-    .checked()
-    .map_err(AdminError::Invalid)?;
-    let OneTimePassword { plain: one_time, hash } = one_time;
-    let user = User {
-        id: new_id(),
-        tenant_id: admin.user.tenant_id.clone(),
-        parent_id: Some(parent_id),
-        username: username.as_str().to_owned(),
-        username_key: username.key(),
-        email: named.email,
-        display_name: named.display_name,
-        kind: kind.as_str().to_owned(),
-        password_hash: hash,
-        totp_required: new.totp_required,
-        permission: permission.as_str().to_owned(),
-        disabled: false,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-        password_temporary: true,
-        profile: users::Profile::default(),
-    };
-    conn.write(|conn| {
-        users::insert(conn, &user).map_err(|e| match e {
-            StoreError::Conflict => AdminError::Duplicate(user.username.clone()),
-            other => other.into(),
-        })?;
-        record(conn, admin, origin, &user.id, "user.created", json!({ "username": user.username }), now)
-    })?;
-    Ok((user, one_time))
 }
 
 /// The operator's revocation (CLI): no actor, the same effects and audit event.

@@ -1,80 +1,120 @@
-//! Creating a user below oneself, with the one leak it cannot avoid kept small.
-//!
-//! Usernames are unique per tenant, so a name taken anywhere in the tenant must be
-//! refused — and that refusal tells an administrator that the name exists, perhaps
-//! outside its subtree. No answer can hide it while names are tenant-wide; what can be
-//! done is to make probing slow and visible: every refusal is an audit event
-//! (`user.create_conflict`, for the tenant's root to see), and after
-//! [`CONFLICTS_PER_HOUR`] of them an administrator cannot create users for the rest of
-//! the hour (429), whatever name it tries — so the refusals stop saying anything.
+//! Creating a user below oneself: the name it gets ([`naming`]: never one that tells the
+//! administrator about users it cannot see), its one-time password, its audit event.
 
+use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::hashing::HashPool;
-use crate::ephemeral::Ephemeral;
-use crate::ephemeral::limiter::{Decision, Rule};
-use crate::store::audit::{self, Origin};
-use crate::store::users::User;
-use crate::store::{Db, StoreError};
-use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
+use crate::store::audit::Origin;
+use crate::store::users::{self, User};
+use crate::store::{Db, DbConn, StoreError, new_id};
+use crate::tenancy::admin::{self, Admin, AdminError, OneTimePassword, record};
+use crate::tenancy::naming::{self, NameError};
+use crate::tenancy::permissions::Action;
+use crate::tenancy::{Permission, UserKind};
+use crate::text::Refusal;
 
-/// Refused names an administrator may try per hour before creation stops for it.
-pub const CONFLICTS_PER_HOUR: u32 = 10;
-const HOUR: i64 = 3600;
-const CONFLICTS: Rule = Rule { free: CONFLICTS_PER_HOUR - 1, window: HOUR, base: HOUR, max: HOUR };
-
-fn unavailable(err: impl std::fmt::Display) -> AdminError {
-    AdminError::Store(StoreError::Unavailable(err.to_string()))
+impl From<NameError> for AdminError {
+    fn from(err: NameError) -> Self {
+        match err {
+            NameError::Refused(refusal) => Self::Invalid(refusal),
+            NameError::Store(err) => Self::Store(err),
+        }
+    }
 }
 
-/// Creates `new` below `admin` (see [`admin::create_child`]); the one-time password is
-/// returned once.
+/// Creates `new` below `admin` (or below one of its descendants), hashing the one-time
+/// password on `hasher` first; the password is returned once.
 pub async fn create_child(
     db: &Db,
-    ephemeral: &Ephemeral,
     hasher: &HashPool,
     admin: Admin,
     new: NewChild,
     origin: Origin,
     now: i64,
 ) -> Result<(User, String), AdminError> {
-    let blocked = format!("create-blocked:{}", admin.user.id);
-    if let Some(until) = ephemeral.get(&blocked, now).await.map_err(unavailable)? {
-        let until =
-            std::str::from_utf8(&until).ok().and_then(|u| u.parse::<i64>().ok()).unwrap_or(now + HOUR);
-        return Err(AdminError::Throttled { retry_after: (until - now).max(1) });
-    }
     let one_time = admin::new_one_time_password(hasher).await?;
-    let (actor, tenant_id, username) =
-        (admin.user.id.clone(), admin.user.tenant_id.clone(), new.username.clone());
-    let ip = origin.ip.clone();
-    let created = db.run(move |conn| admin::create_child(conn, &admin, &new, one_time, &origin, now)).await;
-    match created {
-        Ok(created) => Ok(created),
-        Err(AdminError::Duplicate(name)) => {
-            let origin = Origin { actor_user_id: Some(actor.clone()), ip };
-            let detail = json!({ "username": username });
-            db.run(move |conn| {
-                audit::record(conn, &tenant_id, &origin, None, "user.create_conflict", detail, now)
-            })
-            .await?;
-            let decision = ephemeral
-                .hit(&format!("attempts:create-conflict:{actor}"), &CONFLICTS, now)
-                .await
-                .map_err(unavailable)?;
-            let block_until = match decision {
-                Decision::Allowed { blocked_until, .. } => blocked_until,
-                Decision::Refused { retry_after } => now + retry_after,
-            };
-            if block_until > now {
-                let ttl = u64::try_from(block_until - now).unwrap_or(1);
-                ephemeral
-                    .put(&blocked, block_until.to_string().into_bytes(), ttl, now)
-                    .await
-                    .map_err(unavailable)?;
-            }
-            Err(AdminError::Duplicate(name))
-        }
-        Err(other) => Err(other),
+    db.run(move |conn| insert_child(conn, &admin, &new, one_time, &origin, now)).await
+}
+
+/// A child user to create.
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+pub struct NewChild {
+    pub username: String,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default = "internal")]
+    pub kind: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub totp_required: bool,
+    #[serde(default = "none")]
+    pub permission: String,
+}
+
+fn internal() -> String {
+    "internal".into()
+}
+
+fn none() -> String {
+    "none".into()
+}
+
+/// Creates a user below the actor (in one transaction; see [`create_child`]) (or below one of its descendants) with a one-time
+/// password, returned once. A child never gets more permission than its creator.
+fn insert_child(
+    conn: &mut DbConn,
+    admin: &Admin,
+    new: &NewChild,
+    one_time: OneTimePassword,
+    origin: &Origin,
+    now: i64,
+) -> Result<(User, String), AdminError> {
+    let parent_id = new.parent_id.clone().unwrap_or_else(|| admin.user.id.clone());
+    admin.may(Action::CreateChild, Some(&parent_id))?;
+    let kind = UserKind::parse(&new.kind).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
+    let permission = Permission::parse(&new.permission).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
+    if permission > admin.permission() {
+        return Err(AdminError::Invalid(Refusal::new("refusal-more-permission")));
     }
+    let named = super::profile::Profile {
+        display_name: new.display_name.clone(),
+        email: new.email.clone(),
+        ..Default::default()
+    }
+    .checked()
+    .map_err(AdminError::Invalid)?;
+    let OneTimePassword { plain: one_time, hash } = one_time;
+    let mut user = User {
+        id: new_id(),
+        tenant_id: admin.user.tenant_id.clone(),
+        parent_id: Some(parent_id.clone()),
+        username: String::new(),
+        username_key: String::new(),
+        email: named.email,
+        display_name: named.display_name,
+        kind: kind.as_str().to_owned(),
+        password_hash: hash,
+        totp_required: new.totp_required,
+        permission: permission.as_str().to_owned(),
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+        password_temporary: true,
+        profile: users::Profile::default(),
+    };
+    conn.write(|conn| {
+        let name = naming::child_name(conn, &admin.user, &admin.tree, &parent_id, &new.username)?;
+        (user.username, user.username_key) = (name.as_str().to_owned(), name.key());
+        users::insert(conn, &user).map_err(|e| match e {
+            StoreError::Conflict => AdminError::Duplicate(user.username.clone()),
+            other => other.into(),
+        })?;
+        record(conn, admin, origin, &user.id, "user.created", json!({ "username": user.username }), now)
+    })?;
+    Ok((user, one_time))
 }

@@ -6,6 +6,7 @@ pub mod branding;
 pub mod creation;
 pub mod devices;
 pub mod explain;
+pub mod naming;
 pub mod passwords;
 pub mod permissions;
 pub mod policy;
@@ -46,14 +47,17 @@ impl Slug {
 pub struct Username(String);
 
 impl Username {
+    /// The longest username, an owner's name and `/` included (see [`naming`]).
+    pub const MAX: usize = 200;
+
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
-        let ok = (1..=64).contains(&raw.chars().count())
+        let ok = (1..=Self::MAX).contains(&raw.chars().count())
             && !raw.chars().any(|c| c.is_control() || c.is_whitespace());
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err("invalid username: use 1-64 characters without spaces".to_owned())
+            Err(format!("invalid username: use 1-{} characters without spaces", Self::MAX))
         }
     }
 

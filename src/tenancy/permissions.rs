@@ -98,6 +98,11 @@ impl Tree {
         self.parents.contains_key(user)
     }
 
+    /// Whether every user of the tenant but `ancestor` itself is below it.
+    pub fn holds_everyone_below(&self, ancestor: &str) -> bool {
+        self.contains(ancestor) && self.descendants(ancestor).count() + 1 == self.parents.len()
+    }
+
     /// Every user strictly below `ancestor`.
     pub fn descendants<'a>(&'a self, ancestor: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.parents.keys().map(String::as_str).filter(move |id| self.is_below(id, ancestor))

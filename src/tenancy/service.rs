@@ -156,6 +156,12 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
             ),
             None => None,
         };
+        super::naming::check_owner(conn, &tenant.id, &new.username, parent.as_ref()).map_err(
+            |e| match e {
+                super::naming::NameError::Refused(refusal) => TenancyError::Invalid(refusal.to_string()),
+                super::naming::NameError::Store(err) => err.into(),
+            },
+        )?;
         let user = User {
             id: new_id(),
             tenant_id: tenant.id.clone(),

@@ -382,35 +382,68 @@ async fn enforcement_per_user_per_kind_and_the_new_user_prompt_change_the_next_l
 }
 
 #[tokio::test]
-async fn probing_for_usernames_outside_ones_subtree_is_audited_and_soon_stops_answering() {
+async fn a_refused_username_is_always_held_by_a_user_the_administrator_sees() {
     let app = spawn_app().await;
     app.policy("acme", |t| t.prompt_new_users = false);
     let root = app.child("acme", "root", None, "admin");
     app.child("acme", "p", Some(&root), "create");
-    for n in 0..12 {
-        app.child("acme", &format!("elsewhere{n}"), Some(&root), "none");
-    }
-    let (token, _) = app.admin_token("p").await;
-    // Ten refused names: each a 409 (usernames are tenant-wide), each audited.
-    for n in 0..10 {
-        let (status, body) =
-            app.api(&token, "POST", "/users", Some(json!({ "username": format!("elsewhere{n}") }))).await;
-        assert_eq!(status, 409, "{body}");
-    }
-    // Then creation stops for the hour, free name or taken: the answer no longer tells.
-    for name in ["elsewhere10", "a-free-name"] {
-        let (status, body) = app.api(&token, "POST", "/users", Some(json!({ "username": name }))).await;
-        assert_eq!(status, 429, "{name}: {body}");
-    }
+    app.child("acme", "elsewhere", Some(&root), "none");
+    let create = async |token: &str, body: Value| {
+        let (status, body) = app.api(token, "POST", "/users", Some(body)).await;
+        let name = body["user"]["username"].as_str().map(str::to_owned);
+        (status, name, body)
+    };
+    // The tenant's one top-level administrator sees everyone: it names users as typed.
     let (root_token, _) = app.admin_token("root").await;
-    let (status, audit) = app.api(&root_token, "GET", "/audit?event=user.create_conflict", None).await;
-    assert_eq!(status, 200);
-    let events = audit["events"].as_array().or_else(|| audit.as_array()).map_or(0, Vec::len);
-    assert_eq!(events, 10, "{audit}");
-    // Other administrators are not affected.
-    let (status, body) =
-        app.api(&root_token, "POST", "/users", Some(json!({ "username": "a-free-name" }))).await;
-    assert_eq!(status, 201, "{body}");
+    let (status, name, body) = create(&root_token, json!({ "username": "free" })).await;
+    assert_eq!((status, name.as_deref()), (201, Some("free")), "{body}");
+
+    // Below it, a plain name gets the creator's name in front: a name taken outside the
+    // creator's subtree is just another free name, and its answer tells nothing.
+    let (token, _) = app.admin_token("p").await;
+    let (status, name, body) = create(&token, json!({ "username": "elsewhere" })).await;
+    assert_eq!((status, name.as_deref()), (201, Some("p/elsewhere")), "{body}");
+    // That is the name its user signs in with.
+    let browser = Browser::new(&app);
+    let login = browser.account_login("acme").await;
+    let one_time = body["one_time_password"].as_str().unwrap();
+    let page = browser.password(&login, "p/elsewhere", one_time).await;
+    assert!(page.has("Choose a new password"), "{}", page.body);
+    let (status, name, body) = create(&token, json!({ "username": "q", "permission": "create" })).await;
+    assert_eq!((status, name.as_deref()), (201, Some("p/q")), "{body}");
+    let q = body["user"]["id"].as_str().unwrap().to_owned();
+    // Taken: a 409, and the holder is below p.
+    let (status, _, body) = create(&token, json!({ "username": "P/Elsewhere" })).await;
+    assert_eq!(status, 409, "{body}");
+    // A name owned by a user outside p's subtree, above it, or by no one: refused alike.
+    let (status, _, outside) = create(&token, json!({ "username": "elsewhere/x" })).await;
+    assert_eq!(status, 400, "{outside}");
+    for owner in ["root", "nobody", "free"] {
+        let (status, _, body) = create(&token, json!({ "username": format!("{owner}/x") })).await;
+        assert_eq!((status, &body), (400, &outside), "{owner}");
+    }
+    // p/q/… is q's: p may give it, but only below q.
+    let (status, name, body) = create(&token, json!({ "username": "p/q/z", "parent_id": q })).await;
+    assert_eq!((status, name.as_deref()), (201, Some("p/q/z")), "{body}");
+    let (status, _, body) = create(&token, json!({ "username": "p/q/w" })).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) = create(&token, json!({ "username": "x".repeat(65) })).await;
+    assert_eq!(status, 400, "{body}");
+
+    // A second top-level administrator: the first no longer sees everyone.
+    app.child("acme", "root2", None, "admin");
+    let (status, name, body) = create(&root_token, json!({ "username": "later" })).await;
+    assert_eq!((status, name.as_deref()), (201, Some("root/later")), "{body}");
+    let acme = app.tenant("acme").id;
+    let names: Vec<String> = app
+        .store
+        .run_blocking(move |c| -> Result<Vec<String>, watchword::store::StoreError> {
+            Ok(users::table.filter(users::tenant_id.eq(acme)).select(users::username).load(c)?)
+        })
+        .unwrap();
+    let made = ["free", "p/elsewhere", "p/q", "p/q/z", "root/later"];
+    assert_eq!(names.iter().filter(|n| made.contains(&n.as_str())).count(), made.len(), "{names:?}");
+    assert_eq!(names.len(), made.len() + 4, "nothing refused was written: {names:?}");
 }
 
 #[tokio::test]

@@ -224,6 +224,16 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
         .post("/admin/users/new", &[("csrf", &new.csrf()), ("username", "has space"), ("kind", "internal")])
         .await;
     assert!(bad.status == 200 && bad.has("value=\"has space\"") && bad.has("form-error"), "{}", bad.body);
+    assert!(!bad.has("username-prefix"), "the tenant's one top-level administrator names freely");
+    // With a second top-level administrator, boss no longer sees everyone: the form says
+    // its new users are named after it, and they are.
+    app.child("acme", "other-root", None, "admin");
+    let new = browser.get("/admin/users/new").await;
+    assert!(new.has("a name you type becomes boss&#x2F;name"), "{}", new.body);
+    let created = browser
+        .post("/admin/users/new", &[("csrf", &new.csrf()), ("username", "fresh"), ("kind", "internal")])
+        .await;
+    assert!(created.has("Created boss&#x2F;fresh.") && created.has("one-time password"), "{}", created.body);
     let policy = browser.get("/admin/policy").await;
     assert!(policy.has("Enforce for internal users"), "{}", policy.body);
     let saved = browser

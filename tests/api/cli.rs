@@ -174,7 +174,21 @@ fn users_are_created_listed_and_refused() {
         "the password is empty",
     );
     assert_refused(&cli.run(&["user", "list", "--tenant", "nope"]), "unknown tenant 'nope'");
+    // A name with '/' belongs to the user named before it, and lives in that user's subtree
+    // only (so an administrator is never refused a name held outside its own subtree).
+    for parent in [None, Some("carol")] {
+        let mut args = vec!["user", "create", "--tenant", "acme", "--username", "alice/x"];
+        args.extend(parent.map(|p| ["--parent", p]).into_iter().flatten());
+        assert_refused(&cli.run(&args), "belongs to the user named before the last '/'");
+    }
+    assert_refused(
+        &cli.run(&["user", "create", "--tenant", "acme", "--username", "nobody/x", "--parent", "bob"]),
+        "belongs to the user named before the last '/'",
+    );
     assert_eq!(cli.json(&["user", "list", "--tenant", "acme"]).as_array().unwrap().len(), 3);
+    let scoped =
+        cli.json(&["user", "create", "--tenant", "acme", "--username", "ALICE/x", "--parent", "bob"]);
+    assert_eq!((scoped["username"].as_str(), scoped["parent"].as_str()), (Some("ALICE/x"), Some("bob")));
 
     // Usage errors are clap's: exit code 2.
     let out = cli.run(&["user", "create", "--tenant", "acme", "--username", "x", "--kind", "robot"]);

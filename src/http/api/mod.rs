@@ -41,13 +41,6 @@ pub(super) fn admin_error(err: &AdminError) -> HttpResponse {
             error(StatusCode::BAD_REQUEST, "invalid_request", &refusal.to_string())
         }
         AdminError::Duplicate(_) => error(StatusCode::CONFLICT, "conflict", &err.to_string()),
-        AdminError::Throttled { retry_after } => {
-            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", &err.to_string());
-            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
-        }
         // Down, or still contended after the retry: fail closed, come back shortly.
         AdminError::Store(StoreError::Unavailable(detail) | StoreError::Busy(detail)) => {
             tracing::warn!(%detail, "admin API: database unavailable or busy");

@@ -10,9 +10,9 @@ use crate::http::origin;
 use crate::http::queries::{AuditQuery, ListQuery};
 use crate::http::state::AppState;
 use crate::store::audit::Origin;
-use crate::tenancy::admin::{self, Admin, AdminError, NewChild};
+use crate::tenancy::admin::{self, Admin, AdminError};
 use crate::tenancy::branding::{self, BrandingChange};
-use crate::tenancy::creation;
+use crate::tenancy::creation::{self, NewChild};
 use crate::tenancy::profile::{self, Profile};
 use crate::tenancy::tenant_policy::{self, PolicyView};
 use crate::text::Refusal;
@@ -58,11 +58,9 @@ pub async fn post_users(
         Err(response) => return response,
     };
     // Hashed only for an authorized caller: a stranger cannot spend the hashing pool here.
-    let created = creation::create_child(&state.db, &state.ephemeral, &state.hasher, admin, new, origin, now)
-        .await
-        .map(
-            |(user, password)| json!({ "user": admin::new_user_view(&user), "one_time_password": password }),
-        );
+    let created = creation::create_child(&state.db, &state.hasher, admin, new, origin, now).await.map(
+        |(user, password)| json!({ "user": admin::new_user_view(&user), "one_time_password": password }),
+    );
     match created {
         Ok(body) => HttpResponse::Created().json(body),
         Err(err) => admin_error(&err),
