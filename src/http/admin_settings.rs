@@ -120,7 +120,7 @@ pub async fn get_audit(
         let span = query.span()?;
         let AuditQuery { user, username, event, page, from, to } = query;
         let page = crate::tenancy::admin::page_number(page.unwrap_or(1));
-        let typed = username.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && n.len() <= 64);
+        let typed = username.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && n.chars().count() <= crate::tenancy::Username::MAX);
         let (u, e) = (user.clone().filter(|u| !u.is_empty()), event.clone().filter(|e| !e.is_empty()));
         let shown = typed.clone();
         let ((events, names, kinds), _) = run(&state, admin, move |c, a| {
