@@ -147,6 +147,17 @@ pub fn lock_totp(conn: &mut DbConn, user_id: &str, until: i64) -> Result<(), Sto
     Ok(())
 }
 
+/// The user `user_id`, its row locked until the transaction ends (on PostgreSQL; on
+/// SQLite the write transaction that calls this already holds the database's write lock).
+pub fn find_locked(conn: &mut DbConn, user_id: &str) -> Result<Option<User>, StoreError> {
+    Ok(match conn {
+        DbConn::Pg(c) => {
+            users::table.find(user_id).select(User::as_select()).for_update().first(c).optional()?
+        }
+        DbConn::Sqlite(c) => users::table.find(user_id).select(User::as_select()).first(c).optional()?,
+    })
+}
+
 /// As [`find_with_tenant`], with until when the user's code step is locked.
 pub fn find_with_tenant_and_lock(
     conn: &mut DbConn,

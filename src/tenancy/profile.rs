@@ -246,26 +246,29 @@ impl From<diesel::result::Error> for ProfileError {
     }
 }
 
-/// Writes `profile` (already checked) over `user`'s and audits the change; the names of
-/// the fields that changed (nothing is written when none did).
+/// Writes `profile` (already checked) over the user's and audits the change; the names of
+/// the fields that changed (nothing is written when none did). The changes are taken
+/// against the row as it is inside the transaction, locked: of two edits at once, each
+/// audits what it really changed.
 fn write(
     conn: &mut DbConn,
-    user: &User,
+    user_id: &str,
     profile: &Profile,
     origin: &Origin,
     now: i64,
 ) -> Result<Vec<&'static str>, StoreError> {
-    let changed = Profile::of(user).changes(profile);
-    if changed.is_empty() {
-        return Ok(changed);
-    }
     conn.write(|conn| {
+        let user = users::find_locked(conn, user_id)?.ok_or(StoreError::Gone)?;
+        let changed = Profile::of(&user).changes(profile);
+        if changed.is_empty() {
+            return Ok(changed);
+        }
         let (name, email) = (profile.display_name.as_deref(), profile.email.as_deref());
         users::set_profile(conn, &user.id, name, email, &profile.stored(), now)?;
         let detail = json!({ "fields": changed });
-        audit::record(conn, &user.tenant_id, origin, Some(&user.id), "user.profile_updated", detail, now)
-    })?;
-    Ok(changed)
+        audit::record(conn, &user.tenant_id, origin, Some(&user.id), "user.profile_updated", detail, now)?;
+        Ok(changed)
+    })
 }
 
 /// The user `user_id` changes its own profile.
@@ -277,8 +280,10 @@ pub fn update_own(
     now: i64,
 ) -> Result<Vec<&'static str>, ProfileError> {
     let profile = profile.checked().map_err(ProfileError::Invalid)?;
-    let (user, _) = users::find_with_tenant(conn, user_id)?.ok_or(ProfileError::NotFound)?;
-    Ok(write(conn, &user, &profile, origin, now)?)
+    match write(conn, user_id, &profile, origin, now) {
+        Err(StoreError::Gone) => Err(ProfileError::NotFound),
+        written => Ok(written?),
+    }
 }
 
 /// An administrator changes the profile of the user `id` below it.
@@ -293,7 +298,7 @@ pub fn update_child(
     let user = target(conn, admin, Action::EditProfile, id)?;
     let profile = profile.checked().map_err(AdminError::Invalid)?;
     let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
-    Ok(write(conn, &user, &profile, &origin, now)?)
+    Ok(write(conn, &user.id, &profile, &origin, now)?)
 }
 
 #[cfg(test)]

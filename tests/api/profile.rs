@@ -252,3 +252,44 @@ async fn parents_edit_profiles_through_the_api_and_the_pages() {
         "{info} {id}"
     );
 }
+
+#[tokio::test]
+async fn two_edits_at_once_each_audit_what_they_really_changed() {
+    use diesel::prelude::*;
+    use watchword::store::schema::audit_events;
+
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let boss = app.child("acme", "boss", None, "admin");
+    let kid = app.child("acme", "kid", Some(&boss), "none");
+    let (token, _) = app.admin_token("boss").await;
+    let path = format!("/users/{kid}/profile");
+    let fields_named = || {
+        let details: Vec<String> = app
+            .store
+            .run_blocking(|c| -> Result<Vec<String>, watchword::store::StoreError> {
+                Ok(audit_events::table
+                    .filter(audit_events::event.eq("user.profile_updated"))
+                    .select(audit_events::detail)
+                    .load(c)?)
+            })
+            .unwrap();
+        details
+            .iter()
+            .map(|d| serde_json::from_str::<Value>(d).unwrap()["fields"].as_array().unwrap().len())
+            .sum()
+    };
+    for round in 0..10 {
+        // Both start from an empty profile; each replaces the whole of it. Whichever is
+        // second clears the first one's field as it sets its own: three fields in all.
+        let before: usize = fields_named();
+        let (a, b) = tokio::join!(
+            app.api(&token, "PUT", &path, Some(json!({ "given_name": format!("A{round}") }))),
+            app.api(&token, "PUT", &path, Some(json!({ "family_name": format!("B{round}") }))),
+        );
+        assert_eq!((a.0, b.0), (200, 200), "{} {}", a.1, b.1);
+        assert_eq!(fields_named() - before, 3, "round {round}");
+        let (status, _) = app.api(&token, "PUT", &path, Some(json!({}))).await;
+        assert_eq!(status, 200);
+    }
+}
