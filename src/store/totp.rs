@@ -186,22 +186,38 @@ pub fn delete_all(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreError>
     .execute(c))?)
 }
 
-/// (user, status, activated_at) of every credential in a tenant, in one query.
 /// (user, status, activated at, label) of one credential.
 pub type CredentialStatus = (String, String, Option<i64>, String);
 
-/// [`CredentialStatus`] of every credential in the tenant, oldest first.
+/// The columns of a [`CredentialStatus`].
+const STATUS: (
+    totp_credentials::user_id,
+    totp_credentials::status,
+    totp_credentials::activated_at,
+    totp_credentials::label,
+) = (
+    totp_credentials::user_id,
+    totp_credentials::status,
+    totp_credentials::activated_at,
+    totp_credentials::label,
+);
+
+/// [`CredentialStatus`] of one user's credentials, oldest first.
+pub fn statuses_of_user(conn: &mut DbConn, user_id: &str) -> Result<Vec<CredentialStatus>, StoreError> {
+    Ok(crate::native!(conn, |c| totp_credentials::table
+        .filter(totp_credentials::user_id.eq(user_id))
+        .order((totp_credentials::created_at, totp_credentials::id))
+        .select(STATUS)
+        .load(c))?)
+}
+
+/// [`CredentialStatus`] of every credential in the tenant, oldest first, in one query.
 pub fn statuses_in_tenant(conn: &mut DbConn, tenant_id: &str) -> Result<Vec<CredentialStatus>, StoreError> {
     use super::schema::users;
     Ok(crate::native!(conn, |c| totp_credentials::table
         .inner_join(users::table)
         .filter(users::tenant_id.eq(tenant_id))
         .order((totp_credentials::created_at, totp_credentials::id))
-        .select((
-            totp_credentials::user_id,
-            totp_credentials::status,
-            totp_credentials::activated_at,
-            totp_credentials::label,
-        ))
+        .select(STATUS)
         .load(c))?)
 }

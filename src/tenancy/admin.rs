@@ -192,7 +192,7 @@ pub(super) fn target(conn: &mut DbConn, admin: &Admin, action: Action, id: &str)
 
 pub fn get_user(conn: &mut DbConn, admin: &Admin, id: &str) -> Result<UserView, AdminError> {
     let user = target(conn, admin, Action::Read, id)?;
-    let statuses = totp::statuses_in_tenant(conn, &admin.user.tenant_id)?;
+    let statuses = totp::statuses_of_user(conn, &user.id)?;
     Ok(view(&user, &statuses))
 }
 

@@ -171,7 +171,7 @@ async fn revoking_from_the_pages_asks_for_a_reason_and_shows_in_the_audit_log() 
     let bad = browser.get("/admin/audit?from=yesterday").await;
     assert!(bad.status == 400 && bad.has("from must be a date"), "{} {}", bad.status, bad.body);
     assert!(audit.has("boss revoked the TOTP secret of kid"), "who and whom by name: {}", audit.body);
-    assert!(audit.has("name=\"username\" type=\"text\" maxlength=\"64\" value=\"kid\""), "{}", audit.body);
+    assert!(audit.has("name=\"username\" type=\"text\" maxlength=\"200\" value=\"kid\""), "{}", audit.body);
     // The user filter by name, as typed; an unknown name shows nothing.
     let by_name = browser.get("/admin/audit?username=KID").await;
     assert!(by_name.has("reason: lost phone"), "{}", by_name.body);
