@@ -33,6 +33,8 @@ pub async fn create_child(
     origin: Origin,
     now: i64,
 ) -> Result<(User, String), AdminError> {
+    // Refused before hashing: an administrator who may not create spends no hash.
+    admin.may(Action::CreateChild, Some(new.parent_id.as_deref().unwrap_or(&admin.user.id)))?;
     let one_time = admin::new_one_time_password(hasher).await?;
     db.run(move |conn| insert_child(conn, &admin, &new, one_time, &origin, now)).await
 }
@@ -63,8 +65,8 @@ fn none() -> String {
     "none".into()
 }
 
-/// Creates a user below the actor (in one transaction; see [`create_child`]) (or below one of its descendants) with a one-time
-/// password, returned once. A child never gets more permission than its creator.
+/// Creates the user in one transaction (see [`create_child`]). A child never gets more
+/// permission than its creator.
 fn insert_child(
     conn: &mut DbConn,
     admin: &Admin,
