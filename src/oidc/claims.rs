@@ -84,14 +84,20 @@ impl Requested {
 /// The claims of `user` that `scope` releases, and those named in `asked`, that the
 /// user has.
 pub fn user_claims(user: &User, scope: &str, asked: &[String]) -> Map<String, Value> {
-    let profile = Profile::of(user);
+    let released: Vec<&str> = USER_CLAIMS
+        .iter()
+        .filter(|(name, by_scope)| has_scope(scope, by_scope) || asked.iter().any(|a| a == name))
+        .map(|(name, _)| *name)
+        .collect();
     let mut out = Map::new();
-    for (name, by_scope) in USER_CLAIMS {
-        if !has_scope(scope, by_scope) && !asked.iter().any(|a| a == name) {
-            continue;
-        }
+    if released.is_empty() {
+        // `openid` alone: no profile to read (its address is JSON to parse).
+        return out;
+    }
+    let profile = Profile::of(user);
+    for name in released {
         let text = |value: &Option<String>| value.as_ref().map(|v| json!(v));
-        let value = match *name {
+        let value = match name {
             "name" => Some(json!(profile.display_name.as_ref().unwrap_or(&user.username))),
             "given_name" => text(&profile.given_name),
             "family_name" => text(&profile.family_name),
@@ -108,7 +114,7 @@ pub fn user_claims(user: &User, scope: &str, asked: &[String]) -> Map<String, Va
             _ => None,
         };
         if let Some(value) = value {
-            out.insert((*name).to_owned(), value);
+            out.insert(name.to_owned(), value);
         }
     }
     out
