@@ -145,7 +145,7 @@ impl Metrics {
         registry.register(Box::new(hash_wait.clone())).expect("register");
         let limiter_refusals = counter(
             "watchword_limiter_refusals_total",
-            "Attempts refused by a limiter budget (pw, pwip, ip, totp, flows, flow, create-conflict), by this instance.",
+            "Attempts refused by a limiter budget (pw, pwip, ip, totp, flows, flow), by this instance.",
             &["budget"],
         );
         let active_flows = gauge("watchword_active_flows", "Sign-in flows live in the ephemeral store.");

@@ -153,7 +153,7 @@ mod tests {
 }
 
 /// The kinds of budget, named by the second part of their keys (`attempts:<kind>:…`).
-pub const BUDGETS: [&str; 8] = ["pw", "pwip", "ip", "totp", "flows", "flow", "create-conflict", "other"];
+pub const BUDGETS: [&str; 7] = ["pw", "pwip", "ip", "totp", "flows", "flow", "other"];
 
 /// How many attempts each kind of budget refused since start, for the metrics.
 #[derive(Debug, Default)]
