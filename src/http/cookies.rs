@@ -124,8 +124,7 @@ impl SignedIn {
         state: &AppState,
         key: &str,
     ) -> Result<HttpResponse, LoginError> {
-        crate::http::notes::redirect(state, &self.session.id, "/account", Note::error(self.lang.t(key)), &[])
-            .await
+        self.to_account(state, Note::error(self.lang.t(key))).await
     }
 
     /// Back to the account page, saying the message `key` there as done.
@@ -134,14 +133,11 @@ impl SignedIn {
         state: &AppState,
         key: &str,
     ) -> Result<HttpResponse, LoginError> {
-        crate::http::notes::redirect(
-            state,
-            &self.session.id,
-            "/account",
-            Note::success(self.lang.t(key)),
-            &[],
-        )
-        .await
+        self.to_account(state, Note::success(self.lang.t(key))).await
+    }
+
+    async fn to_account(&self, state: &AppState, note: Note) -> Result<HttpResponse, LoginError> {
+        crate::http::notes::redirect(state, &self.session.id, "/account", note, &[]).await
     }
 
     /// A page's context: the CSRF token, and the note's message as error or success.

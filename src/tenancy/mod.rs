@@ -67,7 +67,13 @@ impl Username {
 
     /// Case-folded form: usernames are unique per tenant regardless of case.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        Self::key_of(&self.0)
+    }
+
+    /// The key of a name as typed (sign-in, an owner's part of a scoped name): the one
+    /// definition of how names compare.
+    pub fn key_of(raw: &str) -> String {
+        raw.trim().to_lowercase()
     }
 }
 

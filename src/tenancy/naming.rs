@@ -70,29 +70,31 @@ pub fn child_name(
     typed: &str,
 ) -> Result<Username, NameError> {
     let typed = Username::parse(typed).map_err(|_| invalid())?;
-    let name = match split(typed.as_str()) {
-        None => match prefix_of(admin, tree) {
-            None => return local_ok(typed.as_str()).then_some(typed.clone()).ok_or_else(invalid),
-            Some(prefix) => format!("{prefix}{}", typed.as_str()),
-        },
-        Some(_) => typed.as_str().to_owned(),
+    let prefix = prefix_of(admin, tree);
+    let name = match (split(typed.as_str()), &prefix) {
+        (Some(_), _) => typed,
+        (None, _) if !local_ok(typed.as_str()) => return Err(invalid()),
+        (None, None) => return Ok(typed),
+        (None, Some(prefix)) => {
+            let name = format!("{prefix}{}", typed.as_str());
+            Username::parse(&name)
+                .map_err(|_| NameError::Refused(Refusal::new("refusal-username-long").with("name", &name)))?
+        }
     };
-    let (owner, local) = split(&name).ok_or_else(invalid)?;
+    let (owner, local) = split(name.as_str()).ok_or_else(invalid)?;
     if owner.is_empty() || !local_ok(local) {
         return Err(invalid());
     }
-    let name = Username::parse(&name)
-        .map_err(|_| NameError::Refused(Refusal::new("refusal-username-long").with("name", &name)))?;
     // The owner is the administrator or below it, and the new user's parent is the owner
     // or below it: any user already holding this name is one the administrator sees.
-    let owner = users::find_by_username_key(conn, &admin.tenant_id, &owner.to_lowercase())?;
+    let owner = users::find_by_username_key(conn, &admin.tenant_id, &Username::key_of(owner))?;
     let on_the_way = owner.is_some_and(|o| {
         (o.id == admin.id || tree.is_below(&o.id, &admin.id))
             && (o.id == parent_id || tree.is_below(parent_id, &o.id))
     });
     if !on_the_way {
         return Err(NameError::Refused(
-            Refusal::new("refusal-username-owner").with("prefix", prefix_of(admin, tree).unwrap_or_default()),
+            Refusal::new("refusal-username-owner").with("prefix", prefix.unwrap_or_default()),
         ));
     }
     Ok(name)
@@ -119,7 +121,7 @@ pub fn check_owner(
         return Err(invalid());
     }
     let (Some(owner), Some(parent)) =
-        (users::find_by_username_key(conn, tenant_id, &owner.to_lowercase())?, parent)
+        (users::find_by_username_key(conn, tenant_id, &Username::key_of(owner))?, parent)
     else {
         return Err(refused());
     };

@@ -11,6 +11,7 @@ use crate::auth::remembered;
 use crate::ephemeral::limiter::{Decision, Rule};
 use crate::store::audit::{self, Origin};
 use crate::store::users;
+use crate::tenancy::Username;
 use crate::tenancy::policy::{self, LoginFacts};
 
 /// Checks a username and password in `tenant_id` and decides, by policy, what comes
@@ -27,7 +28,7 @@ async fn check_password_inner(
     let tenant_id = flow.tenant_id.clone();
     let demand = flow.demand();
     let client_requires_mfa = demand.mfa;
-    let key = username.trim().to_lowercase();
+    let key = Username::key_of(&username);
     // The user, its tenant and whether it has an active authenticator, in one query
     // (read before the hash; finishing the sign-in asks the gate again).
     let standing = if key.is_empty() {
@@ -143,7 +144,7 @@ fn budgets<'a>(
     tenant_id: &str,
     attempt: &Attempt,
 ) -> Vec<(String, &'a crate::ephemeral::limiter::Rule)> {
-    let user = attempt.username.trim().to_lowercase();
+    let user = Username::key_of(&attempt.username);
     match (&attempt.device, &attempt.origin.ip) {
         (Some(device), _) => vec![(format!("attempts:pw:dev:{}", device.id), &guard.limits.password_device)],
         (None, Some(ip)) => vec![

@@ -16,6 +16,7 @@ use crate::auth::passwords::{self, NewPassword, Refused};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, cookies, errors, origin, see_other};
 use crate::metrics::{Check, Factor};
+use crate::tenancy::Username;
 
 /// Counts a factor check in the metrics and passes its result on: one its limiter
 /// refused before it was made as `refused` (`throttled` for a password budget, `locked`
@@ -64,7 +65,7 @@ pub async fn post_password(
         }
         let now = state.clock.now();
         let username = form.username.trim().to_owned();
-        let key = username.to_lowercase();
+        let key = Username::key_of(&username);
         let tenant_id = cur.flow.tenant_id.clone();
         let device = cookies::device_value(&state, &req)
             .and_then(|value| devices::recognise(&state.keyring, &value, &tenant_id, &key));
