@@ -703,15 +703,7 @@ async fn run(
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("login") {
         // For profiling the login path alone (perf record -p on the server).
-        for (level, cpu, argon, hashing) in login_ratios {
-            println!(
-                "CPU per full login at {level:>2} concurrent: {cpu:.2} ms = {:.2} x the server's own hashing ({hashing:.2} ms); {:.2} x one hash measured beside it; {:.2} x the hash and its two signatures",
-                cpu / hashing.max(0.001),
-                cpu / argon,
-                cpu / (hashing + 2.0 * costs.1).max(0.001)
-            );
-        }
-        print_es_login(es_login, costs.2);
+        print_login_ratios(&login_ratios, costs.1, es_login, costs.2);
         let mut server = server;
         let _ = server.child.kill();
         let _ = server.child.wait();
@@ -817,15 +809,7 @@ async fn run(
     println!(
         "argon2id (m=19456 KiB, t=2, p=1) at start: {argon:.2} ms; RS256 sign {rs256:.3} ms; ES256 sign {es256:.3} ms"
     );
-    for (level, cpu, argon, hashing) in login_ratios {
-        println!(
-            "CPU per full login at {level:>2} concurrent: {cpu:.2} ms = {:.2} x the hash as the server ran it ({hashing:.2} ms on its argon2 threads; target <= 1.15); {:.2} x one hash measured beside it ({argon:.2} ms); {:.2} x the hash and the two RS256 signatures a login makes",
-            cpu / hashing.max(0.001),
-            cpu / argon,
-            cpu / (hashing + 2.0 * rs256).max(0.001)
-        );
-    }
-    print_es_login(es_login, es256);
+    print_login_ratios(&login_ratios, rs256, es_login, es256);
     for (alg, sig) in [("RS256", rs256), ("ES256", es256)] {
         let refresh = refresh_cpu.get(alg).copied().unwrap_or(0.0);
         println!(
@@ -848,13 +832,27 @@ async fn run(
     }
 }
 
-/// The ES256 client's logins against the hash as the server ran it, alone and with the
-/// two ES256 signatures (`sign` ms each) a login makes.
-fn print_es_login((cpu, hashing): (f64, f64), sign: f64) {
+/// Each login phase against the hash as the server ran it, a hash measured beside it, and
+/// the hash plus the two RS256 signatures (`rs256` ms each) a login makes; then the ES256
+/// client's logins, alone and with their two signatures (`es256` ms each).
+fn print_login_ratios(
+    ratios: &[(usize, f64, f64, f64)],
+    rs256: f64,
+    (es_cpu, es_hashing): (f64, f64),
+    es256: f64,
+) {
+    for &(level, cpu, argon, hashing) in ratios {
+        println!(
+            "CPU per full login at {level:>2} concurrent: {cpu:.2} ms = {:.2} x the hash as the server ran it ({hashing:.2} ms on its argon2 threads; target <= 1.15); {:.2} x one hash measured beside it ({argon:.2} ms); {:.2} x the hash and the two RS256 signatures a login makes",
+            cpu / hashing.max(0.001),
+            cpu / argon,
+            cpu / (hashing + 2.0 * rs256).max(0.001)
+        );
+    }
     println!(
-        "CPU per full login of an ES256 client (1 concurrent): {cpu:.2} ms = {:.2} x the server's own hashing ({hashing:.2} ms); {:.2} x the hash and its two signatures",
-        cpu / hashing.max(0.001),
-        cpu / (hashing + 2.0 * sign).max(0.001)
+        "CPU per full login of an ES256 client (1 concurrent): {es_cpu:.2} ms = {:.2} x the server's own hashing ({es_hashing:.2} ms); {:.2} x the hash and its two signatures",
+        es_cpu / es_hashing.max(0.001),
+        es_cpu / (es_hashing + 2.0 * es256).max(0.001)
     );
 }
 

@@ -84,16 +84,17 @@ impl Requested {
 /// The claims of `user` that `scope` releases, and those named in `asked`, that the
 /// user has.
 pub fn user_claims(user: &User, scope: &str, asked: &[String]) -> Map<String, Value> {
-    let released = |name: &str, by_scope: &str| -> bool {
-        has_scope(scope, by_scope) || asked.iter().any(|a| a == name)
-    };
+    let mut released = USER_CLAIMS
+        .iter()
+        .filter(|(name, by_scope)| has_scope(scope, by_scope) || asked.iter().any(|a| a == name))
+        .peekable();
     let mut out = Map::new();
-    if !USER_CLAIMS.iter().any(|(name, by_scope)| released(name, by_scope)) {
+    if released.peek().is_none() {
         // `openid` alone: no profile to read (its address is JSON to parse).
         return out;
     }
     let profile = Profile::of(user);
-    for &(name, _) in USER_CLAIMS.iter().filter(|(name, by_scope)| released(name, by_scope)) {
+    for &(name, _) in released {
         let text = |value: &Option<String>| value.as_ref().map(|v| json!(v));
         let value = match name {
             "name" => Some(json!(profile.display_name.as_ref().unwrap_or(&user.username))),
