@@ -5,6 +5,8 @@
 //! and a flood of 1,000 concurrent wrong passwords. For each: rate, p50/p99 latency,
 //! the server process's own CPU per operation (`/proc/PID/stat`), peak and final RSS,
 //! non-2xx and 5xx counts — against the argon2id and signature costs measured here.
+//! Each login is a browser of its own (cookies, a connection); the relying parties'
+//! token and introspection requests share kept-alive connections, as an RP's server does.
 //!
 //! Run it with `scripts/bench` (which builds the release binary first).
 
@@ -239,6 +241,45 @@ fn print_steps() {
     );
 }
 
+/// The same requests back to back and after a pause: the server's CPU per request
+/// (outside argon2) with warm caches, and when each request wakes an idle server, as
+/// every request of a sequential login does. 200 of each; the sign-in page is one flow's.
+async fn print_warm_and_idle(base: &str, rp: &Rp, pid: u32) {
+    let http = client();
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+    let authorize = format!(
+        "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
+        rp.id
+    );
+    let Ok(res) = http.get(authorize).send().await else { return };
+    let Some(page) =
+        res.headers().get("location").and_then(|l| l.to_str().ok()).map(|l| format!("{base}{l}"))
+    else {
+        return;
+    };
+    let pauses = [0, 1, 5, 20];
+    println!("\n| server CPU per request, ms | back to back | after 1 ms idle | after 5 ms | after 20 ms |");
+    println!("|---|---|---|---|---|");
+    for (label, url) in [("GET /healthz", format!("{base}/healthz")), ("GET /login (sign-in page)", page)] {
+        let mut row = format!("| {label} |");
+        for pause in pauses {
+            let (mut ns, runs) = (0, 200);
+            for _ in 0..runs {
+                if pause > 0 {
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                let before = thread_ns(pid).0;
+                if let Ok(res) = http.get(&url).send().await {
+                    let _ = res.bytes().await;
+                }
+                ns += thread_ns(pid).0.saturating_sub(before);
+            }
+            row.push_str(&format!(" {:.3} |", ns as f64 / 1e6 / runs as f64));
+        }
+        println!("{row}");
+    }
+}
+
 fn hash_cpu_ms(pid: u32) -> f64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
     let mut ticks = 0.0;
@@ -317,9 +358,27 @@ fn report_failure(what: &str) {
 /// a benchmark of failing requests measures nothing, so the run fails.
 static FAILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// A browser: its own cookies and connection.
 fn client() -> reqwest::Client {
     watchword::install_tls_provider();
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
+}
+
+/// The relying parties' back ends, for the token and introspection endpoints: one
+/// client whose connections stay open between requests, as an RP's server keeps them.
+/// (A client and a connection per request cost the server a new connection each, and
+/// the load generator, on the same two cores, several times the CPU of the request.)
+/// Idle connections are dropped before the server's keep-alive (5 s) would close them.
+fn backend() -> &'static reqwest::Client {
+    static BACKEND: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    BACKEND.get_or_init(|| {
+        watchword::install_tls_provider();
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap()
+    })
 }
 
 fn attribute(body: &str, marker: &str) -> String {
@@ -457,7 +516,7 @@ async fn exchange(
     ];
     let Ok(res) = step(
         "POST /token (code)",
-        client().post(format!("{base}/token")).basic_auth(&rp.id, Some(&rp.secret)).form(&form).send(),
+        backend().post(format!("{base}/token")).basic_auth(&rp.id, Some(&rp.secret)).form(&form).send(),
     )
     .await
     else {
@@ -476,7 +535,7 @@ async fn exchange(
 
 async fn token(base: &str, rp: &Rp, form: &[(&str, &str)], path: &str) -> (f64, u16, Value) {
     let started = Instant::now();
-    match client().post(format!("{base}{path}")).basic_auth(&rp.id, Some(&rp.secret)).form(form).send().await
+    match backend().post(format!("{base}{path}")).basic_auth(&rp.id, Some(&rp.secret)).form(form).send().await
     {
         Ok(res) => {
             let status = res.status().as_u16();
@@ -700,6 +759,7 @@ async fn run(
         }
         STEPS_PID.store(0, Ordering::Relaxed);
         print_steps();
+        print_warm_and_idle(&base, &rps["RS256"], server.pid()).await;
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("login") {
         // For profiling the login path alone (perf record -p on the server).
