@@ -246,12 +246,7 @@ fn print_steps() {
 /// every request of a sequential login does. 200 of each; the sign-in page is one flow's.
 async fn print_warm_and_idle(base: &str, rp: &Rp, pid: u32) {
     let http = client();
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let authorize = format!(
-        "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
-        rp.id
-    );
-    let Ok(res) = http.get(authorize).send().await else { return };
+    let Ok(res) = http.get(authorize_url(base, rp, "openid")).send().await else { return };
     let Some(page) =
         res.headers().get("location").and_then(|l| l.to_str().ok()).map(|l| format!("{base}{l}"))
     else {
@@ -358,6 +353,16 @@ fn report_failure(what: &str) {
 /// a benchmark of failing requests measures nothing, so the run fails.
 static FAILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// An authorization request of `rp` for `scope` (URL-encoded), with the PKCE challenge
+/// of [`VERIFIER`].
+fn authorize_url(base: &str, rp: &Rp, scope: &str) -> String {
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+    format!(
+        "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope={scope}&code_challenge={challenge}&code_challenge_method=S256",
+        rp.id
+    )
+}
+
 /// A browser: its own cookies and connection.
 fn client() -> reqwest::Client {
     watchword::install_tls_provider();
@@ -420,24 +425,17 @@ struct Rp {
 async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64, u16, Value) {
     let started = Instant::now();
     let http = client();
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
     let fail = |status: u16| {
         report_failure(&format!("login of {user}: {status}"));
         (started.elapsed().as_secs_f64() * 1000.0, status, Value::Null)
     };
-    let mut res = match step(
-        "GET /authorize",
-        http.get(format!(
-            "{base}/authorize?client_id={}&redirect_uri={REDIRECT}&response_type=code&scope=openid%20offline_access&code_challenge={challenge}&code_challenge_method=S256",
-            rp.id
-        ))
-        .send(),
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(_) => return fail(599),
-    };
+    let mut res =
+        match step("GET /authorize", http.get(authorize_url(base, rp, "openid%20offline_access")).send())
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => return fail(599),
+        };
     let mut enrolled: Option<String> = None;
     let password = format!("pw-{user}");
     // A login is seven requests; anything much longer is a loop.
