@@ -1,12 +1,18 @@
 //! A user's TOTP credentials: verifying codes (window, replay guard and the atomic
-//! `last_used_step`), the attempt budget, recovery codes. Enrolment (a pending secret
-//! and its activation) is in [`crate::auth::enrolment`].
+//! `last_used_step`) and the attempt budget. Recovery codes are in [`recovery_codes`],
+//! what the account and code pages show in [`views`]. Enrolment (a pending secret and
+//! its activation) is in [`crate::auth::enrolment`].
+
+mod recovery_codes;
+mod views;
+
+pub use recovery_codes::{regenerate_recovery_codes, use_recovery_code};
+pub use views::{Authenticator, CodePrompt, TotpStatus, code_prompt, status};
 
 use serde_json::json;
 
 use crate::auth::errors::LoginError;
 use crate::auth::keyring::{Keyring, Sealed};
-use crate::auth::recovery;
 use crate::auth::totp::{self, TotpAlgorithm, TotpCode, TotpParams, TotpSecret};
 use crate::ephemeral::Ephemeral;
 use crate::ephemeral::limiter::{Decision, Limits};
@@ -215,150 +221,6 @@ async fn verify_active_inner(
     .await
 }
 
-async fn use_recovery_code_inner(
-    db: &Db,
-    subject: &Subject,
-    raw: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<bool, LoginError> {
-    let allowed = subject.tenant.recovery_codes_allowed && subject.with_status(rows::ACTIVE).is_some();
-    let hash = recovery::hash(raw);
-    let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
-    db.run(move |conn| {
-        let used = allowed && rows::use_recovery_code(conn, &user_id, &hash, now)?;
-        let (event, detail) = if used {
-            let left = rows::unused_recovery_codes(conn, &user_id)?;
-            ("recovery_code.used", json!({ "remaining": left }))
-        } else {
-            ("totp.failed", json!({ "reason": "wrong_recovery_code" }))
-        };
-        audit::record(conn, &tenant_id, &origin, Some(&user_id), event, detail, now)?;
-        Ok(used)
-    })
-    .await
-}
-
-/// New recovery codes for a user with an active credential (the old ones stop working).
-pub async fn regenerate_recovery_codes(
-    db: &Db,
-    user_id: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<Option<Vec<String>>, LoginError> {
-    let subject = load(db, user_id).await?;
-    if !subject.tenant.recovery_codes_allowed || subject.with_status(rows::ACTIVE).is_none() {
-        return Ok(None);
-    }
-    let codes = recovery::generate();
-    let hashes: Vec<String> = codes.iter().map(|c| recovery::hash(c)).collect();
-    let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
-    db.run(move |conn| {
-        conn.write(|conn| -> Result<(), LoginError> {
-            rows::replace_recovery_codes(conn, &user_id, &hashes, now)?;
-            audit::record(
-                conn,
-                &tenant_id,
-                &origin,
-                Some(&user_id),
-                "recovery_codes.regenerated",
-                json!({}),
-                now,
-            )?;
-            Ok(())
-        })
-    })
-    .await?;
-    Ok(Some(codes))
-}
-
-/// What the account page shows about a user's TOTP.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TotpStatus {
-    /// "none", "pending" or "active".
-    pub status: &'static str,
-    pub activated_at: Option<i64>,
-    pub has_pending: bool,
-    pub recovery_codes_left: i64,
-    pub recovery_codes_allowed: bool,
-    /// The active authenticators, oldest first.
-    pub authenticators: Vec<Authenticator>,
-    /// Fewer than [`rows::MAX_ACTIVE`] are active: one more may be added.
-    pub can_add: bool,
-}
-
-/// One active authenticator, as its owner sees it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Authenticator {
-    pub id: String,
-    pub label: String,
-    pub activated_at: Option<i64>,
-}
-
-pub async fn status(db: &Db, user_id: &str) -> Result<TotpStatus, LoginError> {
-    let user_id = user_id.to_owned();
-    db.run(move |conn| {
-        let subject = Subject::load(conn, &user_id)?;
-        let active = subject.with_status(rows::ACTIVE);
-        let has_pending = subject.with_status(rows::PENDING).is_some();
-        Ok(TotpStatus {
-            status: if active.is_some() {
-                "active"
-            } else if has_pending {
-                "pending"
-            } else {
-                "none"
-            },
-            activated_at: active.and_then(|c| c.activated_at),
-            has_pending,
-            recovery_codes_left: rows::unused_recovery_codes(conn, &user_id)?,
-            recovery_codes_allowed: subject.tenant.recovery_codes_allowed,
-            authenticators: subject
-                .active()
-                .map(|c| Authenticator {
-                    id: c.id.clone(),
-                    label: c.label.clone(),
-                    activated_at: c.activated_at,
-                })
-                .collect(),
-            can_add: subject.active().count() < rows::MAX_ACTIVE,
-        })
-    })
-    .await
-}
-
-/// What the code page says: the tenant's name, the active credential's digits, and
-/// whether recovery codes may be used.
-#[derive(Debug, Clone)]
-pub struct CodePrompt {
-    pub issuer: String,
-    /// The username the code is asked of ("Signed in as …").
-    pub account: String,
-    pub digits: u32,
-    pub recovery_allowed: bool,
-    /// Days "don't ask again" lasts, when the tenant allows it.
-    pub remember_days: Option<i32>,
-    /// Until when the code step is locked after too many wrong codes (recovery codes
-    /// too), when it is.
-    pub locked_until: Option<i64>,
-}
-
-pub async fn code_prompt(db: &Db, user_id: &str, now: i64) -> Result<CodePrompt, LoginError> {
-    let subject = load(db, user_id).await?;
-    let digits = match subject.with_status(rows::ACTIVE) {
-        Some(active) => params_of(active)?.digits,
-        None => 6,
-    };
-    Ok(CodePrompt {
-        issuer: subject.tenant.name.clone(),
-        account: subject.user.username.clone(),
-        digits,
-        recovery_allowed: subject.tenant.recovery_codes_allowed,
-        remember_days: subject.tenant.remember_device_days,
-        locked_until: subject.totp_locked_until.filter(|until| *until > now),
-    })
-}
-
 /// What every second-factor check needs: storage, the attempt limiter and the keyring.
 #[derive(Debug, Clone, Copy)]
 pub struct Guard<'a> {
@@ -433,21 +295,6 @@ pub async fn verify_active(
     let check = verify_active_inner(guard, &subject, raw, origin, now).await?;
     settle(guard, &subject, check == CodeCheck::Valid, lock, origin, now).await?;
     Ok(check)
-}
-
-/// Spends one recovery code of the user; false when it is not an unused code of theirs.
-pub async fn use_recovery_code(
-    guard: Guard<'_>,
-    user_id: &str,
-    raw: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<bool, LoginError> {
-    let subject = load(guard.db, user_id).await?;
-    let lock = spend(guard, &subject, now).await?;
-    let used = use_recovery_code_inner(guard.db, &subject, raw, origin, now).await?;
-    settle(guard, &subject, used, lock, origin, now).await?;
-    Ok(used)
 }
 
 #[cfg(test)]
