@@ -1,13 +1,20 @@
 //! Logging through tracing: human-readable by default, JSON lines when
-//! `WATCHWORD_LOG_FORMAT=json`; the level from `RUST_LOG` (default `info`).
+//! `WATCHWORD_LOG_FORMAT=json`; the level from `RUST_LOG` (default [`SERVE_DEFAULT`]).
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
+/// `serve`'s filter when `RUST_LOG` is unset. actix's HTTP/1 dispatcher logs every
+/// connection a client breaks (a request head or URI too long, a malformed request, a
+/// reset mid-request) as an ERROR: anyone could fill an operator's alerts with them.
+/// The client gets its 400, 414 or 431 all the same; `RUST_LOG=info,actix_http=trace`
+/// shows them.
+pub const SERVE_DEFAULT: &str = "info,actix_http::h1::dispatcher=off";
+
 /// Installs the global subscriber. CLI commands other than `serve` log warnings only,
 /// so that their stdout stays a clean result.
 pub fn init(serving: bool) {
-    let default = if serving { "info" } else { "warn" };
+    let default = if serving { SERVE_DEFAULT } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // Closing the request span logs one line per request: method, route, status, time.
     let builder = tracing_subscriber::fmt()

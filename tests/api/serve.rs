@@ -83,6 +83,18 @@ fn address(lines: &[String]) -> String {
         .to_owned()
 }
 
+/// The status line the server answers `request`, sent as raw bytes.
+fn raw_status(base: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The server may answer and close before it has read everything: a failed write is fine.
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_owned()
+}
+
 #[tokio::test]
 async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
     let dir = tempfile::tempdir().unwrap();
@@ -106,9 +118,17 @@ async fn first_run_prints_the_admin_once_and_restarts_keep_everything() {
         .send()
         .await
         .unwrap();
+    // Requests that break HTTP get a 4xx and no ERROR line: anyone can send them.
+    for request in [
+        format!("GET /healthz?{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000)),
+        "NONSENSE\r\n\r\n".into(),
+    ] {
+        assert!(raw_status(&base, &request).starts_with("HTTP/1.1 4"), "{request:.40}");
+    }
     assert!(served.terminate().success(), "SIGTERM ends serve gracefully");
     // One line per request, without query strings; the admin password only on stdout.
     let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!log.contains("ERROR"), "{log}");
     assert!(log.contains("path=/end_session") && log.contains("status=400"), "{log}");
     assert!(!log.contains("SECRET") && !log.contains(&password), "secrets in the log: {log}");
     assert!(log.contains("single instance"), "the in-process store warns: {log}");
