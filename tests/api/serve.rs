@@ -25,6 +25,8 @@ impl Served {
     fn start_with(cli: &Cli<'_>, stderr: impl Into<Stdio>, env: &[(&str, &str)]) -> Self {
         let mut child = cli
             .command(&["serve"])
+            // The log the tests read is the default one, whatever the developer's shell says.
+            .env_remove("RUST_LOG")
             .envs(env.iter().copied())
             .env("WATCHWORD_LISTEN", "127.0.0.1:0")
             // Started beside, not inside, its data dir: serve creates the dir itself.
