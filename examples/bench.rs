@@ -938,7 +938,7 @@ async fn main() -> Res<()> {
     let costs = crypto_costs();
     run("Embedded default (SQLite, in-process store)", &binary, &[], users, costs).await?;
     if let (Ok(pg), Ok(redis)) = (std::env::var("BENCH_DATABASE_URL"), std::env::var("BENCH_REDIS_URL")) {
-        let prefix = format!("wwbench:{}:", watchword::auth::random::token(6));
+        let prefix = format!("wwbench:{}:", watchword::random::token(6));
         run(
             "PostgreSQL + Redis",
             &binary,

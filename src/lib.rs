@@ -1,6 +1,8 @@
 //! Watchword: an OpenID Connect provider whose login is password, then TOTP.
 //!
-//! Layers point one way: `http` → `oidc`/`auth`/`tenancy` → `store`/`ephemeral`.
+//! Layers point one way: `http`/`cli` → `oidc`/`auth`/`tenancy` → `store`/`ephemeral`;
+//! `rewrap` (every sealed secret under a new key) sits above `oidc` and `auth`, and
+//! `random`, `clock` and `text` below everything.
 //! See `docs/ARCHITECTURE.md` for the map and the path of one login.
 
 pub mod auth;
@@ -13,6 +15,8 @@ pub mod http;
 pub mod memory;
 pub mod metrics;
 pub mod oidc;
+pub mod random;
+pub mod rewrap;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -95,7 +95,7 @@ pub struct FirstRun {
 /// admin, TOTP required) with a random password. Does nothing when any tenant exists.
 pub fn bootstrap(db: &Db, name: &str, now: i64) -> Result<Option<FirstRun>, TenancyError> {
     let invalid = |e: String| TenancyError::Invalid(e);
-    let password = crate::auth::random::password();
+    let password = crate::random::password();
     let new = NewUser {
         tenant: Slug::parse("default").map_err(invalid)?,
         username: Username::parse("admin").map_err(invalid)?,
@@ -202,7 +202,7 @@ impl Application {
             hasher,
             schema_ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             instance: Instance {
-                id: crate::auth::random::token(12),
+                id: crate::random::token(12),
                 started_at,
                 totp_enabled: settings.totp_enabled,
             },

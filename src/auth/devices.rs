@@ -27,7 +27,7 @@ pub struct Device {
 /// The cookie value for `username_key` in `tenant_id`, under device id `id` (a new
 /// random one when `None`).
 pub fn issue(keyring: &Keyring, tenant_id: &str, username_key: &str, id: Option<&str>) -> String {
-    let id = id.map_or_else(|| crate::auth::random::token(16), str::to_owned);
+    let id = id.map_or_else(|| crate::random::token(16), str::to_owned);
     let sealed = keyring.seal(format!("{tenant_id}\u{1f}{username_key}\u{1f}{id}").as_bytes(), AAD);
     format!("{}.{}", sealed.key_id, URL_SAFE_NO_PAD.encode(&sealed.bytes))
 }

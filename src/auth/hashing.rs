@@ -226,7 +226,7 @@ impl HashPool {
 
 fn dummy_password() -> Password {
     // A random 24-character token is always a valid password.
-    Password::parse(crate::auth::random::token(24)).unwrap_or_else(|_| unreachable_password())
+    Password::parse(crate::random::token(24)).unwrap_or_else(|_| unreachable_password())
 }
 
 #[expect(clippy::unwrap_used, reason = "a constant, valid password")]

@@ -87,7 +87,7 @@ impl Keyring {
             Ok(text) => Self::parse(text.trim()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 create_private_dir(data_dir).map_err(|e| file_error(e.to_string()))?;
-                let spec = format!("k1:{}", STANDARD.encode(crate::auth::random::bytes(32)));
+                let spec = format!("k1:{}", STANDARD.encode(crate::random::bytes(32)));
                 write_private(&path, &spec).map_err(|e| file_error(e.to_string()))?;
                 Self::parse(&spec)
             }
@@ -102,7 +102,7 @@ impl Keyring {
 
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
         let (id, cipher) = &self.keys[0];
-        let nonce = crate::auth::random::bytes(NONCE_LEN);
+        let nonce = crate::random::bytes(NONCE_LEN);
         // Encryption with a valid key and nonce length cannot fail for inputs this small.
         #[expect(clippy::unwrap_used, reason = "AES-GCM encryption is infallible below 64 GiB")]
         let ciphertext = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad }).unwrap();

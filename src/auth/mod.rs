@@ -1,5 +1,5 @@
-//! Authentication primitives: password hashing, the secrets keyring and randomness.
-//! The login state machine and TOTP verification grow here.
+//! Authentication: password hashing, the secrets keyring, the login state machine and
+//! TOTP verification.
 
 pub mod credentials;
 pub mod devices;
@@ -14,7 +14,6 @@ pub mod login;
 pub mod password;
 pub mod password_rules;
 pub mod passwords;
-pub mod random;
 pub mod recovery;
 pub mod remembered;
 pub mod totp;

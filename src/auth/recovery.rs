@@ -10,10 +10,8 @@ const ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789x";
 pub fn generate() -> Vec<String> {
     (0..COUNT)
         .map(|_| {
-            let raw: String = crate::auth::random::bytes(12)
-                .iter()
-                .map(|b| ALPHABET[usize::from(b & 31)] as char)
-                .collect();
+            let raw: String =
+                crate::random::bytes(12).iter().map(|b| ALPHABET[usize::from(b & 31)] as char).collect();
             format!("{}-{}-{}", &raw[0..4], &raw[4..8], &raw[8..12])
         })
         .collect()

@@ -15,7 +15,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::random::secret_hash;
+use crate::random::secret_hash;
 use crate::store::audit::{self, Origin};
 use crate::store::remembered::{self as rows, RememberedDevice};
 use crate::store::{DbConn, StoreError};
@@ -94,7 +94,7 @@ pub fn remember(
     origin: &Origin,
     now: i64,
 ) -> Result<String, StoreError> {
-    let token = crate::auth::random::token(32);
+    let token = crate::random::token(32);
     let device = RememberedDevice {
         id: crate::store::new_id(),
         token_hash: secret_hash(&token),

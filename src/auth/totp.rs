@@ -74,7 +74,7 @@ impl std::fmt::Debug for TotpSecret {
 
 impl TotpSecret {
     pub fn generate(algorithm: TotpAlgorithm) -> Self {
-        Self(crate::auth::random::bytes(algorithm.secret_len()))
+        Self(crate::random::bytes(algorithm.secret_len()))
     }
 
     pub fn from_bytes(bytes: Vec<u8>) -> Self {

@@ -13,7 +13,8 @@ use serde_json::json;
 
 use super::{Failure, print};
 use crate::config::Settings;
-use crate::store::{DatabaseUrl, Db, rewrap};
+use crate::rewrap;
+use crate::store::{DatabaseUrl, Db};
 
 const KEEP_THE_KEYS: &str = "KEEP THE SECRET KEYS WITH IT: TOTP secrets and signing keys in a backup are \
      encrypted under the keyring (WATCHWORD_SECRET_KEYS, or the file secret-keys in the data dir). \

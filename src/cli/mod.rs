@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::oidc::keys::{self, SigningAlg};
+use crate::rewrap;
 use crate::startup::{self, Application};
-use crate::store::{Db, DbConn, rewrap};
+use crate::store::{Db, DbConn};
 use crate::tenancy::TenancyError;
 
 mod backup;

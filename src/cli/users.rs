@@ -148,7 +148,7 @@ fn reset_password(db: &Db, tenant: &str, username: &str, json: bool, now: i64) -
     let slug = Slug::parse(tenant).map_err(Failure::refused)?;
     let username = Username::parse(username).map_err(Failure::refused)?;
     let tenant = blocking(db, |c| tenancy::service::find_tenant(c, &slug))?;
-    let plain = crate::auth::random::password();
+    let plain = crate::random::password();
     let hash = password::hash(&Password::parse(plain.clone()).map_err(Failure::refused)?)
         .map_err(Failure::refused)?;
     let one_time = admin::OneTimePassword { plain, hash };
@@ -228,7 +228,7 @@ fn create_user(db: &Db, args: UserCreate, json: bool, now: i64) -> Result<(), Fa
         let raw = raw.strip_suffix('\n').map(|r| r.strip_suffix('\r').unwrap_or(r)).unwrap_or(&raw);
         (raw.to_owned(), false)
     } else {
-        (crate::auth::random::password(), true)
+        (crate::random::password(), true)
     };
     let new = NewUser {
         tenant: tenant.clone(),

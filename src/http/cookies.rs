@@ -165,7 +165,7 @@ impl SignedIn {
 /// The live session behind the request's cookie, if any.
 pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<SignedIn>, LoginError> {
     let Some(token) = value(req, session_name(state)) else { return Ok(None) };
-    let id = crate::auth::random::secret_hash(&token);
+    let id = crate::random::secret_hash(&token);
     let (now, totp_enabled) = (state.clock.now(), state.totp_enabled);
     let found = state
         .db
@@ -187,7 +187,7 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
         .await?;
     // The token is a secret only this browser holds, so a hash of it makes a CSRF
     // token an attacker's page cannot know.
-    let csrf = crate::auth::random::secret_hash(&format!("csrf:{token}"));
+    let csrf = crate::random::secret_hash(&format!("csrf:{token}"));
     let here = req.uri().path_and_query().map_or_else(String::new, |p| p.as_str().to_owned());
     Ok(found.map(|(session, user, brand)| {
         let lang = i18n::negotiate(req, None, brand.default_language.as_deref());

@@ -9,9 +9,9 @@ use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, web};
 use serde::Deserialize;
 
-use crate::auth::random::{secret_hash, token};
 use crate::http::cookies;
 use crate::http::state::AppState;
+use crate::random::{secret_hash, token};
 
 /// Longest handle or binding accepted (ours are 22 and 43 characters).
 const MAX_LEN: usize = 64;

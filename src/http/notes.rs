@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::errors::LoginError;
 use crate::auth::keyring::Sealed;
-use crate::auth::random::{secret_hash, token};
 use crate::http::see_other;
 use crate::http::state::AppState;
+use crate::random::{secret_hash, token};
 
 /// How long a note waits for its page.
 const NOTE_TTL: u64 = 600;

@@ -16,12 +16,13 @@ use serde_json::json;
 use crate::auth::flow::Amr;
 use crate::auth::gate;
 use crate::auth::login::{ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR};
-use crate::auth::random::secret_hash;
 use crate::http::oauth::{self, authenticate, presented};
 use crate::http::state::AppState;
 use crate::oidc::authorize::SCOPES;
 use crate::oidc::grants::{self, TokenError, TokenRequest};
-use crate::oidc::tokens::{AccessClaims, has_scope};
+use crate::oidc::has_scope;
+use crate::oidc::tokens::AccessClaims;
+use crate::random::secret_hash;
 use crate::store::tokens;
 use crate::store::users::User;
 

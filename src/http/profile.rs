@@ -168,13 +168,14 @@ pub async fn post_user_profile(
     with_admin(&state, &req, Some(csrf.as_deref()), async |me, admin| {
         let (target, kept) = (id.clone(), typed.clone());
         // A refused profile comes back with the user's name, for the form shown again.
-        let (refused, _) =
-            run(&state, admin, move |c, a| match profile::update_child(c, a, &target, kept, &origin, now) {
+        let (refused, _) = run(&state, admin, move |c, a| {
+            match admin::update_child_profile(c, a, &target, kept, &origin, now) {
                 Ok(_) => Ok(None),
                 Err(AdminError::Invalid(why)) => Ok(Some((why, admin::get_user(c, a, &target)?.username))),
                 Err(other) => Err(other),
-            })
-            .await?;
+            }
+        })
+        .await?;
         let back = format!("/admin/users/{id}");
         let Some((why, username)) = refused else {
             return noted(&state, &me, &back, Note::success(me.lang.t("admin-done-profile")), &[]).await;

@@ -11,7 +11,8 @@ use crate::auth::login::{self, ACR_MULTI_FACTOR, AuthRequest};
 use crate::auth::remembered::Terms;
 use crate::store::DbConn;
 use crate::store::schema::consents;
-use crate::store::sessions::{self, AuthorizationCode, Session};
+use crate::store::sessions::Session;
+use crate::store::tokens::{self, AuthorizationCode};
 
 /// Scopes Watchword grants; others are dropped from a request.
 pub const SCOPES: &[&str] =
@@ -312,11 +313,11 @@ pub fn issue_code(
     session_id: &str,
     now: i64,
 ) -> Result<String, LoginError> {
-    let code = crate::auth::random::token(32);
-    sessions::insert_code(
+    let code = crate::random::token(32);
+    tokens::insert_code(
         conn,
         &AuthorizationCode {
-            code_hash: crate::auth::random::secret_hash(&code),
+            code_hash: crate::random::secret_hash(&code),
             client_id: request.client_id.clone(),
             user_id: user_id.to_owned(),
             session_id: session_id.to_owned(),

@@ -69,7 +69,7 @@ pub fn logout_token(keys: &KeySet, issuer: &str, due: &Due, now: i64) -> Result<
         aud: &due.client_id,
         iat: now,
         exp: now + TOKEN_TTL,
-        jti: crate::auth::random::token(16),
+        jti: crate::random::token(16),
         sid: &due.session_id,
         events: json!({ EVENT: {} }),
     };

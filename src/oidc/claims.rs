@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::oidc::tokens::has_scope;
+use crate::oidc::has_scope;
 use crate::store::users::User;
 use crate::tenancy::profile::{Address, Profile};
 

@@ -7,44 +7,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::oidc::clients::{
-    self as registry, BackchannelUri, CreatedClient, NewClient, RedirectUri, scope_list, to_json,
+    self as registry, BackchannelUri, CreatedClient, NewClient, RedirectUri, scope_list, to_json, via,
 };
+pub use crate::oidc::clients::{NAME_MAX, client_in, client_name, remembered_rule};
 use crate::oidc::keys::SigningAlg;
 use crate::store::audit::{self, Origin};
 use crate::store::clients::{self, Client};
 use crate::store::{DbConn, tenants, tokens};
 use crate::tenancy::Slug;
 use crate::tenancy::service::TenancyError;
-
-/// A client name: trimmed, not empty, at most this many characters.
-pub const NAME_MAX: usize = 200;
-
-pub fn client_name(raw: &str) -> Result<String, TenancyError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(TenancyError::Invalid("the client name is empty".to_owned()));
-    }
-    if name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
-        return Err(TenancyError::Invalid(format!(
-            "the client name must be at most {NAME_MAX} printable characters"
-        )));
-    }
-    Ok(name.to_owned())
-}
-
-/// A remembered device cannot count as multi-factor for a client that refuses them.
-pub fn remembered_rule(
-    allow_remembered_devices: bool,
-    remembered_device_mfa: bool,
-) -> Result<(), TenancyError> {
-    if remembered_device_mfa && !allow_remembered_devices {
-        return Err(TenancyError::Invalid(
-            "a remembered device cannot count as multi-factor for a client that refuses remembered devices"
-                .to_owned(),
-        ));
-    }
-    Ok(())
-}
 
 /// Redirect URIs as registered, each checked.
 pub fn parse_uris(raw: &[String]) -> Result<Vec<RedirectUri>, TenancyError> {
@@ -254,17 +225,6 @@ pub fn view(c: &Client, tenant: &str) -> serde_json::Value {
 }
 
 /// The client `client_id` of the tenant `tenant_id` (a client of another tenant is not found).
-pub fn client_in(conn: &mut DbConn, tenant_id: &str, client_id: &str) -> Result<Client, TenancyError> {
-    clients::find(conn, client_id)?
-        .filter(|c| c.tenant_id == tenant_id)
-        .ok_or_else(|| TenancyError::UnknownClient(client_id.to_owned()))
-}
-
-/// Who made a change, for the audit detail: an administrator, or the operator (CLI).
-pub(crate) fn via(origin: &Origin) -> &'static str {
-    if origin.actor_user_id.is_some() { "admin" } else { "system" }
-}
-
 /// Changes a client's settings (audited as `client.updated`, with the names of what
 /// changed; nothing is written when nothing changes).
 pub fn update_client(

@@ -4,7 +4,6 @@
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::oidc::client_settings::{client_in, via};
 use crate::store::DbConn;
 use crate::store::audit::{self, Origin};
 use crate::store::clients::{self, Client};
@@ -100,6 +99,47 @@ pub struct NewClient {
     pub backchannel_logout_session_required: bool,
 }
 
+/// A client name: trimmed, not empty, at most this many characters.
+pub const NAME_MAX: usize = 200;
+
+pub fn client_name(raw: &str) -> Result<String, TenancyError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(TenancyError::Invalid("the client name is empty".to_owned()));
+    }
+    if name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
+        return Err(TenancyError::Invalid(format!(
+            "the client name must be at most {NAME_MAX} printable characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// A remembered device cannot count as multi-factor for a client that refuses them.
+pub fn remembered_rule(
+    allow_remembered_devices: bool,
+    remembered_device_mfa: bool,
+) -> Result<(), TenancyError> {
+    if remembered_device_mfa && !allow_remembered_devices {
+        return Err(TenancyError::Invalid(
+            "a remembered device cannot count as multi-factor for a client that refuses remembered devices"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn client_in(conn: &mut DbConn, tenant_id: &str, client_id: &str) -> Result<Client, TenancyError> {
+    clients::find(conn, client_id)?
+        .filter(|c| c.tenant_id == tenant_id)
+        .ok_or_else(|| TenancyError::UnknownClient(client_id.to_owned()))
+}
+
+/// Who made a change, for the audit detail: an administrator, or the operator (CLI).
+pub(crate) fn via(origin: &Origin) -> &'static str {
+    if origin.actor_user_id.is_some() { "admin" } else { "system" }
+}
+
 /// A new client and, for a confidential one, its secret, shown once.
 #[derive(Debug)]
 pub struct CreatedClient {
@@ -123,17 +163,17 @@ pub fn create_client(
     origin: &Origin,
     now: i64,
 ) -> Result<CreatedClient, TenancyError> {
-    let name = crate::oidc::client_settings::client_name(&new.name)?;
-    crate::oidc::client_settings::remembered_rule(new.allow_remembered_devices, new.remembered_device_mfa)?;
+    let name = client_name(&new.name)?;
+    remembered_rule(new.allow_remembered_devices, new.remembered_device_mfa)?;
     if new.redirect_uris.is_empty() {
         return Err(TenancyError::Invalid("a client needs at least one redirect URI".to_owned()));
     }
     let client_scopes = scope_list(&new.client_scopes)?;
-    let secret = (!new.public).then(|| crate::auth::random::token(32));
+    let secret = (!new.public).then(|| crate::random::token(32));
     conn.write(|conn| {
         let tenant = find_tenant(conn, &new.tenant)?;
         let client = Client {
-            id: crate::auth::random::token(16),
+            id: crate::random::token(16),
             tenant_id: tenant.id.clone(),
             name: name.clone(),
             secret_hash: secret.as_deref().map(hash_secret),
@@ -245,7 +285,7 @@ pub fn rotate_secret(
     if !(0..=30 * 86_400).contains(&grace) {
         return Err(TenancyError::Invalid("the grace period is 0 to 30 days, in seconds".to_owned()));
     }
-    let secret = crate::auth::random::token(32);
+    let secret = crate::random::token(32);
     let until = now.saturating_add(grace);
     conn.write(|conn| {
         let client = client_in(conn, tenant_id, client_id)?;

@@ -1,5 +1,6 @@
-//! OpenID Connect protocol logic without actix: clients now; authorize, token,
-//! ID tokens, PKCE and keys grow here.
+//! OpenID Connect protocol logic without actix: clients, authorization requests and
+//! codes, the token endpoint's grants, ID and access tokens, claims, signing keys,
+//! back-channel logout, PAR and DPoP.
 
 pub mod authorize;
 pub mod backchannel;
@@ -11,3 +12,8 @@ pub mod grants;
 pub mod keys;
 pub mod par;
 pub mod tokens;
+
+/// Whether the space-separated `scope` holds `wanted`.
+pub fn has_scope(scope: &str, wanted: &str) -> bool {
+    scope.split(' ').any(|s| s == wanted)
+}

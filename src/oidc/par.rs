@@ -23,7 +23,7 @@ fn key(id: &str) -> String {
 
 /// Keeps a checked request (its `client_id` set to the authenticated client); its id.
 pub async fn push(store: &Ephemeral, request: &AuthorizeParams, now: i64) -> Result<String, EphemeralError> {
-    let id = crate::auth::random::token(32);
+    let id = crate::random::token(32);
     // With its time: the store's own expiry runs on the wall clock, the domain's on `now`.
     let kept = Kept { at: now, request: request.clone() };
     let bytes = serde_json::to_vec(&kept).map_err(|e| EphemeralError::Unavailable(e.to_string()))?;

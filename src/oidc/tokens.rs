@@ -51,10 +51,6 @@ pub struct Grant<'a> {
     pub claims: &'a crate::oidc::claims::Requested,
 }
 
-pub fn has_scope(scope: &str, wanted: &str) -> bool {
-    scope.split(' ').any(|s| s == wanted)
-}
-
 fn time(unix: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(unix, 0).unwrap_or_default()
 }
@@ -156,7 +152,7 @@ pub fn access_token(keys: &KeySet, alg: SigningAlg, grant: &Grant<'_>, now: i64)
         client_id: grant.client_id.to_owned(),
         exp: now + TOKEN_TTL,
         iat: now,
-        jti: crate::auth::random::token(16),
+        jti: crate::random::token(16),
         scope: grant.scope.to_owned(),
         auth_time: Some(grant.auth_time),
         acr: Some(grant.acr.clone()),
@@ -186,7 +182,7 @@ pub fn client_access_token(
         client_id: client_id.to_owned(),
         exp: now + TOKEN_TTL,
         iat: now,
-        jti: crate::auth::random::token(16),
+        jti: crate::random::token(16),
         scope: scope.to_owned(),
         auth_time: None,
         acr: None,

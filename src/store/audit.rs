@@ -19,6 +19,20 @@ pub struct AuditEvent {
     pub created_at: i64,
 }
 
+/// An audit row for an act done by the operator through the CLI or by start-up.
+pub fn system_event(tenant_id: &str, target: Option<&str>, event: &str, now: i64) -> AuditEvent {
+    AuditEvent {
+        id: super::new_id(),
+        tenant_id: Some(tenant_id.to_owned()),
+        actor_user_id: None,
+        target_user_id: target.map(str::to_owned),
+        event: event.to_owned(),
+        detail: r#"{"via":"system"}"#.to_owned(),
+        ip: None,
+        created_at: now,
+    }
+}
+
 pub fn insert(conn: &mut DbConn, event: &AuditEvent) -> Result<(), StoreError> {
     crate::native!(conn, |c| diesel::insert_into(audit_events::table).values(event).execute(c))?;
     Ok(())

@@ -8,8 +8,8 @@ pub mod audit;
 pub mod clients;
 pub mod logouts;
 pub mod remembered;
-pub mod rewrap;
 pub mod schema;
+pub mod sealed;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
@@ -377,5 +377,5 @@ impl Db {
 
 /// A fresh random identifier for a row (128 bits, URL-safe).
 pub fn new_id() -> String {
-    crate::auth::random::token(16)
+    crate::random::token(16)
 }

@@ -1,9 +1,9 @@
-//! `sso_sessions` and `authorization_codes`. Both are bearer secrets held by a browser
-//! or a client, so rows are keyed by the SHA-256 of the secret, never the secret.
+//! `sso_sessions` (codes are in [`super::tokens`]). A session is a bearer secret held by
+//! a browser, so rows are keyed by the SHA-256 of the secret, never the secret.
 
 use diesel::prelude::*;
 
-use super::schema::{authorization_codes, sso_sessions};
+use super::schema::sso_sessions;
 use super::{DbConn, StoreError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -101,30 +101,6 @@ pub fn revoke(conn: &mut DbConn, id: &str, now: i64) -> Result<(), StoreError> {
     )
     .set(sso_sessions::revoked_at.eq(now))
     .execute(c))?;
-    Ok(())
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = authorization_codes)]
-pub struct AuthorizationCode {
-    pub code_hash: String,
-    pub client_id: String,
-    pub user_id: String,
-    pub session_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub consumed_at: Option<i64>,
-    /// The user claims the `claims` parameter asked for ([`crate::oidc::claims::Requested`]).
-    pub claims: Option<String>,
-}
-
-pub fn insert_code(conn: &mut DbConn, code: &AuthorizationCode) -> Result<(), StoreError> {
-    crate::native!(conn, |c| diesel::insert_into(authorization_codes::table).values(code).execute(c))?;
     Ok(())
 }
 

@@ -1,11 +1,34 @@
-//! `refresh_tokens` and the consumption of `authorization_codes`: single use by a
-//! conditional UPDATE, rotation, and revocation of whole families.
+//! `refresh_tokens` and `authorization_codes`: a code's single use by a conditional
+//! UPDATE, rotation, and revocation of whole families.
 
 use diesel::prelude::*;
 
 use super::schema::{authorization_codes, refresh_tokens};
-use super::sessions::AuthorizationCode;
 use super::{DbConn, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+    /// The user claims the `claims` parameter asked for ([`crate::oidc::claims::Requested`]).
+    pub claims: Option<String>,
+}
+
+pub fn insert_code(conn: &mut DbConn, code: &AuthorizationCode) -> Result<(), StoreError> {
+    crate::native!(conn, |c| diesel::insert_into(authorization_codes::table).values(code).execute(c))?;
+    Ok(())
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_tokens)]

@@ -307,7 +307,7 @@ pub struct OneTimePassword {
 
 /// A fresh one-time password, hashed on `hasher` (a full pool is a 503, like an outage).
 pub async fn new_one_time_password(hasher: &HashPool) -> Result<OneTimePassword, AdminError> {
-    let plain = crate::auth::random::password();
+    let plain = crate::random::password();
     let password = Password::parse(plain.clone()).map_err(|e| AdminError::Invalid(Refusal::text(e)))?;
     let hash = hasher.hash(password).await.map_err(|e| match e {
         HashError::Password(e) => AdminError::Invalid(Refusal::text(e)),
@@ -349,4 +349,19 @@ pub fn revoke_totp_as_operator(
         audit::record(conn, &tenant.id, &Origin::default(), Some(&user.id), "totp.revoked", detail, now)?;
         Ok(())
     })
+}
+
+/// An administrator changes the profile of the user `id` below it.
+pub fn update_child_profile(
+    conn: &mut DbConn,
+    admin: &Admin,
+    id: &str,
+    profile: super::profile::Profile,
+    origin: &Origin,
+    now: i64,
+) -> Result<Vec<&'static str>, AdminError> {
+    let user = target(conn, admin, Action::EditProfile, id)?;
+    let profile = profile.checked().map_err(AdminError::Invalid)?;
+    let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
+    Ok(super::profile::write(conn, &user.id, &profile, &origin, now)?)
 }

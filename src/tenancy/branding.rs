@@ -10,7 +10,6 @@ use crate::store::{DbConn, audit};
 use crate::tenancy::Permission;
 use crate::tenancy::admin::{Admin, AdminError};
 use crate::tenancy::permissions::{Action, Denied};
-use crate::tenancy::service::system_event;
 use crate::text::{LANGUAGES, Refusal};
 
 /// Text on buttons in the brand colour is white; it needs this contrast.
@@ -170,7 +169,7 @@ pub fn update(
             tenant.default_language = language;
         }
         tenants::save_branding(conn, &tenant, now)?;
-        let mut event = system_event(&tenant.id, None, "tenant.branding_changed", now);
+        let mut event = audit::system_event(&tenant.id, None, "tenant.branding_changed", now);
         event.actor_user_id = origin.actor_user_id.clone();
         event.ip = origin.ip.clone();
         event.detail =

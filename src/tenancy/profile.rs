@@ -11,8 +11,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::admin::{Admin, AdminError, target};
-use super::permissions::Action;
 use crate::store::audit::{self, Origin};
 use crate::store::users::{self, User};
 use crate::store::{DbConn, StoreError};
@@ -250,7 +248,7 @@ impl From<diesel::result::Error> for ProfileError {
 /// the fields that changed (nothing is written when none did). The changes are taken
 /// against the row as it is inside the transaction, locked: of two edits at once, each
 /// audits what it really changed.
-fn write(
+pub(super) fn write(
     conn: &mut DbConn,
     user_id: &str,
     profile: &Profile,
@@ -284,21 +282,6 @@ pub fn update_own(
         Err(StoreError::Gone) => Err(ProfileError::NotFound),
         written => Ok(written?),
     }
-}
-
-/// An administrator changes the profile of the user `id` below it.
-pub fn update_child(
-    conn: &mut DbConn,
-    admin: &Admin,
-    id: &str,
-    profile: Profile,
-    origin: &Origin,
-    now: i64,
-) -> Result<Vec<&'static str>, AdminError> {
-    let user = target(conn, admin, Action::EditProfile, id)?;
-    let profile = profile.checked().map_err(AdminError::Invalid)?;
-    let origin = Origin { actor_user_id: Some(admin.user.id.clone()), ip: origin.ip.clone() };
-    Ok(write(conn, &user.id, &profile, &origin, now)?)
 }
 
 #[cfg(test)]

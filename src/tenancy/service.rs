@@ -2,7 +2,7 @@
 
 use super::{Permission, Slug, UserKind, Username};
 use crate::auth::password::{self, Password};
-use crate::store::audit::{self, AuditEvent};
+use crate::store::audit;
 use crate::store::tenants::{self, Tenant};
 use crate::store::users::{self, User};
 use crate::store::{DbConn, StoreError, new_id};
@@ -28,20 +28,6 @@ pub enum TenancyError {
 impl crate::store::Contended for TenancyError {
     fn is_busy(&self) -> bool {
         matches!(self, Self::Store(StoreError::Busy(_)))
-    }
-}
-
-/// An audit row for an act done by the operator through the CLI or by start-up.
-pub fn system_event(tenant_id: &str, target: Option<&str>, event: &str, now: i64) -> AuditEvent {
-    AuditEvent {
-        id: new_id(),
-        tenant_id: Some(tenant_id.to_owned()),
-        actor_user_id: None,
-        target_user_id: target.map(str::to_owned),
-        event: event.to_owned(),
-        detail: r#"{"via":"system"}"#.to_owned(),
-        ip: None,
-        created_at: now,
     }
 }
 
@@ -77,7 +63,7 @@ pub fn create_tenant(
             StoreError::Conflict => TenancyError::DuplicateTenant(tenant.slug.clone()),
             other => other.into(),
         })?;
-        audit::insert(conn, &system_event(&tenant.id, None, "tenant.created", now))?;
+        audit::insert(conn, &audit::system_event(&tenant.id, None, "tenant.created", now))?;
         Ok(tenant.clone())
     })
 }
@@ -185,7 +171,7 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser, now: i64) -> Result<Created
             StoreError::Conflict => TenancyError::DuplicateUsername(user.username.clone()),
             other => other.into(),
         })?;
-        audit::insert(conn, &system_event(&tenant.id, Some(&user.id), "user.created", now))?;
+        audit::insert(conn, &audit::system_event(&tenant.id, Some(&user.id), "user.created", now))?;
         Ok(CreatedUser { tenant, user, parent })
     })
 }

@@ -298,7 +298,7 @@ impl TestApp {
     pub fn amr_of_code(&self, code: &str) -> String {
         use diesel::prelude::*;
         use watchword::store::schema::{authorization_codes, sso_sessions};
-        let hash = watchword::auth::random::secret_hash(code);
+        let hash = watchword::random::secret_hash(code);
         self.store
             .run_blocking(|c| -> Result<String, watchword::store::StoreError> {
                 Ok(authorization_codes::table

@@ -156,7 +156,7 @@ async fn sigkill_during_logins_enrolments_and_refreshes_leaves_everything_consis
     let redis = std::env::var("WATCHWORD_TEST_REDIS_URL")
         .ok()
         .filter(|u| !u.is_empty())
-        .map(|url| (url, format!("wwcrash:{}:", watchword::auth::random::token(6))));
+        .map(|url| (url, format!("wwcrash:{}:", watchword::random::token(6))));
     let cli = Cli { data_dir: &data_dir, database_url: &database_url };
     watchword::auth::keyring::create_private_dir(&data_dir).unwrap();
     cli.json(&["tenant", "create", "acme"]);

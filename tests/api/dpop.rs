@@ -52,7 +52,7 @@ impl Key {
         })
         .unwrap();
         let mut body = json!({
-            "jti": watchword::auth::random::token(16), "htm": method, "htu": url, "iat": iat,
+            "jti": watchword::random::token(16), "htm": method, "htu": url, "iat": iat,
         });
         if let Some(token) = token {
             body["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())));

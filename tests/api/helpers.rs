@@ -30,7 +30,7 @@ impl TestDb {
             Some(admin_url) => {
                 let name = format!(
                     "ww_test_{}",
-                    watchword::auth::random::token(9).to_lowercase().replace(['-', '_'], "x")
+                    watchword::random::token(9).to_lowercase().replace(['-', '_'], "x")
                 );
                 let mut admin = PgConnection::establish(&admin_url)
                     .unwrap_or_else(|e| panic!("WATCHWORD_TEST_DATABASE_URL is set but unreachable: {e}"));
@@ -114,7 +114,7 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb) -> Settings {
         database_url: DatabaseUrl::parse(&db.url).expect("test database URL"),
         // With WATCHWORD_TEST_REDIS_URL, Redis under a key prefix of this test's own.
         redis_url: std::env::var("WATCHWORD_TEST_REDIS_URL").ok().filter(|u| !u.is_empty()),
-        redis_prefix: format!("wwtest:{}:", watchword::auth::random::token(9)),
+        redis_prefix: format!("wwtest:{}:", watchword::random::token(9)),
         secret_keys: Some(TEST_KEYS.to_owned()),
         totp_enabled: true,
         key_rotation_delay: 86_400,

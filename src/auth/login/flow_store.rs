@@ -111,7 +111,7 @@ impl Flow {
         now: i64,
     ) -> Self {
         Self {
-            csrf: crate::auth::random::token(32),
+            csrf: crate::random::token(32),
             tenant_id,
             request,
             login_hint,

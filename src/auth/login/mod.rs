@@ -13,8 +13,8 @@ pub use password_step::{Attempt, Checked, check_password};
 use crate::auth::errors::LoginError;
 use crate::auth::flow::Amr;
 use crate::auth::gate;
-use crate::auth::random::secret_hash;
 use crate::auth::remembered;
+use crate::random::secret_hash;
 use crate::store::audit::Origin;
 use crate::store::sessions::{self, Session};
 use crate::store::{Db, users};
@@ -83,7 +83,7 @@ where
     F: Fn(&mut crate::store::DbConn, &str, &str) -> Result<Option<String>, LoginError> + Send + 'static,
 {
     let Finishing { user_id, amr, auth_time, demand, password_stamp, browser, remember } = finishing;
-    let session_token = crate::auth::random::token(32);
+    let session_token = crate::random::token(32);
     let session = Session {
         id: secret_hash(&session_token),
         user_id: user_id.clone(),

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::http::oidc::check_access_token;
 use crate::http::state::AppState;
-use crate::oidc::tokens::has_scope;
+use crate::oidc::has_scope;
 use crate::store::StoreError;
 use crate::tenancy::admin::{Admin, AdminError};
 

@@ -13,7 +13,7 @@ use crate::store::audit::Origin;
 use crate::tenancy::admin::{self, Admin, AdminError};
 use crate::tenancy::branding::{self, BrandingChange};
 use crate::tenancy::creation::{self, NewChild};
-use crate::tenancy::profile::{self, Profile};
+use crate::tenancy::profile::Profile;
 use crate::tenancy::tenant_policy::{self, PolicyView};
 use crate::text::Refusal;
 
@@ -198,7 +198,7 @@ pub async fn put_profile(
     body: Result<web::Json<Profile>, actix_web::Error>,
 ) -> HttpResponse {
     act_on_user(&state, &req, path.into_inner(), body, |conn, admin, id, profile: Profile, origin, now| {
-        profile::update_child(conn, admin, id, profile, origin, now).map(drop)
+        admin::update_child_profile(conn, admin, id, profile, origin, now).map(drop)
     })
     .await
 }

@@ -11,9 +11,10 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::flow::Amr;
 use crate::auth::login::ACR_MULTI_FACTOR;
-use crate::auth::random::secret_hash;
+use crate::oidc::has_scope;
 use crate::oidc::keys::{KeyError, KeySet, SigningAlg};
-use crate::oidc::tokens::{self, Grant, OFFLINE_TTL, TOKEN_TTL, has_scope};
+use crate::oidc::tokens::{self, Grant, OFFLINE_TTL, TOKEN_TTL};
+use crate::random::secret_hash;
 use crate::store::clients::Client;
 use crate::store::sessions::{self, Session};
 use crate::store::tokens::{self as rows, RefreshToken};
@@ -145,7 +146,7 @@ pub(super) fn new_refresh(
     expires_at: i64,
     now: i64,
 ) -> (String, RefreshToken) {
-    let token = crate::auth::random::token(32);
+    let token = crate::random::token(32);
     let row = RefreshToken {
         token_hash: secret_hash(&token),
         family_id: family_id.to_owned(),
@@ -250,7 +251,7 @@ fn redeem_code(
         // The client is told when this session ends (crate::oidc::backchannel).
         crate::store::logouts::enlist(conn, &session.id, &client.id, now)?;
     }
-    let family_id = crate::auth::random::token(16);
+    let family_id = crate::random::token(16);
     let refresh_token = if client.allow_refresh {
         let expires =
             if has_scope(&row.scope, "offline_access") { now + OFFLINE_TTL } else { session.expires_at };

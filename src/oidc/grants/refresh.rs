@@ -3,8 +3,8 @@
 //! when the server process that made it died.
 
 use super::{Issue, Step, TokenError, TokenRequest, admitted_user, new_refresh, refuse};
-use crate::auth::random::secret_hash;
-use crate::oidc::tokens::has_scope;
+use crate::oidc::has_scope;
+use crate::random::secret_hash;
 use crate::store::clients::Client;
 use crate::store::sessions;
 use crate::store::tokens::{self as rows, RefreshToken};

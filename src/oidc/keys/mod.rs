@@ -176,7 +176,7 @@ pub fn create(
     status: &str,
     now: i64,
 ) -> Result<KeyRow, KeyError> {
-    let kid = crate::auth::random::token(12);
+    let kid = crate::random::token(12);
     let broken = |reason: String| KeyError::Broken { kid: kid.clone(), reason };
     let pkcs8 = generate(alg).map_err(broken)?;
     let key = encoding_key(alg, &pkcs8).map_err(|e| broken(e.to_string()))?;
