@@ -29,3 +29,6 @@ pub mod text;
 pub fn install_tls_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
+
+#[cfg(test)]
+mod layering;
