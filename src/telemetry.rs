@@ -7,8 +7,9 @@ use tracing_subscriber::fmt::format::FmtSpan;
 /// `serve`'s filter when `RUST_LOG` is unset. actix's HTTP/1 dispatcher logs every
 /// connection a client breaks (a request head or URI too long, a malformed request, a
 /// reset mid-request) as an ERROR: anyone could fill an operator's alerts with them.
-/// The client gets its 400, 414 or 431 all the same; `RUST_LOG=info,actix_http=trace`
-/// shows them.
+/// The client gets its 400, 414 or 431 all the same. The dispatcher's other lines (a
+/// connection that failed while its answer was written) go quiet with them;
+/// `RUST_LOG=info` shows them all again.
 pub const SERVE_DEFAULT: &str = "info,actix_http::h1::dispatcher=off";
 
 /// Installs the global subscriber. CLI commands other than `serve` log warnings only,
