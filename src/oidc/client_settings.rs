@@ -224,7 +224,6 @@ pub fn view(c: &Client, tenant: &str) -> serde_json::Value {
     })
 }
 
-/// The client `client_id` of the tenant `tenant_id` (a client of another tenant is not found).
 /// Changes a client's settings (audited as `client.updated`, with the names of what
 /// changed; nothing is written when nothing changes).
 pub fn update_client(

@@ -129,6 +129,7 @@ pub fn remembered_rule(
     Ok(())
 }
 
+/// The client `client_id` of the tenant `tenant_id` (a client of another tenant is not found).
 pub fn client_in(conn: &mut DbConn, tenant_id: &str, client_id: &str) -> Result<Client, TenancyError> {
     clients::find(conn, client_id)?
         .filter(|c| c.tenant_id == tenant_id)
