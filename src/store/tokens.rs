@@ -92,6 +92,22 @@ pub fn find(conn: &mut DbConn, token_hash: &str) -> Result<Option<RefreshToken>,
     .next())
 }
 
+/// As [`find`], the row locked until the transaction ends (PostgreSQL; SQLite's write
+/// transactions hold the whole database). A rotation still in flight — say, committed by
+/// a process killed just after it sent the commit — is waited for, so what is decided
+/// about the token (used, or its answer lost) is decided on what was really written.
+pub fn find_locked(conn: &mut DbConn, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
+    Ok(match conn {
+        DbConn::Pg(c) => refresh_tokens::table
+            .find(token_hash)
+            .select(RefreshToken::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        DbConn::Sqlite(_) => find(conn, token_hash)?,
+    })
+}
+
 /// Marks the token rotated; false when it was rotated or revoked already (a reuse).
 pub fn rotate(conn: &mut DbConn, token_hash: &str, now: i64) -> Result<bool, StoreError> {
     let updated = crate::native!(conn, |c| diesel::update(

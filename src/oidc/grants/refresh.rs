@@ -75,7 +75,7 @@ pub(super) fn redeem(
         return refuse(TokenError::InvalidRequest("refresh_token is missing"));
     };
     let hash = secret_hash(token);
-    let Some(row) = rows::find(conn, &hash)? else {
+    let Some(row) = rows::find_locked(conn, &hash)? else {
         return refuse(TokenError::InvalidGrant("unknown refresh token"));
     };
     if row.client_id != client.id {
