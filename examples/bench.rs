@@ -246,12 +246,12 @@ fn print_steps() {
 /// every request of a sequential login does. 200 of each; the sign-in page is one flow's.
 async fn print_warm_and_idle(base: &str, rp: &Rp, pid: u32) {
     let http = client();
+    // `/authorize` shows the sign-in page itself; its form names the flow.
     let Ok(res) = http.get(authorize_url(base, rp, "openid")).send().await else { return };
-    let Some(page) =
-        res.headers().get("location").and_then(|l| l.to_str().ok()).map(|l| format!("{base}{l}"))
-    else {
-        return;
-    };
+    let Ok(first) = res.text().await else { return };
+    let action = attribute(&first, "<form method=\"post\" action=\"");
+    let Some(handle) = action.split("flow=").nth(1).filter(|h| !h.is_empty()) else { return };
+    let page = format!("{base}/login?flow={handle}");
     let pauses = [0, 1, 5, 20];
     println!("\n| server CPU per request, ms | back to back | after 1 ms idle | after 5 ms | after 20 ms |");
     println!("|---|---|---|---|---|");
@@ -438,7 +438,7 @@ async fn full_login(base: &str, rp: &Rp, user: &str, code: Option<&str>) -> (f64
         };
     let mut enrolled: Option<String> = None;
     let password = format!("pw-{user}");
-    // A login is seven requests; anything much longer is a loop.
+    // A login is five requests here (more when it enrols); anything much longer is a loop.
     for _ in 0..16 {
         let status = res.status().as_u16();
         if res.status().is_redirection() {

@@ -1,7 +1,8 @@
 //! `/authorize` (GET and POST, OpenID Connect Core §3.1.2): the client and the exact
 //! redirect URI are checked before anything else — failures there are pages, never
 //! redirects — then the request (errors redirected with `error`, `state`, `iss`), then
-//! an existing SSO session either answers it or a login flow starts. After the login,
+//! an existing SSO session either answers it or a login flow starts, its sign-in page
+//! shown in the same answer ([`crate::http::login::begin`]). After the login,
 //! `/authorize/resume` asks for consent where needed and returns the code.
 
 use actix_web::http::StatusCode;
@@ -148,7 +149,7 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
         Some(me) => resume_with(state, req, flow, me).await,
         None => {
             flow.login_hint = login_hint(&checked, session.as_ref().map(|s| s.user.username.as_str()));
-            save_and_go(state, req, flow, "/login").await
+            crate::http::login::begin(state, req, flow).await
         }
     }
 }
@@ -174,19 +175,16 @@ fn login_hint(checked: &Checked, signed_in_as: Option<&str>) -> Option<String> {
 /// Stores a new flow (within the client address's budget), sets its cookie and
 /// sends the browser to `next`.
 async fn save_and_go(state: &AppState, req: &HttpRequest, flow: Flow, next: &str) -> HttpResponse {
-    let (at, binding) = flows::begin(state, req);
-    let ip = crate::http::origin(req, None).ip;
-    if let Err(err) =
-        login::create_flow(state.guard(), &at.key, &flow, ip.as_deref(), state.clock.now()).await
-    {
-        return errors::login_error(req, &err);
+    match flows::start(state, req, &flow).await {
+        Ok((at, binding)) => {
+            let mut response = see_other(&at.url(next));
+            if let Some(cookie) = binding {
+                let _ = response.add_cookie(&cookie);
+            }
+            response
+        }
+        Err(err) => errors::login_error(req, &err),
     }
-    state.metrics.flow_started();
-    let mut response = see_other(&at.url(next));
-    if let Some(cookie) = binding {
-        let _ = response.add_cookie(&cookie);
-    }
-    response
 }
 
 /// Starts a flow at the sign-in page (the account page uses it).

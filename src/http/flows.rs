@@ -9,6 +9,8 @@ use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, web};
 use serde::Deserialize;
 
+use crate::auth::errors::LoginError;
+use crate::auth::login::{self, Flow};
 use crate::http::cookies;
 use crate::http::state::AppState;
 use crate::random::{secret_hash, token};
@@ -67,4 +69,18 @@ pub fn begin(state: &AppState, req: &HttpRequest) -> (FlowRef, Option<Cookie<'st
     };
     let handle = token(16);
     (FlowRef { key: key_of(&binding, &handle), handle }, cookie)
+}
+
+/// Stores `flow` as a new sign-in of this browser, within its address's budget of new
+/// flows: its reference, and the binding cookie to set on the answer (see [`begin`]).
+pub async fn start(
+    state: &AppState,
+    req: &HttpRequest,
+    flow: &Flow,
+) -> Result<(FlowRef, Option<Cookie<'static>>), LoginError> {
+    let (at, binding) = begin(state, req);
+    let ip = crate::http::origin(req, None).ip;
+    login::create_flow(state.guard(), &at.key, flow, ip.as_deref(), state.clock.now()).await?;
+    state.metrics.flow_started();
+    Ok((at, binding))
 }

@@ -40,6 +40,11 @@ impl Page {
     pub fn has(&self, text: &str) -> bool {
         self.body.contains(text)
     }
+
+    /// A sign-in's first page (what `/authorize` shows when the user must sign in).
+    pub fn is_sign_in_page(&self) -> bool {
+        self.status == 200 && self.has("name=\"password\"")
+    }
 }
 
 fn unescape(s: &str) -> String {
@@ -149,6 +154,7 @@ impl Browser {
 
     async fn page_or_none(&self, res: reqwest::Response) -> Option<Page> {
         let status = res.status().as_u16();
+        let shown_by_authorize = res.url().path() == "/authorize";
         let header = |name: &str| res.headers().get(name).map(|l| l.to_str().unwrap().to_owned());
         let (mut location, retry_after) = (header("location"), header("retry-after"));
         if let Some(to) = location.clone().filter(|l| l.starts_with('/'))
@@ -164,7 +170,12 @@ impl Browser {
             location =
                 Some(if rest.is_empty() { bare.to_owned() } else { format!("{bare}?{}", rest.join("&")) });
         }
-        Some(Page { status, location, body: res.text().await.ok()?, retry_after })
+        let body = res.text().await.ok()?;
+        // `/authorize` shows a new sign-in's first page itself: its form names the flow.
+        if shown_by_authorize && let Some(handle) = attribute_after(&body, "action=\"/login/password?flow=") {
+            *self.flow.lock().unwrap() = Some(handle);
+        }
+        Some(Page { status, location, body, retry_after })
     }
 
     pub async fn get(&self, path: &str) -> Page {
@@ -206,9 +217,8 @@ impl Browser {
                 urlencode(REDIRECT)
             ))
             .await;
-        assert_eq!(start.status, 303, "{}", start.body);
-        assert_eq!(start.location.as_deref(), Some("/login"));
-        self.get("/login").await
+        assert!(start.is_sign_in_page(), "the sign-in page, shown by /authorize itself: {}", start.body);
+        start
     }
 
     /// Username and password on the sign-in page; returns the page that follows.

@@ -531,8 +531,8 @@ async fn secrets_are_reencrypted_under_the_newest_key_and_keep_working() {
             crate::browser::urlencode(REDIRECT)
         ))
         .await;
-    assert_eq!(start.status, 303);
-    let page = browser.password(&browser.get("/login").await, "rae", "pw-rae").await;
+    assert!(start.is_sign_in_page(), "{}", start.body);
+    let page = browser.password(&start, "rae", "pw-rae").await;
     let done = browser.code(&page, "/login/totp", &oathtool(&otpauth, app.clock_now())).await;
     assert!(
         done.location.as_deref().is_some_and(|l| l.starts_with(REDIRECT)),

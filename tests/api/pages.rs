@@ -38,6 +38,46 @@ async fn two_sign_ins_in_tabs_of_one_browser_both_finish() {
 }
 
 #[tokio::test]
+async fn authorize_shows_the_sign_in_page_itself_in_a_new_flow_bound_to_the_browser() {
+    let app = spawn_app().await;
+    app.policy("acme", |t| t.prompt_new_users = false);
+    let client = app.client("acme", false, false);
+    app.user("acme", "dora", "pw-dora", false);
+    let url = format!(
+        "{}/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s",
+        app.address,
+        client.client.id,
+        crate::browser::urlencode(crate::browser::REDIRECT)
+    );
+    // One answer, no redirect: the page, and the cookie that binds its flow to the browser.
+    let res = crate::helpers::http_client().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("ww_flow=") && cookie.contains("HttpOnly") && cookie.contains("SameSite"),
+        "{cookie}"
+    );
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body = res.text().await.unwrap();
+    assert!(body.contains("name=\"password\""), "{body}");
+
+    let browser = Browser::new(&app);
+    let page = browser.start(&client.client.id).await;
+    let handle = browser.flow().expect("the form names the flow");
+    // The language link stays in this flow (not a new authorization).
+    assert!(page.has(&format!("&#x2F;login?flow={handle}&amp;lang=de")), "{}", page.body);
+    let german = browser.get("/login?lang=de").await;
+    assert!(german.is_sign_in_page() && german.has("lang=\"de\""), "{}", german.body);
+    assert_eq!(german.csrf(), page.csrf(), "the same sign-in");
+    // A reload starts another sign-in; the first still finishes.
+    browser.start(&client.client.id).await;
+    assert_ne!(browser.flow().as_deref(), Some(handle.as_str()));
+    browser.switch_to(&handle);
+    let done = browser.password(&page, "dora", "pw-dora").await;
+    assert_redirected(&app, &done);
+}
+
+#[tokio::test]
 async fn a_sign_in_is_found_only_by_its_handle_in_the_browser_that_began_it() {
     let app = spawn_app().await;
     let client = app.client("acme", false, false);

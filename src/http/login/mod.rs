@@ -1,4 +1,5 @@
-//! The sign-in pages: `GET /login` shows the page of the flow's current state; each
+//! The sign-in pages: [`begin`] starts a sign-in and shows its first page (for
+//! `/authorize`); `GET /login` shows the page of the flow's current state; each
 //! `POST /login/…` verifies one input, advances the state machine, and either shows
 //! the next page (POST-redirect-GET), shows the same page with the generic error, or
 //! finishes the login.
@@ -48,10 +49,35 @@ async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Current>,
     let Some(flow) = login::load_flow(&state.ephemeral, &at.key, state.clock.now()).await? else {
         return Ok(None);
     };
-    let brand = state.brand(&flow.tenant_id).await?;
-    let tenant_default = brand.as_ref().and_then(|b| b.default_language.as_deref());
-    let lang = i18n::negotiate(req, flow.ui_locales.as_deref(), tenant_default);
-    Ok(Some(Current { at, flow, brand, lang }))
+    Ok(Some(Current::of(state, req, at, flow).await?))
+}
+
+impl Current {
+    /// `flow`, known as `at`, with its branding and its pages' language.
+    async fn of(state: &AppState, req: &HttpRequest, at: FlowRef, flow: Flow) -> Result<Self, LoginError> {
+        let brand = state.brand(&flow.tenant_id).await?;
+        let tenant_default = brand.as_ref().and_then(|b| b.default_language.as_deref());
+        let lang = i18n::negotiate(req, flow.ui_locales.as_deref(), tenant_default);
+        Ok(Self { at, flow, brand, lang })
+    }
+}
+
+/// Starts a sign-in and answers with its first page at once: the flow stored (within
+/// the client address's budget of new flows), its binding cookie set, the sign-in page
+/// shown — no redirect to `/login` first, as Keycloak does: one round trip less for the
+/// browser, one request less for the server. The page's form and language link name
+/// the flow (`/login…?flow=…`); a reload of the authorization URL starts another.
+pub async fn begin(state: &AppState, req: &HttpRequest, flow: Flow) -> HttpResponse {
+    let result = async {
+        let (at, binding) = flows::start(state, req, &flow).await?;
+        let cur = Current::of(state, req, at, flow).await?;
+        let mut response = render::render_state(state, req, &cur, None, false).await?;
+        if let Some(cookie) = binding {
+            let _ = response.add_cookie(&cookie);
+        }
+        Ok(response)
+    };
+    result.await.unwrap_or_else(|e: LoginError| errors::login_error(req, &e))
 }
 
 /// The page for a request that names no live flow, in the browser's language.

@@ -33,8 +33,12 @@ pub(super) async fn render_state(
     ctx.insert("csrf", &flow.csrf);
     ctx.insert("flow", &cur.at.handle);
     ctx.insert("lang", lang.code());
-    let here = req.uri().path_and_query().map_or("/login", |p| p.as_str());
-    ctx.insert("switch_url", &i18n::switch_url(lang, here));
+    // The language link stays in this flow (a page shown by `/authorize` links to `/login`).
+    let here = match req.uri().path_and_query() {
+        Some(here) if here.path().starts_with("/login") => here.as_str().to_owned(),
+        _ => cur.at.url("/login"),
+    };
+    ctx.insert("switch_url", &i18n::switch_url(lang, &here));
     if let Some(brand) = &cur.brand {
         pages::brand(&mut ctx, &flow.tenant_id, brand);
     }
