@@ -105,6 +105,22 @@ impl MemoryStore {
         });
     }
 
+    /// An attempt counted against `budget` and, when allowed, [`MemoryStore::put_new`].
+    pub fn put_new_within(
+        &self,
+        budget: (&str, &Rule),
+        key: &str,
+        value: Vec<u8>,
+        ttl_secs: u64,
+        now: i64,
+    ) -> Option<Decision> {
+        let decision = self.hit_each(&[budget], now).into_iter().next()?;
+        if matches!(decision, Decision::Allowed { .. }) {
+            self.put_new(key, value, ttl_secs, now);
+        }
+        Some(decision)
+    }
+
     /// What the limiter refused, by kind of budget.
     pub fn refusals(&self) -> &super::limiter::Refusals {
         &self.refusals

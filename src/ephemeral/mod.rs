@@ -75,6 +75,30 @@ impl Ephemeral {
         }
     }
 
+    /// Counts an attempt against `budget` and, only when it is allowed, stores a new
+    /// entry as [`Ephemeral::put_new`] does: atomically, in one round trip.
+    pub async fn put_new_within(
+        &self,
+        budget: (&str, &limiter::Rule),
+        key: &str,
+        value: Vec<u8>,
+        ttl_secs: u64,
+        now: i64,
+    ) -> Result<limiter::Decision, EphemeralError> {
+        let decision = match self {
+            Self::Memory(m) => m.put_new_within(budget, key, value, ttl_secs, now),
+            Self::Redis(r) => r.put_new_within(budget, key, value, ttl_secs, now).await?,
+        };
+        match decision {
+            Some(decision @ limiter::Decision::Refused { .. }) => {
+                self.refusals().count(budget.0);
+                Ok(decision)
+            }
+            Some(decision) => Ok(decision),
+            None => Err(EphemeralError::Unavailable("the limiter answered nothing".into())),
+        }
+    }
+
     /// How many entries made by [`Ephemeral::put_new`] — sign-in flows — are live.
     pub async fn live_new(&self, now: i64) -> Result<usize, EphemeralError> {
         match self {

@@ -201,23 +201,17 @@ impl RedisStore {
     }
 }
 
-/// The limiter step of [`super::limiter::step`] as one Lua script, so it is atomic in
-/// Redis, for each of KEYS in turn (each a hash {c, s, b}) until one refuses; ARGV now,
-/// then free, window, base, max for each key. Answers {allowed, blocked until or retry
-/// after, count} for each key it reached.
-const HIT_EACH: &str = r#"
-local now = tonumber(ARGV[1])
-local out = {}
-for i, key in ipairs(KEYS) do
-  local at = 2 + (i - 1) * 4
-  local free, window, base, max = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+/// The limiter step of [`super::limiter::step`] in Lua, for the scripts below (each
+/// atomic in Redis): `step` counts one attempt against `key` (a hash {c, s, b}) and
+/// answers allowed (1 or 0), blocked until (or, refused, retry after), and the count.
+macro_rules! lua_limit_step {
+    () => {
+        r#"
+local function step(key, now, free, window, base, max)
   local c = tonumber(redis.call('HGET', key, 'c') or '0')
   local s = tonumber(redis.call('HGET', key, 's') or tostring(now))
   local b = tonumber(redis.call('HGET', key, 'b') or '0')
-  if b > now then
-    table.insert(out, 0); table.insert(out, b - now); table.insert(out, c)
-    return out
-  end
+  if b > now then return 0, b - now, c end
   if now >= s + window then c = 0; s = now; b = 0 end
   c = c + 1
   if c > free then
@@ -231,10 +225,45 @@ for i, key in ipairs(KEYS) do
   local keep = math.max(s + window, b) - now
   if keep < 1 then keep = 1 end
   redis.call('EXPIRE', key, keep)
-  table.insert(out, 1); table.insert(out, b); table.insert(out, c)
+  return 1, b, c
+end
+"#
+    };
+}
+
+/// Each of KEYS in turn until one refuses; ARGV now, then free, window, base, max for
+/// each key. Answers {allowed, blocked until or retry after, count} for each key it reached.
+const HIT_EACH: &str = concat!(
+    lua_limit_step!(),
+    r#"
+local now = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local at = 2 + (i - 1) * 4
+  local allowed, x, c = step(key, now, tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]))
+  table.insert(out, allowed); table.insert(out, x); table.insert(out, c)
+  if allowed == 0 then return out end
 end
 return out
-"#;
+"#
+);
+
+/// An attempt counted against KEYS[1] (ARGV now, free, window, base, max) and, when it
+/// is allowed, a new entry: KEYS[2] takes ARGV[6] for ARGV[7] seconds and is listed in
+/// KEYS[3] as ARGV[9] until ARGV[8]. Answers as one key of [`HIT_EACH`].
+const PUT_NEW_WITHIN: &str = concat!(
+    lua_limit_step!(),
+    r#"
+local now = tonumber(ARGV[1])
+local allowed, x, c = step(KEYS[1], now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+if allowed == 0 then return {0, x, c} end
+redis.call('SET', KEYS[2], ARGV[6], 'EX', ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZADD', KEYS[3], ARGV[8], ARGV[9])
+redis.call('EXPIRE', KEYS[3], ARGV[7])
+return {1, x, c}
+"#
+);
 
 /// Settles budgets after a success: each of KEYS is deleted (ARGV -1) or given one
 /// attempt back (ARGV its free attempts; the block ends once the count is within them).
@@ -293,17 +322,31 @@ impl RedisStore {
         let invocation = &invocation;
         let reply: Vec<i64> =
             self.call(|mut conn| async move { invocation.invoke_async(&mut conn).await }).await?;
-        Ok(reply
-            .chunks_exact(3)
-            .filter_map(|answer| match *answer {
-                [1, blocked_until, count] => Some(super::limiter::Decision::Allowed {
-                    count: u32::try_from(count).unwrap_or(u32::MAX),
-                    blocked_until,
-                }),
-                [_, retry_after, _] => Some(super::limiter::Decision::Refused { retry_after }),
-                _ => None,
-            })
-            .collect())
+        Ok(decisions(&reply))
+    }
+
+    /// As [`RedisStore::put_new`], only when an attempt counted against `budget` is
+    /// allowed: both in one atomic call (see [`PUT_NEW_WITHIN`]).
+    pub async fn put_new_within(
+        &self,
+        budget: (&str, &super::limiter::Rule),
+        key: &str,
+        value: Vec<u8>,
+        ttl_secs: u64,
+        now: i64,
+    ) -> Result<Option<super::limiter::Decision>, EphemeralError> {
+        let (budget_key, rule) = budget;
+        let ttl = ttl_secs.max(1);
+        let until = now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
+        let script = redis::Script::new(PUT_NEW_WITHIN);
+        let mut invocation = script.prepare_invoke();
+        invocation.key(self.key(budget_key)).key(self.key(key)).key(self.key(LIVE_NEW));
+        invocation.arg(now).arg(rule.free).arg(rule.window).arg(rule.base).arg(rule.max);
+        invocation.arg(value).arg(ttl).arg(until).arg(key);
+        let invocation = &invocation;
+        let reply: Vec<i64> =
+            self.call(|mut conn| async move { invocation.invoke_async(&mut conn).await }).await?;
+        Ok(decisions(&reply).into_iter().next())
     }
 
     /// Each budget deleted (`None`) or given an attempt back (`Some(rule)`), in one call.
@@ -319,4 +362,19 @@ impl RedisStore {
         let invocation = &invocation;
         self.call(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await }).await.map(|_| ())
     }
+}
+
+/// The limiter scripts' answers, three numbers per key reached.
+fn decisions(reply: &[i64]) -> Vec<super::limiter::Decision> {
+    reply
+        .chunks_exact(3)
+        .filter_map(|answer| match *answer {
+            [1, blocked_until, count] => Some(super::limiter::Decision::Allowed {
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                blocked_until,
+            }),
+            [_, retry_after, _] => Some(super::limiter::Decision::Refused { retry_after }),
+            _ => None,
+        })
+        .collect()
 }

@@ -148,6 +148,34 @@ async fn budgets_are_counted_in_turn_until_one_refuses_and_released_together() {
     assert_eq!(store.hit("ip:2", ip, t).await.unwrap(), Decision::Allowed { count: 1, blocked_until: 0 });
 }
 
+/// A new entry stored only within its budget (a sign-in flow per address): counted and
+/// stored together, and a refused attempt stores nothing.
+#[tokio::test]
+async fn new_entries_are_stored_only_within_their_budget() {
+    use watchword::ephemeral::limiter::{Decision, Rule};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let store = watchword::startup::ephemeral_store(&test_settings(dir.path(), &db)).unwrap();
+    let rule = Rule { free: 1, window: 600, base: 60, max: 600 };
+    let t = 1_800_000_000;
+    let start = |key: &'static str| {
+        let store = store.clone();
+        async move {
+            store.put_new_within(("flows:1", &rule), key, key.as_bytes().to_vec(), 600, t).await.unwrap()
+        }
+    };
+    assert_eq!(start("flow:w1").await, Decision::Allowed { count: 1, blocked_until: 0 });
+    // The second spends the budget (its delay starts), and is stored.
+    assert_eq!(start("flow:w2").await, Decision::Allowed { count: 2, blocked_until: t + 60 });
+    assert_eq!(start("flow:w3").await, Decision::Refused { retry_after: 60 });
+    assert_eq!(store.get("flow:w1", t).await.unwrap(), Some(b"flow:w1".to_vec()));
+    assert_eq!(store.get("flow:w2", t).await.unwrap(), Some(b"flow:w2".to_vec()));
+    assert_eq!(store.get("flow:w3", t).await.unwrap(), None, "refused: nothing stored");
+    assert_eq!(store.live_new(t).await.unwrap(), 2);
+    // The budget is the limiter's: the same key counts with `hit` too.
+    assert_eq!(store.hit("flows:1", &rule, t).await.unwrap(), Decision::Refused { retry_after: 60 });
+}
+
 /// Compare-and-set: a write based on what was read lands only while nobody wrote since.
 #[tokio::test]
 async fn swap_writes_only_over_the_value_it_expects() {

@@ -234,17 +234,14 @@ pub async fn create_flow(
     client_ip: Option<&str>,
     now: i64,
 ) -> Result<(), LoginError> {
-    if let Some(ip) = client_ip
-        && let Decision::Refused { retry_after } =
-            guard.ephemeral.hit(&format!("attempts:flows:{ip}"), &guard.limits.flow_starts, now).await?
-    {
-        return Err(LoginError::Throttled { retry_after });
+    let (key, value, ttl) = (flow_key(id), encode(flow)?, u64::try_from(FLOW_TTL).unwrap_or(600));
+    let Some(ip) = client_ip else { return Ok(guard.ephemeral.put_new(&key, value, ttl, now).await?) };
+    // Counted and stored in one round trip; a refused start stores nothing.
+    let budget = format!("attempts:flows:{ip}");
+    match guard.ephemeral.put_new_within((&budget, &guard.limits.flow_starts), &key, value, ttl, now).await? {
+        Decision::Refused { retry_after } => Err(LoginError::Throttled { retry_after }),
+        Decision::Allowed { .. } => Ok(()),
     }
-    guard
-        .ephemeral
-        .put_new(&flow_key(id), encode(flow)?, u64::try_from(FLOW_TTL).unwrap_or(600), now)
-        .await?;
-    Ok(())
 }
 
 /// The checks one step of a flow may make (a password, a code): counted atomically
