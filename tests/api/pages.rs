@@ -58,6 +58,10 @@ async fn authorize_shows_the_sign_in_page_itself_in_a_new_flow_bound_to_the_brow
         "{cookie}"
     );
     assert_eq!(res.headers()["cache-control"], "no-store");
+    // The page's URL holds the authorization request (state, nonce): no referrer carries
+    // it to a logo's host, and no other site frames the form.
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     let body = res.text().await.unwrap();
     assert!(body.contains("name=\"password\""), "{body}");
 
