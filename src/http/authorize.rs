@@ -47,6 +47,8 @@ pub async fn post_authorize(
 }
 
 async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams) -> HttpResponse {
+    // A pushed request's URI works once, so its sign-in page must not be at that URL.
+    let pushed = params.request_uri.is_some();
     // A pushed request (RFC 9126) stands in for everything but client_id.
     let params = match par::resolve(&state.ephemeral, params, state.clock.now()).await {
         Ok(Ok(params)) => params,
@@ -149,7 +151,12 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
         Some(me) => resume_with(state, req, flow, me).await,
         None => {
             flow.login_hint = login_hint(&checked, session.as_ref().map(|s| s.user.username.as_str()));
-            crate::http::login::begin(state, req, flow).await
+            if pushed {
+                // A reload of the sign-in page must not present the spent request_uri again.
+                save_and_go(state, req, flow, "/login").await
+            } else {
+                crate::http::login::begin(state, req, flow).await
+            }
         }
     }
 }
