@@ -15,7 +15,7 @@ use crate::auth::errors::LoginError;
 use crate::auth::keyring::{Keyring, Sealed};
 use crate::auth::totp::{self, TotpAlgorithm, TotpCode, TotpParams, TotpSecret};
 use crate::ephemeral::Ephemeral;
-use crate::ephemeral::limiter::{Decision, Limits};
+use crate::ephemeral::limiter::{Decision, Limits, Rule};
 use crate::store::audit::{self, Origin};
 use crate::store::tenants::Tenant;
 use crate::store::totp::{self as rows, Credential};
@@ -239,12 +239,30 @@ fn attempts_key(user_id: &str) -> String {
 /// budget is spent, or while the database holds a lock (which survives a Redis
 /// restarted empty). Returns the lock this attempt started, if any.
 pub(super) async fn spend(guard: Guard<'_>, subject: &Subject, now: i64) -> Result<i64, LoginError> {
+    let lock = spend_with(guard, subject, None, now).await?;
+    lock.ok_or_else(|| LoginError::Internal("a refusal of no budget".into()))
+}
+
+/// As [`spend`], with a sign-in's own budget of checks (`flow_checks`) counted first in
+/// the same call: `None` when that one is spent (the user's budget is then not counted).
+async fn spend_with(
+    guard: Guard<'_>,
+    subject: &Subject,
+    flow_checks: Option<(&str, &Rule)>,
+    now: i64,
+) -> Result<Option<i64>, LoginError> {
     if let Some(until) = subject.totp_locked_until.filter(|until| *until > now) {
         return Err(LoginError::Throttled { retry_after: until - now });
     }
-    match guard.ephemeral.hit(&attempts_key(&subject.user.id), &guard.limits.totp_user, now).await? {
-        Decision::Refused { retry_after } => Err(LoginError::Throttled { retry_after }),
-        Decision::Allowed { blocked_until, .. } => Ok(blocked_until),
+    let user = attempts_key(&subject.user.id);
+    let budgets: Vec<(&str, &Rule)> =
+        flow_checks.into_iter().chain([(user.as_str(), &guard.limits.totp_user)]).collect();
+    let decisions = guard.ephemeral.hit_each(&budgets, now).await?;
+    match decisions.last() {
+        Some(Decision::Refused { .. }) if flow_checks.is_some() && decisions.len() == 1 => Ok(None),
+        Some(Decision::Refused { retry_after }) => Err(LoginError::Throttled { retry_after: *retry_after }),
+        Some(Decision::Allowed { blocked_until, .. }) => Ok(Some(*blocked_until)),
+        None => Err(LoginError::Unavailable("the limiter answered nothing".into())),
     }
 }
 
@@ -290,11 +308,37 @@ pub async fn verify_active(
     origin: &Origin,
     now: i64,
 ) -> Result<CodeCheck, LoginError> {
+    let check = verify_counted(guard, user_id, raw, origin, None, now).await?;
+    check.ok_or_else(|| LoginError::Internal("a refusal of no budget".into()))
+}
+
+/// [`verify_active`] in a sign-in: its own budget of code checks (`flow_checks`,
+/// [`crate::auth::login::flow_check_budget`]) counted first, in the same call as the
+/// user's; `None` when that one is spent (nothing checked: the sign-in is over).
+pub async fn verify_active_in(
+    guard: Guard<'_>,
+    user_id: &str,
+    raw: &str,
+    origin: &Origin,
+    flow_checks: (&str, &Rule),
+    now: i64,
+) -> Result<Option<CodeCheck>, LoginError> {
+    verify_counted(guard, user_id, raw, origin, Some(flow_checks), now).await
+}
+
+async fn verify_counted(
+    guard: Guard<'_>,
+    user_id: &str,
+    raw: &str,
+    origin: &Origin,
+    flow_checks: Option<(&str, &Rule)>,
+    now: i64,
+) -> Result<Option<CodeCheck>, LoginError> {
     let subject = load(guard.db, user_id).await?;
-    let lock = spend(guard, &subject, now).await?;
+    let Some(lock) = spend_with(guard, &subject, flow_checks, now).await? else { return Ok(None) };
     let check = verify_active_inner(guard, &subject, raw, origin, now).await?;
     settle(guard, &subject, check == CodeCheck::Valid, lock, origin, now).await?;
-    Ok(check)
+    Ok(Some(check))
 }
 
 #[cfg(test)]

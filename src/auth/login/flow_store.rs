@@ -254,13 +254,17 @@ const FLOW_STEP: crate::ephemeral::limiter::Rule = crate::ephemeral::limiter::Ru
     max: FLOW_TTL,
 };
 
-/// Counts one check in step `step` (`password`, `code`) of the flow `id`; false when
+/// The budget of checks of step `step` (`password`, `code`) of the flow `id`: its key
+/// and rule, for a caller that counts it with other budgets in one call.
+pub fn flow_check_budget(id: &str, step: &str) -> (String, &'static crate::ephemeral::limiter::Rule) {
+    (format!("attempts:flow:{id}:{step}"), &FLOW_STEP)
+}
+
+/// Counts one check in step `step` of the flow `id` ([`flow_check_budget`]); false when
 /// the step's checks are spent (the flow is then over).
 pub async fn spend_flow_check(store: &Ephemeral, id: &str, step: &str, now: i64) -> Result<bool, LoginError> {
-    Ok(matches!(
-        store.hit(&format!("attempts:flow:{id}:{step}"), &FLOW_STEP, now).await?,
-        Decision::Allowed { .. }
-    ))
+    let (key, rule) = flow_check_budget(id, step);
+    Ok(matches!(store.hit(&key, rule, now).await?, Decision::Allowed { .. }))
 }
 
 /// The flow under `id`, if it exists and has not expired.

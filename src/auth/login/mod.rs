@@ -6,7 +6,8 @@ mod flow_store;
 mod password_step;
 
 pub use flow_store::{
-    AuthRequest, Flow, Notice, create_flow, delete_flow, load_flow, save_flow, settle_flow, spend_flow_check,
+    AuthRequest, Flow, Notice, create_flow, delete_flow, flow_check_budget, load_flow, save_flow,
+    settle_flow, spend_flow_check,
 };
 pub use password_step::{Attempt, Checked, check_password};
 

@@ -160,20 +160,26 @@ fn budgets<'a>(
 /// Checks a username and password with the attempt limits: per (tenant, username) —
 /// known or not, so throttling tells nothing — and per client IP, both counted before
 /// the check. A success clears the username's count and gives the IP its attempt back.
+/// `flow_checks` is the sign-in's own budget of password checks
+/// ([`super::flow_check_budget`]), counted first in the same call; `None` when it is
+/// spent (nothing checked, nothing else counted: the sign-in is over).
 pub async fn check_password(
     guard: Guard<'_>,
     flow: &Flow,
+    flow_checks: (&str, &Rule),
     attempt: Attempt,
     totp_globally_enabled: bool,
     now: i64,
-) -> Result<Checked, LoginError> {
+) -> Result<Option<Checked>, LoginError> {
     let budgets = budgets(&guard, &flow.tenant_id, &attempt);
     let counted: Vec<(&str, &Rule)> = budgets.iter().map(|(key, rule)| (key.as_str(), *rule)).collect();
+    let all: Vec<(&str, &Rule)> = std::iter::once(flow_checks).chain(counted.iter().copied()).collect();
     let mut started = false;
-    for (n, decision) in guard.ephemeral.hit_each(&counted, now).await?.into_iter().enumerate() {
+    for (n, decision) in guard.ephemeral.hit_each(&all, now).await?.into_iter().enumerate() {
         match decision {
+            Decision::Refused { .. } if n == 0 => return Ok(None),
             Decision::Refused { retry_after } => return Err(LoginError::Throttled { retry_after }),
-            Decision::Allowed { count, .. } => started |= n == 0 && count == counted[0].1.free + 1,
+            Decision::Allowed { count, .. } => started |= n == 1 && count == counted[0].1.free + 1,
         }
     }
     let (origin, tenant_id) = (attempt.origin.clone(), flow.tenant_id.clone());
@@ -213,5 +219,5 @@ pub async fn check_password(
         }
         PasswordCheck::Wrong => {}
     }
-    Ok(checked)
+    Ok(Some(checked))
 }

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::steps::{View, advance, end, over_budget};
+use super::steps::{View, advance, end, over_budget, spent};
 use super::{INVALID_CODE, INVALID_PASSWORD, REUSED_CODE, simple, with_flow};
 use crate::auth::credentials::{self, CodeCheck};
 use crate::auth::devices;
@@ -60,9 +60,6 @@ pub async fn post_password(
         if !matches!(cur.flow.state, LoginState::AwaitingPassword { .. }) {
             return Ok(see_other(&cur.at.url("/login")));
         }
-        if let Some(refused) = over_budget(&state, &cur, "password").await? {
-            return Ok(refused);
-        }
         let now = state.clock.now();
         let username = form.username.trim().to_owned();
         let key = Username::key_of(&username);
@@ -77,13 +74,25 @@ pub async fn post_password(
             device,
             remembered: cookies::value(&req, cookies::remembered_name(&state)),
         };
-        let checked = counted(
-            &state,
-            Factor::Password,
-            Check::Throttled,
-            login::check_password(state.guard(), &cur.flow, attempt, state.totp_enabled, now).await,
-            |c| ok_or_wrong(matches!(c.check, PasswordCheck::Right { .. })),
-        )?;
+        // The sign-in's own budget of password checks, counted with the attempt's.
+        let (flow_checks, rule) = login::flow_check_budget(&cur.at.key, "password");
+        let checked = match login::check_password(
+            state.guard(),
+            &cur.flow,
+            (&flow_checks, rule),
+            attempt,
+            state.totp_enabled,
+            now,
+        )
+        .await
+        {
+            Ok(None) => return spent(&state, cur, Factor::Password).await,
+            Ok(Some(checked)) => Ok(checked),
+            Err(err) => Err(err),
+        };
+        let checked = counted(&state, Factor::Password, Check::Throttled, checked, |c| {
+            ok_or_wrong(matches!(c.check, PasswordCheck::Right { .. }))
+        })?;
         let right = matches!(checked.check, PasswordCheck::Right { .. });
         let mut cur = cur;
         cur.flow.password_stamp = checked.stamp;
@@ -119,21 +128,29 @@ pub async fn post_totp(
         let LoginState::AwaitingTotp { user_id, .. } = &cur.flow.state else {
             return Ok(see_other(&cur.at.url("/login")));
         };
-        if let Some(refused) = over_budget(&state, &cur, "code").await? {
-            return Ok(refused);
-        }
         let now = state.clock.now();
-        let check = counted(
-            &state,
-            Factor::Totp,
-            Check::Locked,
-            credentials::verify_active(state.guard(), user_id, &form.code, &origin(&req, None), now).await,
-            |check| match check {
-                CodeCheck::Valid => Check::Ok,
-                CodeCheck::Replayed => Check::Replay,
-                CodeCheck::Invalid => Check::Wrong,
-            },
-        )?;
+        // The sign-in's own budget of code checks, counted with the user's.
+        let (flow_checks, rule) = login::flow_check_budget(&cur.at.key, "code");
+        let origin = origin(&req, None);
+        let check = match credentials::verify_active_in(
+            state.guard(),
+            user_id,
+            &form.code,
+            &origin,
+            (&flow_checks, rule),
+            now,
+        )
+        .await
+        {
+            Ok(None) => return spent(&state, cur, Factor::Totp).await,
+            Ok(Some(check)) => Ok(check),
+            Err(err) => Err(err),
+        };
+        let check = counted(&state, Factor::Totp, Check::Locked, check, |check| match check {
+            CodeCheck::Valid => Check::Ok,
+            CodeCheck::Replayed => Check::Replay,
+            CodeCheck::Invalid => Check::Wrong,
+        })?;
         let remember =
             form.remember_device.as_deref() == Some("on") && !cur.flow.step_up && !cur.flow.devices.refused;
         let error = if check == CodeCheck::Replayed { REUSED_CODE } else { INVALID_CODE };

@@ -220,7 +220,16 @@ pub(super) async fn over_budget(
             "enrolment" => Factor::Enrolment,
             _ => Factor::Totp,
         };
-        state.metrics.factor(factor, Check::Throttled);
-        denied(state, cur.clone()).await.map(Some)
+        spent(state, cur.clone(), factor).await.map(Some)
     }
+}
+
+/// The page of a sign-in whose checks of a step are spent (counted as throttled): it ends.
+pub(super) async fn spent(
+    state: &AppState,
+    cur: Current,
+    factor: Factor,
+) -> Result<HttpResponse, LoginError> {
+    state.metrics.factor(factor, Check::Throttled);
+    denied(state, cur).await
 }
