@@ -16,7 +16,7 @@ use crate::http::cookies::{self, SignedIn, with_session};
 use crate::http::i18n;
 use crate::http::notes::{self, Found, Note};
 use crate::http::state::AppState;
-use crate::http::{CsrfForm, authorize, errors, origin, pages, see_other};
+use crate::http::{CsrfForm, errors, flows, origin, pages, see_other};
 use crate::store::{remembered, sessions, tenants, users};
 
 const INVALID_CODE: &str = "invalid-code";
@@ -96,7 +96,8 @@ pub async fn get_account(
             let (title, text) = (lang.t("unknown-organisation"), lang.t("unknown-organisation-text"));
             return Ok(pages::message_in(lang, StatusCode::NOT_FOUND, &title, &text, None));
         };
-        Ok(authorize::start_flow(&state, &req, Flow::new(tenant.id, None, None, state.clock.now())).await)
+        Ok(flows::start_and_go(&state, &req, Flow::new(tenant.id, None, None, state.clock.now()), "/login")
+            .await)
     };
     result.await.unwrap_or_else(|e| errors::login_error(&req, &e))
 }
@@ -118,7 +119,7 @@ pub async fn post_setup(
             Flow::new(me.user.tenant_id.clone(), None, Some(me.user.username.clone()), state.clock.now());
         flow.step_up = true;
         flow.return_to = Some("/account".into());
-        Ok(authorize::start_flow(&state, &req, flow).await)
+        Ok(flows::start_and_go(&state, &req, flow, "/login").await)
     })
     .await
 }

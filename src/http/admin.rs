@@ -16,7 +16,7 @@ use crate::http::cookies::{self, SignedIn};
 use crate::http::i18n::{self, Lang};
 use crate::http::notes::{self, Note};
 use crate::http::state::AppState;
-use crate::http::{authorize, errors, origin, pages};
+use crate::http::{errors, flows, origin, pages};
 use crate::store::audit::Origin;
 use crate::store::{StoreError, tenants, totp};
 use crate::tenancy::Permission;
@@ -96,7 +96,7 @@ async fn admin_session(
         };
         let mut flow = Flow::new(tenant.id, None, None, now);
         flow.return_to = Some("/admin".into());
-        return Ok(Err(authorize::start_flow(state, req, flow).await));
+        return Ok(Err(flows::start_and_go(state, req, flow, "/login").await));
     };
     let user = me.user.clone();
     let admin = state.db.run(move |conn| Admin::load(conn, user)).await.map_err(|e| match e {
@@ -134,7 +134,7 @@ async fn admin_session(
         }
         flow.return_to = Some("/admin".into());
         flow.step_up = true;
-        return Ok(Err(authorize::start_flow(state, req, flow).await));
+        return Ok(Err(flows::start_and_go(state, req, flow, "/login").await));
     }
     Ok(Ok((me, admin)))
 }

@@ -15,7 +15,7 @@ use crate::auth::flow::{Amr, LoginState};
 use crate::auth::login::{self, AuthRequest, Flow};
 use crate::http::redirects::{back_to_client, redirect_error};
 use crate::http::state::AppState;
-use crate::http::{cookies, errors, flows, i18n, pages, see_other};
+use crate::http::{cookies, errors, flows, i18n, pages};
 use crate::oidc::authorize::{self, AuthorizeParams, Checked, RedirectError};
 use crate::oidc::{clients, par};
 use crate::store::StoreError;
@@ -153,7 +153,7 @@ async fn authorize(state: &AppState, req: &HttpRequest, params: AuthorizeParams)
             flow.login_hint = login_hint(&checked, session.as_ref().map(|s| s.user.username.as_str()));
             if pushed {
                 // A reload of the sign-in page must not present the spent request_uri again.
-                save_and_go(state, req, flow, "/login").await
+                flows::start_and_go(state, req, flow, "/login").await
             } else {
                 crate::http::login::begin(state, req, flow).await
             }
@@ -172,31 +172,11 @@ async fn resume_with(
     flow.state =
         LoginState::Authenticated { user_id: me.user.id.clone(), amr, auth_time: me.session.auth_time };
     flow.session_id = Some(me.session.id.clone());
-    save_and_go(state, req, flow, "/authorize/resume").await
+    flows::start_and_go(state, req, flow, "/authorize/resume").await
 }
 
 fn login_hint(checked: &Checked, signed_in_as: Option<&str>) -> Option<String> {
     checked.login_hint.clone().or_else(|| signed_in_as.map(str::to_owned))
-}
-
-/// Stores a new flow (within the client address's budget), sets its cookie and
-/// sends the browser to `next`.
-async fn save_and_go(state: &AppState, req: &HttpRequest, flow: Flow, next: &str) -> HttpResponse {
-    match flows::start(state, req, &flow).await {
-        Ok((at, binding)) => {
-            let mut response = see_other(&at.url(next));
-            if let Some(cookie) = binding {
-                let _ = response.add_cookie(&cookie);
-            }
-            response
-        }
-        Err(err) => errors::login_error(req, &err),
-    }
-}
-
-/// Starts a flow at the sign-in page (the account page uses it).
-pub async fn start_flow(state: &AppState, req: &HttpRequest, flow: Flow) -> HttpResponse {
-    save_and_go(state, req, flow, "/login").await
 }
 
 /// The authorization answered at once — the code issued and the browser sent back —

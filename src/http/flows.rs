@@ -6,13 +6,13 @@
 //! the cookie, and the cookie alone names no flow.
 
 use actix_web::cookie::Cookie;
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::auth::errors::LoginError;
 use crate::auth::login::{self, Flow};
-use crate::http::cookies;
 use crate::http::state::AppState;
+use crate::http::{cookies, errors, see_other};
 use crate::random::{secret_hash, token};
 
 /// Longest handle or binding accepted (ours are 22 and 43 characters).
@@ -83,4 +83,19 @@ pub async fn start(
     login::create_flow(state.guard(), &at.key, flow, ip.as_deref(), state.clock.now()).await?;
     state.metrics.flow_started();
     Ok((at, binding))
+}
+
+/// Starts `flow` ([`start`]) and sends the browser to its page `next` (`/login`,
+/// `/authorize/resume`); a refused start is its page.
+pub async fn start_and_go(state: &AppState, req: &HttpRequest, flow: Flow, next: &str) -> HttpResponse {
+    match start(state, req, &flow).await {
+        Ok((at, binding)) => {
+            let mut response = see_other(&at.url(next));
+            if let Some(cookie) = binding {
+                let _ = response.add_cookie(&cookie);
+            }
+            response
+        }
+        Err(err) => errors::login_error(req, &err),
+    }
 }

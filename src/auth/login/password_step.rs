@@ -172,8 +172,10 @@ pub async fn check_password(
     now: i64,
 ) -> Result<Option<Checked>, LoginError> {
     let budgets = budgets(&guard, &flow.tenant_id, &attempt);
-    let counted: Vec<(&str, &Rule)> = budgets.iter().map(|(key, rule)| (key.as_str(), *rule)).collect();
-    let all: Vec<(&str, &Rule)> = std::iter::once(flow_checks).chain(counted.iter().copied()).collect();
+    let all: Vec<(&str, &Rule)> =
+        std::iter::once(flow_checks).chain(budgets.iter().map(|(key, rule)| (key.as_str(), *rule))).collect();
+    // The attempt's own budgets, after the sign-in's.
+    let counted = &all[1..];
     let mut started = false;
     for (n, decision) in guard.ephemeral.hit_each(&all, now).await?.into_iter().enumerate() {
         match decision {

@@ -131,12 +131,11 @@ pub async fn post_totp(
         let now = state.clock.now();
         // The sign-in's own budget of code checks, counted with the user's.
         let (flow_checks, rule) = login::flow_check_budget(&cur.at.key, "code");
-        let origin = origin(&req, None);
         let check = match credentials::verify_active_in(
             state.guard(),
             user_id,
             &form.code,
-            &origin,
+            &origin(&req, None),
             (&flow_checks, rule),
             now,
         )
