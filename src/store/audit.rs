@@ -7,7 +7,7 @@ use super::{DbConn, StoreError};
 
 /// One security-relevant act. `detail` is a JSON object that never holds a secret.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditEvent {
     pub id: String,
     pub tenant_id: Option<String>,

@@ -8,7 +8,7 @@ use super::{DbConn, StoreError};
 /// A client row. Redirect URIs are a JSON array of exact strings; a public client
 /// has no `secret_hash`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = clients)]
+#[diesel(table_name = clients, treat_none_as_default_value = false)]
 pub struct Client {
     pub id: String,
     pub tenant_id: String,

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod clients;
 pub mod logouts;
+pub mod prepared;
 pub mod remembered;
 pub mod schema;
 pub mod sealed;

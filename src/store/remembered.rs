@@ -7,7 +7,7 @@ use super::schema::remembered_devices;
 use super::{DbConn, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Serialize)]
-#[diesel(table_name = remembered_devices)]
+#[diesel(table_name = remembered_devices, treat_none_as_default_value = false)]
 pub struct RememberedDevice {
     pub id: String,
     #[serde(skip)]

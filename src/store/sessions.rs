@@ -7,7 +7,7 @@ use super::schema::sso_sessions;
 use super::{DbConn, StoreError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sso_sessions)]
+#[diesel(table_name = sso_sessions, treat_none_as_default_value = false)]
 pub struct Session {
     /// SHA-256 of the cookie value.
     pub id: String,

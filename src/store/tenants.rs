@@ -7,7 +7,7 @@ use super::{DbConn, StoreError};
 
 /// A tenant row, policy columns included.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
-#[diesel(table_name = tenants)]
+#[diesel(table_name = tenants, treat_none_as_default_value = false)]
 pub struct Tenant {
     pub id: String,
     pub slug: String,

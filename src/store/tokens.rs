@@ -3,11 +3,12 @@
 
 use diesel::prelude::*;
 
+use super::prepared;
 use super::schema::{authorization_codes, refresh_tokens};
 use super::{DbConn, StoreError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = authorization_codes)]
+#[diesel(table_name = authorization_codes, treat_none_as_default_value = false)]
 pub struct AuthorizationCode {
     pub code_hash: String,
     pub client_id: String,
@@ -31,7 +32,7 @@ pub fn insert_code(conn: &mut DbConn, code: &AuthorizationCode) -> Result<(), St
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens)]
+#[diesel(table_name = refresh_tokens, treat_none_as_default_value = false)]
 pub struct RefreshToken {
     /// SHA-256 of the token.
     pub token_hash: String,
@@ -68,12 +69,11 @@ pub fn find_code(conn: &mut DbConn, code_hash: &str) -> Result<Option<Authorizat
 
 /// Marks the code used; false when it had been used already.
 pub fn consume_code(conn: &mut DbConn, code_hash: &str, now: i64) -> Result<bool, StoreError> {
-    let updated = crate::native!(conn, |c| diesel::update(
-        authorization_codes::table
-            .filter(authorization_codes::code_hash.eq(code_hash))
-            .filter(authorization_codes::consumed_at.is_null()),
+    let updated = crate::native!(conn, |c| prepared::update(
+        authorization_codes::table,
+        authorization_codes::consumed_at.eq(now),
+        authorization_codes::code_hash.eq(code_hash).and(authorization_codes::consumed_at.is_null()),
     )
-    .set(authorization_codes::consumed_at.eq(now))
     .execute(c))?;
     Ok(updated == 1)
 }
@@ -110,13 +110,14 @@ pub fn find_locked(conn: &mut DbConn, token_hash: &str) -> Result<Option<Refresh
 
 /// Marks the token rotated; false when it was rotated or revoked already (a reuse).
 pub fn rotate(conn: &mut DbConn, token_hash: &str, now: i64) -> Result<bool, StoreError> {
-    let updated = crate::native!(conn, |c| diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(token_hash))
-            .filter(refresh_tokens::rotated_at.is_null())
-            .filter(refresh_tokens::revoked_at.is_null()),
+    let updated = crate::native!(conn, |c| prepared::update(
+        refresh_tokens::table,
+        refresh_tokens::rotated_at.eq(now),
+        refresh_tokens::token_hash
+            .eq(token_hash)
+            .and(refresh_tokens::rotated_at.is_null())
+            .and(refresh_tokens::revoked_at.is_null()),
     )
-    .set(refresh_tokens::rotated_at.eq(now))
     .execute(c))?;
     Ok(updated == 1)
 }

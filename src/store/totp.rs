@@ -3,12 +3,13 @@
 
 use diesel::prelude::*;
 
+use super::prepared;
 use super::schema::{recovery_codes, totp_credentials};
 use super::{DbConn, StoreError, new_id};
 
 /// A credential row; the secret is keyring ciphertext bound to `(id, user_id)`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = totp_credentials)]
+#[diesel(table_name = totp_credentials, treat_none_as_default_value = false)]
 pub struct Credential {
     pub id: String,
     pub user_id: String,
@@ -62,14 +63,14 @@ pub fn delete_pending(conn: &mut DbConn, user_id: &str) -> Result<usize, StoreEr
 /// another request already used this or a later step: one conditional UPDATE, so two
 /// concurrent submissions cannot both win.
 pub fn claim_step(conn: &mut DbConn, credential_id: &str, step: i64) -> Result<bool, StoreError> {
-    let updated =
-        crate::native!(conn, |c| diesel::update(
-            totp_credentials::table.filter(totp_credentials::id.eq(credential_id)).filter(
-                totp_credentials::last_used_step.is_null().or(totp_credentials::last_used_step.lt(step)),
-            )
-        )
-        .set(totp_credentials::last_used_step.eq(step))
-        .execute(c))?;
+    let updated = crate::native!(conn, |c| prepared::update(
+        totp_credentials::table,
+        totp_credentials::last_used_step.eq(step),
+        totp_credentials::id
+            .eq(credential_id)
+            .and(totp_credentials::last_used_step.is_null().or(totp_credentials::last_used_step.lt(step)),),
+    )
+    .execute(c))?;
     Ok(updated == 1)
 }
 

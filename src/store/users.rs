@@ -2,12 +2,13 @@
 
 use diesel::prelude::*;
 
+use super::prepared;
 use super::schema::users;
 use super::{DbConn, StoreError};
 
 /// A user row. `username_key` is the case-folded username that uniqueness is checked on.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct User {
     pub id: String,
     pub tenant_id: String,
@@ -33,7 +34,7 @@ pub struct User {
 /// The profile claims a user holds beyond its name and e-mail address, as stored; checked
 /// and explained in [`crate::tenancy::profile`]. `address` is the claim's JSON object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct Profile {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
@@ -132,9 +133,12 @@ pub fn set_profile(
 }
 
 pub fn set_last_login(conn: &mut DbConn, user_id: &str, now: i64) -> Result<(), StoreError> {
-    crate::native!(conn, |c| diesel::update(users::table.find(user_id))
-        .set(users::last_login_at.eq(now))
-        .execute(c))?;
+    crate::native!(conn, |c| prepared::update(
+        users::table,
+        users::last_login_at.eq(now),
+        users::id.eq(user_id)
+    )
+    .execute(c))?;
     Ok(())
 }
 

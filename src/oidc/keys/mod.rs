@@ -88,7 +88,7 @@ impl From<diesel::result::Error> for KeyError {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = signing_keys)]
+#[diesel(table_name = signing_keys, treat_none_as_default_value = false)]
 pub struct KeyRow {
     pub id: String,
     pub algorithm: String,
