@@ -8,6 +8,7 @@
 //! any other caller shares one.
 
 use std::cell::RefCell;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -147,8 +148,7 @@ impl RedisStore {
         ttl_secs: u64,
         now: i64,
     ) -> Result<(), EphemeralError> {
-        let ttl = ttl_secs.max(1);
-        let until = now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
+        let (ttl, until) = lifetime(ttl_secs, now);
         let mut pipe = redis::pipe();
         pipe.cmd("SET").arg(self.key(key)).arg(value).arg("EX").arg(ttl).ignore();
         // Listed, and the list kept to the live ones (whether or not anyone scrapes the
@@ -290,6 +290,19 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 "#;
 
+// Each script hashed once: redis-rs sends EVALSHA (and the script itself once, after a
+// NOSCRIPT from a Redis that restarted or flushed its script cache).
+static SWAP_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(SWAP));
+static HIT_EACH_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(HIT_EACH));
+static PUT_NEW_WITHIN_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(PUT_NEW_WITHIN));
+static RELEASE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RELEASE));
+
+/// A new entry's time to live (at least a second) and the time it ends.
+fn lifetime(ttl_secs: u64, now: i64) -> (u64, i64) {
+    let ttl = ttl_secs.max(1);
+    (ttl, now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)))
+}
+
 impl RedisStore {
     /// Replaces `key`'s value only while it is still `expected` (see [`SWAP`]).
     pub async fn swap(
@@ -299,7 +312,7 @@ impl RedisStore {
         value: Vec<u8>,
         ttl_secs: u64,
     ) -> Result<bool, EphemeralError> {
-        let script = redis::Script::new(SWAP);
+        let script = &*SWAP_SCRIPT;
         let mut invocation = script.key(self.key(key));
         invocation.arg(expected).arg(value).arg(ttl_secs.max(1));
         let invocation = &invocation;
@@ -313,7 +326,7 @@ impl RedisStore {
         budgets: &[(&str, &super::limiter::Rule)],
         now: i64,
     ) -> Result<Vec<super::limiter::Decision>, EphemeralError> {
-        let script = redis::Script::new(HIT_EACH);
+        let script = &*HIT_EACH_SCRIPT;
         let mut invocation = script.prepare_invoke();
         invocation.arg(now);
         for (key, rule) in budgets {
@@ -336,9 +349,8 @@ impl RedisStore {
         now: i64,
     ) -> Result<Option<super::limiter::Decision>, EphemeralError> {
         let (budget_key, rule) = budget;
-        let ttl = ttl_secs.max(1);
-        let until = now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
-        let script = redis::Script::new(PUT_NEW_WITHIN);
+        let (ttl, until) = lifetime(ttl_secs, now);
+        let script = &*PUT_NEW_WITHIN_SCRIPT;
         let mut invocation = script.prepare_invoke();
         invocation.key(self.key(budget_key)).key(self.key(key)).key(self.key(LIVE_NEW));
         invocation.arg(now).arg(rule.free).arg(rule.window).arg(rule.base).arg(rule.max);
@@ -354,7 +366,7 @@ impl RedisStore {
         &self,
         budgets: &[(&str, Option<&super::limiter::Rule>)],
     ) -> Result<(), EphemeralError> {
-        let script = redis::Script::new(RELEASE);
+        let script = &*RELEASE_SCRIPT;
         let mut invocation = script.prepare_invoke();
         for (key, rule) in budgets {
             invocation.key(self.key(key)).arg(rule.map_or(-1, |r| i64::from(r.free)));
