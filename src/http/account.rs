@@ -43,6 +43,22 @@ pub struct CodeForm {
     code: String,
 }
 
+/// A current code of the session's user, checked (and counted) as at sign-in: `None`
+/// when it is valid, else the account page saying it was not.
+async fn code_refused(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &SignedIn,
+    code: &str,
+    now: i64,
+) -> Result<Option<HttpResponse>, LoginError> {
+    let origin = origin(req, Some(&me.user.id));
+    match credentials::verify_active(state.guard(), &me.user.id, code, &origin, now).await? {
+        CodeCheck::Valid => Ok(None),
+        _ => me.refused_on_account(state, INVALID_CODE).await.map(Some),
+    }
+}
+
 async fn account_page(state: &AppState, me: &SignedIn) -> Result<HttpResponse, LoginError> {
     let status = credentials::status(&state.db, &me.user.id).await?;
     let mut ctx = me.context();
@@ -137,11 +153,10 @@ pub async fn post_replace(
             return Ok(see_other("/account"));
         }
         let now = state.clock.now();
-        let origin = origin(&req, Some(&me.user.id));
-        let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
-        if check != CodeCheck::Valid {
-            return me.refused_on_account(&state, INVALID_CODE).await;
+        if let Some(refused) = code_refused(&state, &req, &me, &code, now).await? {
+            return Ok(refused);
         }
+        let origin = origin(&req, Some(&me.user.id));
         enrolment::start_replacement(&state.db, &state.keyring, &me.user.id, &origin, now).await?;
         Ok(see_other("/account/totp"))
     })
@@ -253,11 +268,10 @@ pub async fn post_recovery_codes(
             return Ok(see_other("/account"));
         }
         let now = state.clock.now();
-        let origin = origin(&req, Some(&me.user.id));
-        let check = credentials::verify_active(state.guard(), &me.user.id, &code, &origin, now).await?;
-        if check != CodeCheck::Valid {
-            return me.refused_on_account(&state, INVALID_CODE).await;
+        if let Some(refused) = code_refused(&state, &req, &me, &code, now).await? {
+            return Ok(refused);
         }
+        let origin = origin(&req, Some(&me.user.id));
         match credentials::regenerate_recovery_codes(&state.db, &me.user.id, &origin, now).await? {
             Some(codes) => show_codes(&state, &me, "done-new-codes", &codes).await,
             None => Ok(see_other("/account")),
@@ -293,12 +307,11 @@ pub async fn post_password(
         let now = state.clock.now();
         let origin = origin(&req, Some(&me.user.id));
         let status = credentials::status(&state.db, &me.user.id).await?;
-        if status.status == "active" && !code_is_fresh(&me, now) {
-            let check =
-                credentials::verify_active(state.guard(), &me.user.id, &form.code, &origin, now).await?;
-            if check != CodeCheck::Valid {
-                return me.refused_on_account(&state, INVALID_CODE).await;
-            }
+        if status.status == "active"
+            && !code_is_fresh(&me, now)
+            && let Some(refused) = code_refused(&state, &req, &me, &form.code, now).await?
+        {
+            return Ok(refused);
         }
         let typed = NewPassword { new: form.new_password, confirm: form.confirm };
         let changed = passwords::change(
