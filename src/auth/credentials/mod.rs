@@ -239,29 +239,46 @@ fn attempts_key(user_id: &str) -> String {
 /// budget is spent, or while the database holds a lock (which survives a Redis
 /// restarted empty). Returns the lock this attempt started, if any.
 pub(super) async fn spend(guard: Guard<'_>, subject: &Subject, now: i64) -> Result<i64, LoginError> {
-    let lock = spend_with(guard, subject, None, now).await?;
-    lock.ok_or_else(|| LoginError::Internal("a refusal of no budget".into()))
+    user_lock(count(guard, subject, None, now).await?.last())
 }
 
 /// As [`spend`], with a sign-in's own budget of checks (`flow_checks`) counted first in
 /// the same call: `None` when that one is spent (the user's budget is then not counted).
-async fn spend_with(
+async fn spend_within(
+    guard: Guard<'_>,
+    subject: &Subject,
+    flow_checks: (&str, &Rule),
+    now: i64,
+) -> Result<Option<i64>, LoginError> {
+    let decisions = count(guard, subject, Some(flow_checks), now).await?;
+    // The budgets are counted in turn until one refuses: a refusal alone is the flow's.
+    if let [Decision::Refused { .. }] = decisions.as_slice() {
+        return Ok(None);
+    }
+    user_lock(decisions.last()).map(Some)
+}
+
+/// The decisions on `flow_checks` (when given) and then the user's budget, in one call.
+async fn count(
     guard: Guard<'_>,
     subject: &Subject,
     flow_checks: Option<(&str, &Rule)>,
     now: i64,
-) -> Result<Option<i64>, LoginError> {
+) -> Result<Vec<Decision>, LoginError> {
     if let Some(until) = subject.totp_locked_until.filter(|until| *until > now) {
         return Err(LoginError::Throttled { retry_after: until - now });
     }
     let user = attempts_key(&subject.user.id);
     let budgets: Vec<(&str, &Rule)> =
         flow_checks.into_iter().chain([(user.as_str(), &guard.limits.totp_user)]).collect();
-    let decisions = guard.ephemeral.hit_each(&budgets, now).await?;
-    match decisions.last() {
-        Some(Decision::Refused { .. }) if flow_checks.is_some() && decisions.len() == 1 => Ok(None),
+    Ok(guard.ephemeral.hit_each(&budgets, now).await?)
+}
+
+/// The user's budget's decision: the lock it started (0 for none), or the refusal.
+fn user_lock(decision: Option<&Decision>) -> Result<i64, LoginError> {
+    match decision {
         Some(Decision::Refused { retry_after }) => Err(LoginError::Throttled { retry_after: *retry_after }),
-        Some(Decision::Allowed { blocked_until, .. }) => Ok(Some(*blocked_until)),
+        Some(Decision::Allowed { blocked_until, .. }) => Ok(*blocked_until),
         None => Err(LoginError::Unavailable("the limiter answered nothing".into())),
     }
 }
@@ -308,8 +325,9 @@ pub async fn verify_active(
     origin: &Origin,
     now: i64,
 ) -> Result<CodeCheck, LoginError> {
-    let check = verify_counted(guard, user_id, raw, origin, None, now).await?;
-    check.ok_or_else(|| LoginError::Internal("a refusal of no budget".into()))
+    let subject = load(guard.db, user_id).await?;
+    let lock = spend(guard, &subject, now).await?;
+    check_and_settle(guard, &subject, raw, origin, lock, now).await
 }
 
 /// [`verify_active`] in a sign-in: its own budget of code checks (`flow_checks`,
@@ -323,22 +341,23 @@ pub async fn verify_active_in(
     flow_checks: (&str, &Rule),
     now: i64,
 ) -> Result<Option<CodeCheck>, LoginError> {
-    verify_counted(guard, user_id, raw, origin, Some(flow_checks), now).await
+    let subject = load(guard.db, user_id).await?;
+    let Some(lock) = spend_within(guard, &subject, flow_checks, now).await? else { return Ok(None) };
+    check_and_settle(guard, &subject, raw, origin, lock, now).await.map(Some)
 }
 
-async fn verify_counted(
+/// The check of a counted attempt, and its settlement.
+async fn check_and_settle(
     guard: Guard<'_>,
-    user_id: &str,
+    subject: &Subject,
     raw: &str,
     origin: &Origin,
-    flow_checks: Option<(&str, &Rule)>,
+    lock: i64,
     now: i64,
-) -> Result<Option<CodeCheck>, LoginError> {
-    let subject = load(guard.db, user_id).await?;
-    let Some(lock) = spend_with(guard, &subject, flow_checks, now).await? else { return Ok(None) };
-    let check = verify_active_inner(guard, &subject, raw, origin, now).await?;
-    settle(guard, &subject, check == CodeCheck::Valid, lock, origin, now).await?;
-    Ok(Some(check))
+) -> Result<CodeCheck, LoginError> {
+    let check = verify_active_inner(guard, subject, raw, origin, now).await?;
+    settle(guard, subject, check == CodeCheck::Valid, lock, origin, now).await?;
+    Ok(check)
 }
 
 #[cfg(test)]
