@@ -312,8 +312,7 @@ impl RedisStore {
         value: Vec<u8>,
         ttl_secs: u64,
     ) -> Result<bool, EphemeralError> {
-        let script = &*SWAP_SCRIPT;
-        let mut invocation = script.key(self.key(key));
+        let mut invocation = SWAP_SCRIPT.key(self.key(key));
         invocation.arg(expected).arg(value).arg(ttl_secs.max(1));
         let invocation = &invocation;
         let swapped: i64 =
@@ -326,8 +325,7 @@ impl RedisStore {
         budgets: &[(&str, &super::limiter::Rule)],
         now: i64,
     ) -> Result<Vec<super::limiter::Decision>, EphemeralError> {
-        let script = &*HIT_EACH_SCRIPT;
-        let mut invocation = script.prepare_invoke();
+        let mut invocation = HIT_EACH_SCRIPT.prepare_invoke();
         invocation.arg(now);
         for (key, rule) in budgets {
             invocation.key(self.key(key)).arg(rule.free).arg(rule.window).arg(rule.base).arg(rule.max);
@@ -350,8 +348,7 @@ impl RedisStore {
     ) -> Result<Option<super::limiter::Decision>, EphemeralError> {
         let (budget_key, rule) = budget;
         let (ttl, until) = lifetime(ttl_secs, now);
-        let script = &*PUT_NEW_WITHIN_SCRIPT;
-        let mut invocation = script.prepare_invoke();
+        let mut invocation = PUT_NEW_WITHIN_SCRIPT.prepare_invoke();
         invocation.key(self.key(budget_key)).key(self.key(key)).key(self.key(LIVE_NEW));
         invocation.arg(now).arg(rule.free).arg(rule.window).arg(rule.base).arg(rule.max);
         invocation.arg(value).arg(ttl).arg(until).arg(key);
@@ -366,8 +363,7 @@ impl RedisStore {
         &self,
         budgets: &[(&str, Option<&super::limiter::Rule>)],
     ) -> Result<(), EphemeralError> {
-        let script = &*RELEASE_SCRIPT;
-        let mut invocation = script.prepare_invoke();
+        let mut invocation = RELEASE_SCRIPT.prepare_invoke();
         for (key, rule) in budgets {
             invocation.key(self.key(key)).arg(rule.map_or(-1, |r| i64::from(r.free)));
         }

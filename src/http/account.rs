@@ -17,6 +17,7 @@ use crate::http::i18n;
 use crate::http::notes::{self, Found, Note};
 use crate::http::state::AppState;
 use crate::http::{CsrfForm, errors, flows, origin, pages, see_other};
+use crate::store::audit::Origin;
 use crate::store::{remembered, sessions, tenants, users};
 
 const INVALID_CODE: &str = "invalid-code";
@@ -47,13 +48,12 @@ pub struct CodeForm {
 /// when it is valid, else the account page saying it was not.
 async fn code_refused(
     state: &AppState,
-    req: &HttpRequest,
     me: &SignedIn,
     code: &str,
+    origin: &Origin,
     now: i64,
 ) -> Result<Option<HttpResponse>, LoginError> {
-    let origin = origin(req, Some(&me.user.id));
-    match credentials::verify_active(state.guard(), &me.user.id, code, &origin, now).await? {
+    match credentials::verify_active(state.guard(), &me.user.id, code, origin, now).await? {
         CodeCheck::Valid => Ok(None),
         _ => me.refused_on_account(state, INVALID_CODE).await.map(Some),
     }
@@ -152,11 +152,10 @@ pub async fn post_replace(
         if !me.multi_factor() {
             return Ok(see_other("/account"));
         }
-        let now = state.clock.now();
-        if let Some(refused) = code_refused(&state, &req, &me, &code, now).await? {
+        let (now, origin) = (state.clock.now(), origin(&req, Some(&me.user.id)));
+        if let Some(refused) = code_refused(&state, &me, &code, &origin, now).await? {
             return Ok(refused);
         }
-        let origin = origin(&req, Some(&me.user.id));
         enrolment::start_replacement(&state.db, &state.keyring, &me.user.id, &origin, now).await?;
         Ok(see_other("/account/totp"))
     })
@@ -267,11 +266,10 @@ pub async fn post_recovery_codes(
         if !me.multi_factor() {
             return Ok(see_other("/account"));
         }
-        let now = state.clock.now();
-        if let Some(refused) = code_refused(&state, &req, &me, &code, now).await? {
+        let (now, origin) = (state.clock.now(), origin(&req, Some(&me.user.id)));
+        if let Some(refused) = code_refused(&state, &me, &code, &origin, now).await? {
             return Ok(refused);
         }
-        let origin = origin(&req, Some(&me.user.id));
         match credentials::regenerate_recovery_codes(&state.db, &me.user.id, &origin, now).await? {
             Some(codes) => show_codes(&state, &me, "done-new-codes", &codes).await,
             None => Ok(see_other("/account")),
@@ -309,7 +307,7 @@ pub async fn post_password(
         let status = credentials::status(&state.db, &me.user.id).await?;
         if status.status == "active"
             && !code_is_fresh(&me, now)
-            && let Some(refused) = code_refused(&state, &req, &me, &form.code, now).await?
+            && let Some(refused) = code_refused(&state, &me, &form.code, &origin, now).await?
         {
             return Ok(refused);
         }

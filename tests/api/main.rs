@@ -31,6 +31,7 @@ mod passwords;
 mod profile;
 mod remembered;
 mod serve;
+mod store;
 mod transfer;
 
 /// The server's current time.
