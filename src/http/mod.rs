@@ -56,9 +56,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let query = web::QueryConfig::default().error_handler(|err, req| {
         actix_web::error::InternalError::from_response(err, errors::bad_form(req)).into()
     });
+    // A JSON body (the admin API's) that cannot be read is refused in the API's shape.
+    let json = web::JsonConfig::default().limit(JSON_LIMIT).error_handler(|err, req| {
+        let response = match &err {
+            actix_web::error::JsonPayloadError::Overflow { .. }
+            | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => errors::too_large(req),
+            _ => api::bad_body(&err),
+        };
+        actix_web::error::InternalError::from_response(err, response).into()
+    });
     cfg.app_data(form)
         .app_data(query)
-        .app_data(web::JsonConfig::default().limit(JSON_LIMIT))
+        .app_data(json)
         .app_data(web::PayloadConfig::new(JSON_LIMIT))
         .route("/healthz", web::get().to(health::get_healthz))
         .route("/readyz", web::get().to(health::get_readyz))

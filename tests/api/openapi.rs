@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use crate::helpers::{get_json, spawn_app};
+use crate::helpers::{get_json, http_client, spawn_app};
 
 static DOC: LazyLock<Value> = LazyLock::new(|| {
     serde_json::from_str(include_str!("../../src/http/openapi.json")).expect("openapi.json")
@@ -186,4 +186,20 @@ async fn refusals_before_the_handler_are_documented_too() {
     assert_eq!(status, 413, "{body}");
     let (status, body) = app.api(&token, "GET", "/users?page=abc", None).await;
     assert_eq!(status, 400, "{body}");
+    // A body that is not JSON, or not sent as JSON: 400 in the API's shape.
+    let url = format!("{}/api/v1/users", app.address);
+    for (content_type, text) in [("application/json", "{\"username\": "), ("text/plain", "{}")] {
+        let res = http_client()
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(text)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!((status, &body["error"]["code"]), (400, &serde_json::json!("invalid_request")), "{body}");
+        check("POST", "/users", status, &body);
+    }
 }

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{admin_error, authorize, bad_body, error};
+use super::{admin_error, authorize, error};
 use crate::http::origin;
 use crate::http::state::AppState;
 use crate::oidc::client_settings::{self, ClientChanges, Registration};
@@ -120,12 +120,9 @@ pub async fn get_client(
 pub async fn post_clients(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Result<web::Json<Registration>, actix_web::Error>,
+    body: web::Json<Registration>,
 ) -> HttpResponse {
-    let body = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
+    let body = body.into_inner();
     let now = state.clock.now();
     as_tenant_admin(&state, &req, StatusCode::CREATED, None, move |conn, _, slug, origin| {
         let tenant = Slug::parse(slug).map_err(|e| TenancyError::Invalid(e.to_string()))?;
@@ -143,12 +140,9 @@ pub async fn patch_client(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: Result<web::Json<ClientChanges>, actix_web::Error>,
+    body: web::Json<ClientChanges>,
 ) -> HttpResponse {
-    let changes = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
+    let changes = body.into_inner();
     let (id, now) = (path.into_inner(), state.clock.now());
     as_tenant_admin(&state, &req, StatusCode::OK, Some(id.clone()), move |conn, admin, slug, origin| {
         let client = client_settings::update_client(conn, &admin.user.tenant_id, &id, &changes, origin, now)?;
@@ -207,12 +201,9 @@ pub async fn put_disabled(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: Result<web::Json<DisabledBody>, actix_web::Error>,
+    body: web::Json<DisabledBody>,
 ) -> HttpResponse {
-    let disabled = match body {
-        Ok(body) => body.into_inner().disabled,
-        Err(err) => return bad_body(&err),
-    };
+    let disabled = body.into_inner().disabled;
     let (id, now) = (path.into_inner(), state.clock.now());
     as_tenant_admin(&state, &req, StatusCode::OK, Some(id.clone()), move |conn, admin, slug, origin| {
         let client = client_settings::set_disabled(conn, &admin.user.tenant_id, &id, disabled, origin, now)?;

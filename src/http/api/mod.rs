@@ -113,7 +113,8 @@ where
     }
 }
 
-pub(super) fn bad_body(err: &actix_web::Error) -> HttpResponse {
+/// A JSON body that could not be read (see the `JsonConfig` in [`crate::http::configure`]).
+pub(super) fn bad_body(err: &actix_web::error::JsonPayloadError) -> HttpResponse {
     error(StatusCode::BAD_REQUEST, "invalid_request", &format!("the JSON body could not be read: {err}"))
 }
 

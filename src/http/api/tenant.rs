@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{admin_error, as_admin, authorize, bad_body};
+use super::{admin_error, as_admin, authorize};
 use crate::http::origin;
 use crate::http::queries::{AuditQuery, ListQuery};
 use crate::http::state::AppState;
@@ -46,12 +46,9 @@ pub async fn get_user(state: web::Data<AppState>, req: HttpRequest, path: web::P
 pub async fn post_users(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Result<web::Json<NewChild>, actix_web::Error>,
+    body: web::Json<NewChild>,
 ) -> HttpResponse {
-    let new = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
+    let new = body.into_inner();
     let (origin, now) = (origin(&req, None), state.clock.now());
     let admin = match authorize(&state, &req).await {
         Ok(admin) => admin,
@@ -72,7 +69,7 @@ async fn act_on_user<B, F>(
     state: &AppState,
     req: &HttpRequest,
     id: String,
-    body: Result<web::Json<B>, actix_web::Error>,
+    body: web::Json<B>,
     act: F,
 ) -> HttpResponse
 where
@@ -81,10 +78,7 @@ where
         + Send
         + 'static,
 {
-    let body = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
+    let body = body.into_inner();
     let (origin, now) = (origin(req, None), state.clock.now());
     as_admin(state, req, StatusCode::OK, move |conn, admin| {
         act(conn, admin, &id, body, &origin, now)?;
@@ -102,7 +96,7 @@ pub async fn post_revoke_totp(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: Result<web::Json<RevokeBody>, actix_web::Error>,
+    body: web::Json<RevokeBody>,
 ) -> HttpResponse {
     act_on_user(&state, &req, path.into_inner(), body, |conn, admin, id, body: RevokeBody, origin, now| {
         admin::revoke_totp(conn, admin, id, &body.reason, origin, now)
@@ -159,7 +153,7 @@ pub async fn put_enforcement(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: Result<web::Json<EnforcementBody>, actix_web::Error>,
+    body: web::Json<EnforcementBody>,
 ) -> HttpResponse {
     act_on_user(
         &state,
@@ -182,7 +176,7 @@ pub async fn put_disabled(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: Result<web::Json<DisabledBody>, actix_web::Error>,
+    body: web::Json<DisabledBody>,
 ) -> HttpResponse {
     act_on_user(&state, &req, path.into_inner(), body, |conn, admin, id, body: DisabledBody, origin, now| {
         admin::set_disabled(conn, admin, id, body.disabled, origin, now)
@@ -195,7 +189,7 @@ pub async fn put_profile(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: Result<web::Json<Profile>, actix_web::Error>,
+    body: web::Json<Profile>,
 ) -> HttpResponse {
     act_on_user(&state, &req, path.into_inner(), body, |conn, admin, id, profile: Profile, origin, now| {
         admin::update_child_profile(conn, admin, id, profile, origin, now).map(drop)
@@ -248,12 +242,9 @@ pub async fn get_branding(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 pub async fn put_branding(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Result<web::Json<BrandingChange>, actix_web::Error>,
+    body: web::Json<BrandingChange>,
 ) -> HttpResponse {
-    let change = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
+    let change = body.into_inner();
     let (origin, now, brands) = (origin(&req, None), state.clock.now(), state.brands.clone());
     as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
         let saved = branding::update_for(conn, admin, &change, "api", &origin, now)?;
@@ -270,12 +261,9 @@ pub async fn get_policy(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
 pub async fn put_policy(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Result<web::Json<PolicyView>, actix_web::Error>,
+    body: web::Json<PolicyView>,
 ) -> HttpResponse {
-    let policy = match body {
-        Ok(body) => body.into_inner(),
-        Err(err) => return bad_body(&err),
-    };
+    let policy = body.into_inner();
     let (origin, now) = (origin(&req, None), state.clock.now());
     as_admin(&state, &req, StatusCode::OK, move |conn, admin| {
         tenant_policy::update_policy(conn, admin, &policy, &origin, now)
