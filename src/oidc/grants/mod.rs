@@ -2,27 +2,25 @@
 //! authorization code (single use, bound to client, redirect URI and PKCE verifier),
 //! the refresh token (rotation; reuse revokes the family), and client credentials.
 
-use crate::oidc::claims::Requested;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::auth::flow::Amr;
 use crate::auth::login::ACR_MULTI_FACTOR;
+use crate::oidc::claims::Requested;
 use crate::oidc::has_scope;
 use crate::oidc::keys::{KeyError, KeySet, SigningAlg};
-use crate::oidc::tokens::{self, Grant, OFFLINE_TTL, TOKEN_TTL};
+use crate::oidc::tokens::{self, Grant, TOKEN_TTL};
 use crate::random::secret_hash;
 use crate::store::clients::Client;
-use crate::store::sessions::{self, Session};
-use crate::store::tokens::{self as rows, RefreshToken};
+use crate::store::sessions::Session;
+use crate::store::tokens::RefreshToken;
 use crate::store::users::User;
-use crate::store::{Db, DbConn, StoreError, audit};
+use crate::store::{Db, DbConn, StoreError};
 
+mod code;
 mod refresh;
 
+pub use code::pkce_matches;
 pub use refresh::{Instance, RETRY_GRACE};
 
 /// RFC 6749 §5.2 errors (plus the server's own trouble).
@@ -115,14 +113,6 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
-/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, in constant time.
-pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
-    let well_formed = (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
-}
-
 /// Everything the signing step needs, gathered by the database step.
 pub(super) struct Issue {
     user: User,
@@ -193,93 +183,6 @@ pub(super) fn admitted_user(
     Ok(crate::auth::gate::check(conn, user_id, amr, demand, instance.totp_enabled, now)?.ok().map(|s| s.user))
 }
 
-fn redeem_code(
-    conn: &mut DbConn,
-    client: &Client,
-    req: &TokenRequest,
-    instance: &Instance,
-    now: i64,
-) -> Step {
-    let Some(code) = req.code.as_deref().filter(|c| !c.is_empty()) else {
-        return refuse(TokenError::InvalidRequest("code is missing"));
-    };
-    let Some(redirect_uri) = req.redirect_uri.as_deref() else {
-        return refuse(TokenError::InvalidRequest("redirect_uri is missing"));
-    };
-    let hash = secret_hash(code);
-    let Some(row) = rows::find_code(conn, &hash)? else {
-        return refuse(TokenError::InvalidGrant("unknown authorization code"));
-    };
-    if row.client_id != client.id {
-        return refuse(TokenError::InvalidGrant("the code was issued to another client"));
-    }
-    if !rows::consume_code(conn, &hash, now)? {
-        // A second use: someone else may hold the code. Revoke what the first use issued.
-        let revoked = rows::revoke_by_code(conn, &hash, now)?;
-        audit::record(
-            conn,
-            &client.tenant_id,
-            &audit::Origin::default(),
-            Some(&row.user_id),
-            "oauth.code_reused",
-            serde_json::json!({ "client_id": client.id, "revoked_tokens": revoked }),
-            now,
-        )?;
-        return refuse(TokenError::InvalidGrant("the authorization code was already used"));
-    }
-    if row.expires_at <= now {
-        return refuse(TokenError::InvalidGrant("the authorization code has expired"));
-    }
-    if row.redirect_uri != redirect_uri {
-        return refuse(TokenError::InvalidGrant("redirect_uri does not match the authorization request"));
-    }
-    match (row.code_challenge.as_deref(), req.code_verifier.as_deref()) {
-        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
-        (Some(_), _) => return refuse(TokenError::InvalidGrant("the PKCE code verifier does not match")),
-        (None, Some(_)) => {
-            return refuse(TokenError::InvalidGrant("no code challenge was sent for this code"));
-        }
-        (None, None) => {}
-    }
-    let Some(session) = sessions::find(conn, &row.session_id)?.filter(|s| s.revoked_at.is_none()) else {
-        return refuse(TokenError::InvalidGrant("the sign-in session has ended"));
-    };
-    let Some(user) = admitted_user(conn, &row.user_id, Some(&session), client, instance, now)? else {
-        return refuse(TokenError::InvalidGrant("the user cannot sign in"));
-    };
-    if client.backchannel_logout_uri.is_some() {
-        // The client is told when this session ends (crate::oidc::backchannel).
-        crate::store::logouts::enlist(conn, &session.id, &client.id, now)?;
-    }
-    let family_id = crate::random::token(16);
-    let refresh_token = if client.allow_refresh {
-        let expires =
-            if has_scope(&row.scope, "offline_access") { now + OFFLINE_TTL } else { session.expires_at };
-        let (token, refresh) =
-            new_refresh(client, &user.id, Some(&session), &family_id, Some(&hash), &row.scope, expires, now);
-        // A public client's refresh token is bound to its DPoP key (RFC 9449 §5): a
-        // confidential client's is bound to its authentication already.
-        let dpop_jkt = req.dpop_jkt.clone().filter(|_| client.secret_hash.is_none());
-        let claims = row.claims.clone();
-        rows::insert(
-            conn,
-            &RefreshToken { issued_by: Some(instance.id.clone()), dpop_jkt, claims, ..refresh },
-        )?;
-        Some(token)
-    } else {
-        None
-    };
-    Ok(Ok(Issue {
-        user,
-        session: Some(session),
-        scope: row.scope,
-        nonce: row.nonce,
-        family_id,
-        refresh_token,
-        claims: Requested::from_stored(row.claims.as_deref()),
-    }))
-}
-
 fn access_alg(client: &Client) -> SigningAlg {
     SigningAlg::parse(&client.access_token_alg).unwrap_or(SigningAlg::Rs256)
 }
@@ -302,7 +205,7 @@ pub async fn token(
     let issue = match grant_type.as_str() {
         "authorization_code" => {
             let (client, instance) = (client.clone(), instance.clone());
-            db.run(move |conn| conn.write(|conn| redeem_code(conn, &client, &req, &instance, now))).await?
+            db.run(move |conn| conn.write(|conn| code::redeem(conn, &client, &req, &instance, now))).await?
         }
         "refresh_token" => {
             if !client.allow_refresh {
@@ -384,18 +287,4 @@ pub async fn token(
         refresh_token: issue.refresh_token,
         scope: issue.scope,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pkce_s256() {
-        // The pair computed independently with Python's hashlib and base64.
-        let challenge = "DTkdPzcM-m1X8RtDYoMs_18P7vU9_kfAuiOgyFdXPrs";
-        assert!(pkce_matches("dBjftJeZ4CVP-mJ92K9a3Lp5r4fuF5F7pNCZgvcqCx4", challenge));
-        assert!(!pkce_matches("dBjftJeZ4CVP-mJ92K9a3Lp5r4fuF5F7pNCZgvcqCx5", challenge));
-        assert!(!pkce_matches("short", challenge), "verifiers are 43-128 characters");
-    }
 }
