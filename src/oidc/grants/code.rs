@@ -24,6 +24,8 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
 }
 
+/// The database step of a code exchange: spends the code (a second use revokes what the
+/// first issued), checks its bindings, and issues the refresh token in the same transaction.
 pub(super) fn redeem(
     conn: &mut DbConn,
     client: &Client,
