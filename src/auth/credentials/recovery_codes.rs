@@ -35,16 +35,19 @@ async fn use_recovery_code_inner(
     let allowed = subject.tenant.recovery_codes_allowed && subject.with_status(rows::ACTIVE).is_some();
     let hash = recovery::hash(raw);
     let (tenant_id, user_id, origin) = (subject.tenant.id.clone(), subject.user.id.clone(), origin.clone());
+    // The spent code and its audit line together (one commit): never one without the other.
     db.run(move |conn| {
-        let used = allowed && rows::use_recovery_code(conn, &user_id, &hash, now)?;
-        let (event, detail) = if used {
-            let left = rows::unused_recovery_codes(conn, &user_id)?;
-            ("recovery_code.used", json!({ "remaining": left }))
-        } else {
-            ("totp.failed", json!({ "reason": "wrong_recovery_code" }))
-        };
-        audit::record(conn, &tenant_id, &origin, Some(&user_id), event, detail, now)?;
-        Ok(used)
+        conn.write(|conn| -> Result<bool, LoginError> {
+            let used = allowed && rows::use_recovery_code(conn, &user_id, &hash, now)?;
+            let (event, detail) = if used {
+                let left = rows::unused_recovery_codes(conn, &user_id)?;
+                ("recovery_code.used", json!({ "remaining": left }))
+            } else {
+                ("totp.failed", json!({ "reason": "wrong_recovery_code" }))
+            };
+            audit::record(conn, &tenant_id, &origin, Some(&user_id), event, detail, now)?;
+            Ok(used)
+        })
     })
     .await
 }
