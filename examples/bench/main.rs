@@ -205,7 +205,7 @@ async fn run(
         return Ok(());
     }
     // Per kind of grant: (concurrency, CPU per operation) of each level, judged level by level.
-    let mut refresh_cpu: HashMap<&str, Vec<(usize, f64)>> = HashMap::new();
+    let mut grant_cpu: HashMap<(&str, &str), Vec<(usize, f64)>> = HashMap::new();
     for alg in ["RS256", "ES256"] {
         // A chain per user; each op rotates the user's latest token.
         // Each chain is held for the whole request: two rotations of one token at once
@@ -231,7 +231,7 @@ async fn run(
                 (ms, status)
             })
             .await;
-            refresh_cpu.entry(alg).or_default().push((level, cpu));
+            grant_cpu.entry(("refresh", alg)).or_default().push((level, cpu));
         }
         for level in levels() {
             let (b, rp) = (&base, &rps[alg]);
@@ -243,10 +243,7 @@ async fn run(
                     (ms, status)
                 })
                 .await;
-            refresh_cpu
-                .entry(if alg == "RS256" { "cc RS256" } else { "cc ES256" })
-                .or_default()
-                .push((level, cpu));
+            grant_cpu.entry(("client credentials", alg)).or_default().push((level, cpu));
         }
     }
     let (_, _, cc) =
@@ -310,23 +307,20 @@ async fn run(
     );
     print_login_ratios(&login_ratios, rs256, es_login, es256);
     // Each level's CPU per operation against the signatures the operation makes.
-    let judged = |key: &str, signatures: f64| -> String {
-        let levels = refresh_cpu.get(key).map_or(&[][..], Vec::as_slice);
-        let at = |f: &dyn Fn(&(usize, f64)) -> String| levels.iter().map(f).collect::<Vec<_>>().join(" / ");
-        format!(
-            "at {} concurrent: {} ms = {} x",
-            at(&|(level, _)| level.to_string()),
-            at(&|(_, cpu)| format!("{cpu:.2}")),
-            at(&|(_, cpu)| format!("{:.2}", cpu / signatures.max(1e-9)))
-        )
+    let judged = |grant: &str, alg: &str, signatures: f64| -> String {
+        let (mut at, mut cpu, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for (level, ms) in grant_cpu.get(&(grant, alg)).into_iter().flatten() {
+            at.push(level.to_string());
+            cpu.push(format!("{ms:.2}"));
+            ratio.push(format!("{:.2}", ms / signatures));
+        }
+        format!("at {} concurrent: {} ms = {} x", at.join(" / "), cpu.join(" / "), ratio.join(" / "))
     };
     for (alg, sig) in [("RS256", rs256), ("ES256", es256)] {
-        println!("CPU per refresh ({alg}) {} its two signatures (target <= 1.2)", judged(alg, 2.0 * sig));
-        let key = if alg == "RS256" { "cc RS256" } else { "cc ES256" };
-        println!(
-            "CPU per client-credentials grant ({alg}) {} its signature (target <= 1.2)",
-            judged(key, sig)
-        );
+        let refresh = judged("refresh", alg, 2.0 * sig);
+        println!("CPU per refresh ({alg}) {refresh} its two signatures (target <= 1.2)");
+        let cc = judged("client credentials", alg, sig);
+        println!("CPU per client-credentials grant ({alg}) {cc} its signature (target <= 1.2)");
     }
     let mut server = server;
     let _ = server.child.kill();
